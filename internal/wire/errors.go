@@ -1,0 +1,31 @@
+package wire
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrTruncated reports a stream that ended inside a frame: the half record
+// is discarded, never delivered.
+var ErrTruncated = errors.New("wire: stream ended inside a frame")
+
+// SizeError reports a record or frame longer than the limit. After a
+// SizeError on a stream the stream can't be resynchronised and must be
+// closed.
+type SizeError struct {
+	Len   uint64 // length announced or attempted
+	Max   int    // the limit in force
+	Where string // "record" or "control frame"
+}
+
+func (e *SizeError) Error() string {
+	return fmt.Sprintf("wire: %s of %d bytes exceeds the limit of %d bytes", e.Where, e.Len, e.Max)
+}
+
+// ProtocolError reports input that does not follow the protocol, such as an
+// unknown control frame type or a malformed hello.
+type ProtocolError struct {
+	Reason string
+}
+
+func (e *ProtocolError) Error() string { return "wire: " + e.Reason }

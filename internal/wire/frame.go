@@ -1,0 +1,141 @@
+package wire
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+)
+
+const (
+	// FrameHeaderSize is the size of the length prefix of a stream frame.
+	FrameHeaderSize = 4
+
+	// ControlBit marks a control frame in the length prefix.
+	ControlBit = 1 << 31
+
+	// MaxControl is the largest control frame payload a reader accepts.
+	MaxControl = 4096
+
+	readBufSize = 64 << 10
+)
+
+// AppendFrame appends rec to dst as one stream frame.
+func AppendFrame(dst, rec []byte) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(rec)))
+	return append(dst, rec...)
+}
+
+// CheckRecord returns a *SizeError if rec can't be sent under the limit max
+// (DefaultMaxRecord when max <= 0).
+func CheckRecord(rec []byte, max int) error {
+	max = recordLimit(max)
+	if len(rec) > max {
+		return &SizeError{Len: uint64(len(rec)), Max: max, Where: "record"}
+	}
+	return nil
+}
+
+func recordLimit(max int) int {
+	if max <= 0 {
+		return DefaultMaxRecord
+	}
+	return min(max, MaxRecordLimit)
+}
+
+// Frame is one decoded stream frame.
+type Frame struct {
+	// Control is set for control frames; Payload is then a control
+	// message for ParseControl.
+	Control bool
+	// Payload is the record or control message. It aliases the reader's
+	// buffer and is valid only until the next call to Next.
+	Payload []byte
+}
+
+// FrameReader decodes stream frames. Records that fit its buffer are
+// returned without copying. A FrameReader is not safe for concurrent use.
+type FrameReader struct {
+	rd   io.Reader
+	max  int
+	buf  []byte
+	r, w int
+	err  error // sticky read error
+}
+
+// NewFrameReader returns a reader of frames from rd accepting records of at
+// most max bytes (DefaultMaxRecord when max <= 0).
+func NewFrameReader(rd io.Reader, max int) *FrameReader {
+	return &FrameReader{rd: rd, max: recordLimit(max), buf: make([]byte, readBufSize)}
+}
+
+// Next returns the next frame. At a clean end of stream it returns io.EOF;
+// a stream that ends inside a frame returns ErrTruncated; a length over the
+// limit returns a *SizeError, after which the stream is unusable. Other
+// errors come from the underlying reader.
+func (fr *FrameReader) Next() (Frame, error) {
+	if fr.w-fr.r == 0 && cap(fr.buf) > readBufSize {
+		// A large record grew the buffer: give the memory back.
+		fr.buf, fr.r, fr.w = make([]byte, readBufSize), 0, 0
+	}
+	if err := fr.fill(FrameHeaderSize); err != nil {
+		return Frame{}, err
+	}
+	n := binary.BigEndian.Uint32(fr.buf[fr.r:])
+	ctrl := n&ControlBit != 0
+	n &^= ControlBit
+	switch {
+	case ctrl && n > MaxControl:
+		return Frame{}, &SizeError{Len: uint64(n), Max: MaxControl, Where: "control frame"}
+	case !ctrl && uint64(n) > uint64(fr.max):
+		return Frame{}, &SizeError{Len: uint64(n), Max: fr.max, Where: "record"}
+	}
+	total := FrameHeaderSize + int(n)
+	if err := fr.fill(total); err != nil {
+		return Frame{}, err
+	}
+	p := fr.buf[fr.r+FrameHeaderSize : fr.r+total : fr.r+total]
+	fr.r += total
+	return Frame{Control: ctrl, Payload: p}, nil
+}
+
+// Buffered reports how many bytes have been read from the stream but not
+// yet returned as frames.
+func (fr *FrameReader) Buffered() int { return fr.w - fr.r }
+
+// fill makes at least n unread bytes available in fr.buf.
+func (fr *FrameReader) fill(n int) error {
+	if fr.w-fr.r >= n {
+		return nil
+	}
+	if len(fr.buf)-fr.r < n {
+		if n > len(fr.buf) {
+			nb := make([]byte, max(n, 2*len(fr.buf)))
+			fr.w = copy(nb, fr.buf[fr.r:fr.w])
+			fr.buf = nb
+		} else {
+			fr.w = copy(fr.buf, fr.buf[fr.r:fr.w])
+		}
+		fr.r = 0
+	}
+	for fr.w-fr.r < n {
+		if fr.err != nil {
+			return fr.endErr()
+		}
+		m, err := fr.rd.Read(fr.buf[fr.w:])
+		fr.w += m
+		if err != nil {
+			fr.err = err
+		}
+	}
+	return nil
+}
+
+func (fr *FrameReader) endErr() error {
+	if errors.Is(fr.err, io.EOF) {
+		if fr.w == fr.r {
+			return io.EOF
+		}
+		return ErrTruncated
+	}
+	return fr.err
+}
