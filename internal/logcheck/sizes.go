@@ -4,11 +4,11 @@ import "math/rand/v2"
 
 // Sizes returns n record sizes between MinSize and max inclusive, drawn
 // from a generator seeded with seed, so the same arguments always give the
-// same mix. About a third of the sizes are edge cases: MinSize, PipeBuf-1,
-// PipeBuf, PipeBuf+1, each multiple of 64 KiB and its neighbours, and max
-// itself (edges above max are left out). The rest are spread
-// log-uniformly, so small records dominate as in real logs while large
-// ones still occur. A max below MinSize is treated as MinSize.
+// same mix. A third of the sizes are edge cases (see Edges), each edge
+// equally likely. Of the rest, three in four are small (MinSize to
+// 2*PipeBuf) and one in four is spread log-uniformly up to max, so small
+// records dominate as in real logs while large ones still occur often. A
+// max below MinSize is treated as MinSize.
 func Sizes(seed uint64, n, max int) []int {
 	if max < MinSize {
 		max = MinSize
@@ -17,37 +17,32 @@ func Sizes(seed uint64, n, max int) []int {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	out := make([]int, n)
 	for i := range out {
-		if rng.IntN(3) == 0 {
+		switch r := rng.IntN(12); {
+		case r < 4:
 			out[i] = edges[rng.IntN(len(edges))]
-			continue
+		case r < 10:
+			out[i] = logUniform(rng, MinSize, min(max, 2*PipeBuf))
+		default:
+			out[i] = logUniform(rng, MinSize, max)
 		}
-		out[i] = logUniform(rng, MinSize, max)
 	}
 	return out
 }
 
 // Edges returns the boundary sizes Sizes favours, between MinSize and max
-// inclusive, in increasing order.
+// inclusive, in increasing order: MinSize, PipeBuf-1, PipeBuf, PipeBuf+1,
+// 64 KiB-1, 64 KiB, 64 KiB+1, max-1 and max.
 func Edges(max int) []int {
 	if max < MinSize {
 		max = MinSize
 	}
 	var e []int
-	add := func(v int) {
+	for _, v := range []int{MinSize, PipeBuf - 1, PipeBuf, PipeBuf + 1,
+		64<<10 - 1, 64 << 10, 64<<10 + 1, max - 1, max} {
 		if v >= MinSize && v <= max && (len(e) == 0 || e[len(e)-1] < v) {
 			e = append(e, v)
 		}
 	}
-	add(MinSize)
-	add(PipeBuf - 1)
-	add(PipeBuf)
-	add(PipeBuf + 1)
-	for b := 64 << 10; b-1 <= max; b += 64 << 10 {
-		add(b - 1)
-		add(b)
-		add(b + 1)
-	}
-	add(max)
 	return e
 }
 
