@@ -14,7 +14,8 @@ import (
 //	4  2  payload length, 0 … MaxChunkPayload
 //	6  4  sender pid
 //	10 4  record id
-//	14 2  header check: CRC-32C of bytes 0…13, high half XOR low half
+//	14 2  header check: CRC-32 (IEEE, as zlib computes it) of bytes 0…13,
+//	      high half XOR low half
 //	16 …  payload
 const (
 	ChunkHeaderSize = 16
@@ -27,8 +28,6 @@ const (
 	FlagFirst = 0x01
 	FlagLast  = 0x02
 )
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // ChunkHeader is the header of one pipe chunk.
 type ChunkHeader struct {
@@ -55,7 +54,7 @@ func PutChunkHeader(b []byte, h ChunkHeader) {
 }
 
 func headerCheck(b []byte) uint16 {
-	c := crc32.Checksum(b[:14], castagnoli)
+	c := crc32.ChecksumIEEE(b[:14])
 	return uint16(c>>16) ^ uint16(c)
 }
 
