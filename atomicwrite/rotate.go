@@ -1,0 +1,289 @@
+package atomicwrite
+
+import (
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// BackupTimeFormat is the timestamp in backup names, as in lumberjack:
+// app.log is rotated to app-2006-01-02T15-04-05.000.log in the same
+// directory, and compressed to app-2006-01-02T15-04-05.000.log.gz.
+const BackupTimeFormat = "2006-01-02T15-04-05.000"
+
+// rotateLocked renames the file to a backup name and opens a new one at
+// the path. The caller holds LOCK_EX on f.fd and has checked that the path
+// names f.fd. On success the old file is unlocked and closed; on error
+// f.fd is unchanged and still locked.
+func (f *File) rotateLocked() error {
+	sys := f.cfg.sys
+	backup, err := f.backupName(f.cfg.clock())
+	if err != nil {
+		return err
+	}
+	if err := sys.rename(f.path, backup); err != nil {
+		return fmt.Errorf("atomicwrite: rotate: %w", err)
+	}
+	// From here the path is missing until open creates it again. A sibling
+	// that looks now creates it itself; O_CREAT without O_EXCL then opens
+	// the same new file here.
+	fd, err := sys.open(f.path, f.id.perm)
+	if err != nil {
+		return fmt.Errorf("atomicwrite: rotate: %w", err)
+	}
+	id, err := sys.fstat(fd)
+	if err != nil {
+		sys.close(fd)
+		return fmt.Errorf("atomicwrite: rotate: fstat %s: %w", f.path, err)
+	}
+	f.unlock()
+	sys.close(f.fd)
+	f.fd, f.id, f.size = fd, id, id.size
+	f.mill.start(f)
+	return nil
+}
+
+// backupName returns a backup name for time t that is not taken yet. Two
+// rotations within one millisecond get successive milliseconds, so names
+// sort in rotation order.
+func (f *File) backupName(t time.Time) (string, error) {
+	if !f.cfg.localTime {
+		t = t.UTC()
+	}
+	prefix, ext := f.nameParts()
+	for range 1000 {
+		name := prefix + t.Format(BackupTimeFormat) + ext
+		_, err1 := os.Lstat(name)
+		_, err2 := os.Lstat(name + ".gz")
+		if errNotExist(err1) && errNotExist(err2) {
+			return name, nil
+		}
+		t = t.Add(time.Millisecond)
+	}
+	return "", fmt.Errorf("atomicwrite: rotate %s: no free backup name", f.path)
+}
+
+// nameParts splits /dir/app.log into "/dir/app-" and ".log".
+func (f *File) nameParts() (prefix, ext string) {
+	ext = filepath.Ext(f.path)
+	return strings.TrimSuffix(f.path, ext) + "-", ext
+}
+
+// settleDelay is how long after a rotation a backup may still receive
+// records from siblings that have not noticed the rotation yet: those
+// writing without a lock look at the path once per reopen interval.
+// Backups younger than this are neither compressed nor removed.
+func (f *File) settleDelay() time.Duration {
+	return max(2*f.cfg.reopenCheck, time.Second)
+}
+
+// millState runs compression and pruning in one goroutine at a time,
+// owned by the File: Close waits for it.
+type millState struct {
+	mu      sync.Mutex
+	running bool
+	again   bool
+	wg      sync.WaitGroup
+	err     error // last error, returned by Close
+}
+
+// start runs f.cleanup in the background, once more if it is running.
+func (m *millState) start(f *File) {
+	if !f.cfg.compress && f.cfg.maxBackups == 0 && f.cfg.maxAge == 0 {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.running {
+		m.again = true
+		return
+	}
+	m.running = true
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		for {
+			err := f.cleanup()
+			m.mu.Lock()
+			if err != nil {
+				m.err = err
+			}
+			if !m.again {
+				m.running = false
+				m.mu.Unlock()
+				return
+			}
+			m.again = false
+			m.mu.Unlock()
+		}
+	}()
+}
+
+// wait waits for the goroutine and returns the last error it met.
+func (m *millState) wait() error {
+	m.wg.Wait()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.err
+}
+
+// backup is one rotated file, possibly in two forms (plain and .gz) if a
+// compression was interrupted.
+type backup struct {
+	t         time.Time
+	plain, gz string // paths, "" if absent
+}
+
+// backups lists the rotated files of f, newest first.
+func (f *File) backups() ([]*backup, error) {
+	prefix, ext := f.nameParts()
+	dir, base := filepath.Split(prefix)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("atomicwrite: list backups: %w", err)
+	}
+	loc := time.UTC
+	if f.cfg.localTime {
+		loc = time.Local
+	}
+	byTime := map[time.Time]*backup{}
+	for _, e := range entries {
+		name := e.Name()
+		if !e.Type().IsRegular() || !strings.HasPrefix(name, base) {
+			continue
+		}
+		stamp, gz := strings.TrimPrefix(name, base), false
+		if s, ok := strings.CutSuffix(stamp, ext+".gz"); ok {
+			stamp, gz = s, true
+		} else if s, ok := strings.CutSuffix(stamp, ext); ok {
+			stamp = s
+		} else {
+			continue
+		}
+		t, err := time.ParseInLocation(BackupTimeFormat, stamp, loc)
+		if err != nil {
+			continue
+		}
+		b := byTime[t]
+		if b == nil {
+			b = &backup{t: t}
+			byTime[t] = b
+		}
+		if gz {
+			b.gz = filepath.Join(dir, name)
+		} else {
+			b.plain = filepath.Join(dir, name)
+		}
+	}
+	list := make([]*backup, 0, len(byTime))
+	for _, b := range byTime {
+		list = append(list, b)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].t.After(list[j].t) })
+	return list, nil
+}
+
+// cleanup removes backups beyond MaxBackups or older than MaxAge, and
+// compresses the rest if asked to. Backups younger than settleDelay are
+// left alone: a sibling may still be appending to them.
+func (f *File) cleanup() error {
+	list, err := f.backups()
+	if err != nil {
+		return err
+	}
+	now := f.cfg.clock()
+	settled := now.Add(-f.settleDelay())
+	var errs []error
+	for i, b := range list {
+		if b.t.After(settled) {
+			continue
+		}
+		tooMany := f.cfg.maxBackups > 0 && i >= f.cfg.maxBackups
+		tooOld := f.cfg.maxAge > 0 && b.t.Before(now.Add(-f.cfg.maxAge))
+		if tooMany || tooOld {
+			for _, p := range []string{b.plain, b.gz} {
+				if p == "" {
+					continue
+				}
+				// Siblings prune too: someone else removing it first is fine.
+				if err := os.Remove(p); err != nil && !errNotExist(err) {
+					errs = append(errs, fmt.Errorf("atomicwrite: prune: %w", err))
+				}
+			}
+			continue
+		}
+		if f.cfg.compress && b.plain != "" {
+			if err := compressBackup(b.plain); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// compressBackup gzips src to src.gz and removes src. It holds LOCK_EX on
+// src meanwhile, without waiting: if a sibling holds it (compressing, or
+// a locked writer about to find out the file was rotated) it is left for
+// a later rotation. Writing to a temporary name and renaming means a
+// crash leaves either src or a complete src.gz.
+func compressBackup(src string) (err error) {
+	in, err := os.Open(src)
+	if err != nil {
+		if errNotExist(err) {
+			return nil // a sibling did it
+		}
+		return fmt.Errorf("atomicwrite: compress: %w", err)
+	}
+	defer in.Close()
+	locked, err := tryLock(in)
+	if err != nil || !locked {
+		return err
+	}
+	// Whoever compressed before us removed src after we opened it.
+	fi, err := in.Stat()
+	if err != nil {
+		return fmt.Errorf("atomicwrite: compress: %w", err)
+	}
+	if cur, err := os.Stat(src); err != nil || !os.SameFile(fi, cur) {
+		return nil
+	}
+	tmp := src + ".gz.tmp"
+	os.Remove(tmp) // left over from a crash
+	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fi.Mode().Perm())
+	if err != nil {
+		return fmt.Errorf("atomicwrite: compress: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			out.Close()
+			os.Remove(tmp)
+		}
+	}()
+	zw := gzip.NewWriter(out)
+	if _, err := io.Copy(zw, in); err != nil {
+		return fmt.Errorf("atomicwrite: compress %s: %w", src, err)
+	}
+	if err := zw.Close(); err != nil {
+		return fmt.Errorf("atomicwrite: compress %s: %w", src, err)
+	}
+	if err := out.Sync(); err != nil {
+		return fmt.Errorf("atomicwrite: compress %s: %w", src, err)
+	}
+	if err := out.Close(); err != nil {
+		return fmt.Errorf("atomicwrite: compress %s: %w", src, err)
+	}
+	if err := os.Rename(tmp, src+".gz"); err != nil {
+		return fmt.Errorf("atomicwrite: compress: %w", err)
+	}
+	if err := os.Remove(src); err != nil {
+		return fmt.Errorf("atomicwrite: compress: %w", err)
+	}
+	return nil
+}
