@@ -45,8 +45,8 @@ var _ zapcore.WriteSyncer = (*File)(nil)
 // Open opens path for appending, creating it if needed (never truncating
 // it), and returns a File configured by opts. A relative path is made
 // absolute. If path is a symbolic link it is resolved once, here: the File
-// writes to, checks and rotates the link's target, and later changes to
-// the link are not noticed. A dangling link is an error.
+// writes to, checks and rotates the link's target (created if missing),
+// and later changes to the link are not noticed.
 //
 // Open fails if the directory does not exist (unless WithCreateDirs is
 // given), if path is a directory, if it cannot be opened for writing, or
@@ -66,12 +66,8 @@ func Open(path string, opts ...Option) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("atomicwrite: %w", err)
 	}
-	if fi, err := os.Lstat(abs); err == nil && fi.Mode()&os.ModeSymlink != 0 {
-		target, err := filepath.EvalSymlinks(abs)
-		if err != nil {
-			return nil, fmt.Errorf("atomicwrite: resolve symlink: %w", err)
-		}
-		abs = target
+	if abs, err = resolveLink(abs); err != nil {
+		return nil, err
 	}
 	if cfg.dirPerm != 0 {
 		if err := os.MkdirAll(filepath.Dir(abs), cfg.dirPerm); err != nil {
@@ -108,6 +104,26 @@ func (c *config) validate() error {
 		return errors.New("atomicwrite: nil clock")
 	}
 	return nil
+}
+
+// resolveLink follows p while it is a symbolic link, so that a link to a
+// file not created yet works too.
+func resolveLink(p string) (string, error) {
+	for range 40 {
+		fi, err := os.Lstat(p)
+		if err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			return p, nil
+		}
+		target, err := os.Readlink(p)
+		if err != nil {
+			return "", fmt.Errorf("atomicwrite: %w", err)
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(p), target)
+		}
+		p = target
+	}
+	return "", fmt.Errorf("atomicwrite: %s: too many levels of symbolic links", p)
 }
 
 // Path returns the absolute path of the file, symlinks resolved.
