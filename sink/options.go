@@ -1,0 +1,193 @@
+package sink
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+
+	"github.com/logfanin/logfanin/atomicwrite"
+	"github.com/logfanin/logfanin/internal/wire"
+)
+
+// Policy says what Write does when the buffer is full.
+type Policy int
+
+const (
+	// Block, the default, makes Write wait until the record fits in the
+	// buffer or the Sink is closed. With acknowledgements on, no record
+	// is lost across a writer restart.
+	Block Policy = iota
+	// Drop discards a record that does not fit. Drops are counted exactly
+	// in Stats().Dropped and reported to the output by a record of their
+	// own (see the package documentation).
+	Drop
+)
+
+// String returns the name used in sink URLs: "block" or "drop".
+func (p Policy) String() string {
+	switch p {
+	case Block:
+		return "block"
+	case Drop:
+		return "drop"
+	}
+	return fmt.Sprintf("Policy(%d)", int(p))
+}
+
+// Defaults of the options.
+const (
+	// DefaultBufferSize bounds the bytes of records held while the writer
+	// is away or has not acknowledged them yet.
+	DefaultBufferSize = 4 << 20
+	// DefaultMinBackoff and DefaultMaxBackoff bound the delay between
+	// reconnection attempts; the delay doubles after each failure and is
+	// jittered.
+	DefaultMinBackoff = 10 * time.Millisecond
+	DefaultMaxBackoff = time.Second
+	// DefaultDialTimeout bounds one connection attempt.
+	DefaultDialTimeout = 2 * time.Second
+	// DefaultCloseTimeout bounds how long Close waits for buffered records
+	// to be delivered.
+	DefaultCloseTimeout = 5 * time.Second
+	// BatchBytes is the size at which a batch is sent without waiting for
+	// the batch delay.
+	BatchBytes = 64 << 10
+)
+
+// An Option configures a Sink. Options are made by the With functions.
+type Option interface {
+	apply(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	policy       Policy
+	bufferSize   int
+	maxRecord    int
+	ack          int // 0 default, 1 on, -1 off
+	batch        time.Duration
+	fallback     string
+	fallbackOpts []atomicwrite.Option
+	errOut       zapcore.WriteSyncer
+	minBackoff   time.Duration
+	maxBackoff   time.Duration
+	dialTimeout  time.Duration
+	closeTimeout time.Duration
+	onConnect    func()
+}
+
+func newConfig(opts []Option) config {
+	c := config{
+		bufferSize:   DefaultBufferSize,
+		maxRecord:    wire.DefaultMaxRecord,
+		errOut:       zapcore.Lock(os.Stderr),
+		minBackoff:   DefaultMinBackoff,
+		maxBackoff:   DefaultMaxBackoff,
+		dialTimeout:  DefaultDialTimeout,
+		closeTimeout: DefaultCloseTimeout,
+	}
+	for _, o := range opts {
+		o.apply(&c)
+	}
+	return c
+}
+
+func (c *config) validate() error {
+	switch {
+	case c.policy != Block && c.policy != Drop:
+		return fmt.Errorf("logfanin: unknown policy %v", c.policy)
+	case c.bufferSize <= wire.FrameHeaderSize:
+		return fmt.Errorf("logfanin: buffer size %d too small", c.bufferSize)
+	case c.maxRecord <= 0 || c.maxRecord > wire.MaxRecordLimit:
+		return fmt.Errorf("logfanin: max record %d out of range 1…%d", c.maxRecord, wire.MaxRecordLimit)
+	case c.batch < 0:
+		return fmt.Errorf("logfanin: negative batch delay %v", c.batch)
+	case c.minBackoff <= 0 || c.maxBackoff < c.minBackoff:
+		return fmt.Errorf("logfanin: bad backoff %v…%v", c.minBackoff, c.maxBackoff)
+	case c.dialTimeout <= 0:
+		return fmt.Errorf("logfanin: dial timeout %v must be positive", c.dialTimeout)
+	case c.closeTimeout < 0:
+		return fmt.Errorf("logfanin: negative close timeout %v", c.closeTimeout)
+	}
+	return nil
+}
+
+// WithPolicy sets what Write does when the buffer is full (Block).
+func WithPolicy(p Policy) Option {
+	return optionFunc(func(c *config) { c.policy = p })
+}
+
+// WithBufferSize bounds the bytes (frame headers included) of records held
+// while the writer is away and, with acknowledgements, of records sent but
+// not yet acknowledged (DefaultBufferSize). A record larger than the buffer
+// can never be held, so the record limit is at most the buffer size less
+// the 4-byte frame header.
+func WithBufferSize(bytes int) Option {
+	return optionFunc(func(c *config) { c.bufferSize = bytes })
+}
+
+// WithMaxRecord sets the largest record Write accepts
+// (wire.DefaultMaxRecord). A larger record is refused with an error
+// wrapping a *wire.SizeError, counted in Stats().Oversize, and never sent.
+func WithMaxRecord(n int) Option {
+	return optionFunc(func(c *config) { c.maxRecord = n })
+}
+
+// WithAck turns acknowledgements and replay on or off. Only stream
+// sockets (unix://) support them, and there they are on by default.
+func WithAck(on bool) Option {
+	return optionFunc(func(c *config) {
+		c.ack = -1
+		if on {
+			c.ack = 1
+		}
+	})
+}
+
+// WithBatch coalesces records and sends them in one write after at most
+// maxDelay, or sooner when BatchBytes are waiting. Sync sends at once. Zero,
+// the default, sends every record with its own write as Write is called.
+func WithBatch(maxDelay time.Duration) Option {
+	return optionFunc(func(c *config) { c.batch = maxDelay })
+}
+
+// WithFallback names a file that records go to, in direct mode through
+// atomicwrite, while the writer can't be reached: from the first failed
+// connection attempt until a connection succeeds again. Records already
+// buffered when the fallback takes over are written to the file first, in
+// order, so nothing is held in memory indefinitely.
+func WithFallback(path string, opts ...atomicwrite.Option) Option {
+	return optionFunc(func(c *config) {
+		c.fallback = path
+		c.fallbackOpts = opts
+	})
+}
+
+// WithErrorOutput sets where the Sink reports its own errors (standard
+// error). They never go back into the logger.
+func WithErrorOutput(w zapcore.WriteSyncer) Option {
+	return optionFunc(func(c *config) { c.errOut = w })
+}
+
+// WithBackoff bounds the delay between reconnection attempts
+// (DefaultMinBackoff, DefaultMaxBackoff).
+func WithBackoff(min, max time.Duration) Option {
+	return optionFunc(func(c *config) { c.minBackoff, c.maxBackoff = min, max })
+}
+
+// WithDialTimeout bounds one connection attempt (DefaultDialTimeout).
+func WithDialTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.dialTimeout = d })
+}
+
+// WithCloseTimeout bounds how long Close waits for buffered records to
+// reach the writer (DefaultCloseTimeout). Zero makes Close give up at once
+// on whatever is not delivered yet.
+func WithCloseTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.closeTimeout = d })
+}

@@ -1,0 +1,784 @@
+package sink
+
+import (
+	"context"
+	crand "crypto/rand"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+
+	"github.com/logfanin/logfanin/atomicwrite"
+	"github.com/logfanin/logfanin/internal/wire"
+)
+
+// ErrClosed is returned by Write and Sync after Close.
+var ErrClosed = errors.New("logfanin: sink closed")
+
+// Stats counts what a Sink has done with the records given to Write.
+type Stats struct {
+	Sent       uint64 // records handed to the writer (acknowledged, with acks)
+	Dropped    uint64 // records discarded by the Drop policy
+	Oversize   uint64 // records refused by Write for their size
+	Fallback   uint64 // records written to the fallback file
+	Reconnects uint64 // connections made after the first one
+	Errors     uint64 // errors reported to the error output
+	Lost       uint64 // records still held when Close gave up, or that the fallback file refused
+
+	Buffered      int // records held now: not sent, or not acknowledged
+	BufferedBytes int // their bytes, frame headers included
+}
+
+// Sink sends records to a logfanin writer. It implements
+// zapcore.WriteSyncer: every Write is one record. A Sink is safe for use by
+// many goroutines; the records written by one goroutine keep their order.
+type Sink struct {
+	cfg    config
+	addr   wire.Addr
+	limit  int  // effective record size limit
+	ack    bool // hello/ack protocol on
+	pipe   *pipeFD
+	fb     *atomicwrite.File
+	cancel context.CancelFunc
+	ctx    context.Context
+
+	// wmu serialises writes to the connection. Lock order: wmu, then mu.
+	wmu    sync.Mutex
+	iov    net.Buffers
+	iovArr [2][]byte
+	hello  []byte
+
+	mu           sync.Mutex
+	cond         sync.Cond
+	ring         ring
+	ackSeq       uint64 // every record up to ackSeq is released
+	ackHigh      uint64 // highest sequence the writer acknowledged
+	doneSeq      uint64 // highest sequence whose write returned on this connection
+	conn         net.Conn
+	gen          uint64 // connection generation
+	connected    bool   // a connection was made once
+	closing      bool   // Close started: Write refuses
+	closed       bool   // Close gave up waiting: goroutines stop
+	timedOut     bool
+	fallbackOn   bool
+	pendingDrops uint64
+	dialFails    uint64
+	dialErr      error
+	lastErr      error
+	session      [wire.SessionIDSize]byte
+	notice       []byte
+
+	kick   chan struct{} // batch: flush after the delay
+	urgent chan struct{} // flush now
+	disc   chan struct{} // the connection is gone: reconnect
+	done   chan struct{} // closed by Close
+	wg     sync.WaitGroup
+
+	closeOnce sync.Once
+	closeErr  error
+	errMu     sync.Mutex
+
+	sent, dropped, oversize, fallback, reconnects, errs, lost atomic.Uint64
+}
+
+var _ zapcore.WriteSyncer = (*Sink)(nil)
+
+// New returns a Sink sending to addr: "unix://PATH" (stream socket, with
+// acknowledgements unless WithAck(false)), "unixgram://PATH" (one datagram
+// per record) or "fd:N" (an inherited pipe, records cut into chunks). An
+// empty addr means the value of the environment variable LOGFANIN_ADDR.
+//
+// New fails only for a bad address or bad options: a writer that is not
+// running yet is connected to in the background, and records wait in the
+// buffer (or go to the fallback file) meanwhile.
+func New(addr string, opts ...Option) (*Sink, error) {
+	a, err := resolveAddr(addr)
+	if err != nil {
+		return nil, err
+	}
+	cfg := newConfig(opts)
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	s := &Sink{cfg: cfg, addr: a}
+	s.limit = min(cfg.maxRecord, wire.MaxRecordLimit)
+	switch a.Transport {
+	case wire.Stream:
+		s.ack = cfg.ack >= 0
+	case wire.Datagram, wire.Pipe:
+		if cfg.ack > 0 {
+			return nil, fmt.Errorf("logfanin: %s: acknowledgements need a stream socket (unix://)", a)
+		}
+	}
+	if a.Transport == wire.Pipe {
+		if s.pipe, err = openPipe(a.FD); err != nil {
+			return nil, fmt.Errorf("logfanin: %s: %w", a, err)
+		}
+	} else {
+		s.limit = min(s.limit, cfg.bufferSize-wire.FrameHeaderSize)
+		if a.Transport == wire.Datagram {
+			s.limit = min(s.limit, datagramLimit(cfg.maxRecord))
+		}
+	}
+	if cfg.fallback != "" {
+		if s.fb, err = atomicwrite.Open(cfg.fallback, cfg.fallbackOpts...); err != nil {
+			if s.pipe != nil {
+				s.pipe.release()
+			}
+			return nil, fmt.Errorf("logfanin: fallback: %w", err)
+		}
+	}
+	if s.pipe != nil {
+		return s, nil
+	}
+	if _, err := crand.Read(s.session[:]); err != nil {
+		return nil, fmt.Errorf("logfanin: session id: %w", err)
+	}
+	s.cond.L = &s.mu
+	s.ring = newRing(cfg.bufferSize)
+	s.kick = make(chan struct{}, 1)
+	s.urgent = make(chan struct{}, 1)
+	s.disc = make(chan struct{}, 1)
+	s.done = make(chan struct{})
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.wg.Add(2)
+	go s.run()
+	go s.flusher()
+	return s, nil
+}
+
+func resolveAddr(addr string) (wire.Addr, error) {
+	if addr != "" {
+		a, err := wire.ParseAddr(addr)
+		if err != nil {
+			return wire.Addr{}, fmt.Errorf("logfanin: %w", err)
+		}
+		return a, nil
+	}
+	env, ok := os.LookupEnv(wire.EnvAddr)
+	if !ok || env == "" {
+		return wire.Addr{}, fmt.Errorf("logfanin: no address given and %s is not set", wire.EnvAddr)
+	}
+	a, err := wire.ParseAddr(env)
+	if err != nil {
+		return wire.Addr{}, fmt.Errorf("logfanin: %s: %w", wire.EnvAddr, err)
+	}
+	return a, nil
+}
+
+// Addr returns the writer's address, as New reads it.
+func (s *Sink) Addr() string { return s.addr.String() }
+
+// Write sends p, one whole record, to the writer. It copies p. When the
+// buffer is full Write waits (Block) or discards the record (Drop, which
+// still returns len(p) and no error: drops are counted and reported in the
+// output). A record over the limit is refused with an error wrapping a
+// *wire.SizeError. While the fallback is in use the record goes to the
+// fallback file.
+func (s *Sink) Write(p []byte) (int, error) {
+	if len(p) > s.limit {
+		s.oversize.Add(1)
+		return 0, fmt.Errorf("logfanin: %w", &wire.SizeError{Len: uint64(len(p)), Max: s.limit, Where: "record"})
+	}
+	if s.pipe != nil {
+		return s.writePipe(p)
+	}
+	n := wire.FrameHeaderSize + len(p)
+	s.mu.Lock()
+	for {
+		if s.closing {
+			s.mu.Unlock()
+			return 0, ErrClosed
+		}
+		if s.fallbackOn {
+			err := s.fallbackLocked(p)
+			s.mu.Unlock()
+			if err != nil {
+				return 0, err
+			}
+			return len(p), nil
+		}
+		if s.pendingDrops > 0 {
+			s.noteDropsLocked()
+		}
+		if s.ring.fits(n) {
+			break
+		}
+		if s.cfg.policy == Drop {
+			s.dropped.Add(1)
+			s.pendingDrops++
+			s.mu.Unlock()
+			return len(p), nil
+		}
+		s.cond.Wait()
+	}
+	s.ring.push(p)
+	target := s.ackSeq + uint64(s.ring.n)
+	direct := s.conn != nil && (s.cfg.batch == 0 || s.ring.unsentBytes >= BatchBytes)
+	if !direct && s.cfg.batch > 0 && s.conn != nil {
+		signal(s.kick)
+	}
+	s.mu.Unlock()
+	if direct {
+		s.wmu.Lock()
+		s.flush(target)
+		s.wmu.Unlock()
+	}
+	return len(p), nil
+}
+
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// flush sends the unsent records up to sequence target. The caller holds
+// wmu.
+func (s *Sink) flush(target uint64) {
+	for {
+		s.mu.Lock()
+		conn, gen := s.conn, s.gen
+		first := s.ackSeq + uint64(s.ring.n-s.ring.unsent) + 1 // first unsent
+		if conn == nil || s.ring.unsent == 0 || first > target {
+			s.mu.Unlock()
+			return
+		}
+		var n int64
+		var err error
+		if s.addr.Transport == wire.Datagram {
+			rec := s.ring.record(s.ring.send)
+			s.ring.markSent(1)
+			s.mu.Unlock()
+			_, err = conn.Write(rec)
+			s.mu.Lock()
+			if isMsgSize(err) {
+				s.reportLocked(fmt.Errorf("datagram of %d bytes refused by the kernel (record dropped): %w", len(rec), err))
+				s.oversize.Add(1)
+				err = nil
+			} else if err == nil {
+				s.sent.Add(1)
+			}
+			if err == nil {
+				n = int64(wire.FrameHeaderSize + len(rec))
+			}
+		} else {
+			a, b := s.ring.unsentRuns()
+			s.ring.markAllSent()
+			s.mu.Unlock()
+			if b == nil {
+				var m int
+				m, err = conn.Write(a)
+				n = int64(m)
+			} else {
+				s.iov = append(s.iovArr[:0], a, b)
+				n, err = s.iov.WriteTo(conn)
+				s.iov = nil
+			}
+			s.mu.Lock()
+		}
+		if s.gen == gen {
+			if s.ack {
+				if err == nil {
+					s.doneSeq = s.ackSeq + uint64(s.ring.n-s.ring.unsent)
+					s.applyAcksLocked()
+				}
+			} else {
+				k := s.ring.sentWithin(n)
+				s.releaseLocked(k)
+				if s.addr.Transport != wire.Datagram {
+					s.sent.Add(uint64(k))
+				}
+				if err != nil {
+					s.ring.rewind()
+				}
+			}
+			if err != nil {
+				s.breakLocked(gen, err)
+			}
+		}
+		s.cond.Broadcast()
+		s.mu.Unlock()
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (s *Sink) releaseLocked(k int) {
+	if k > 0 {
+		s.ring.release(k)
+		s.ackSeq += uint64(k)
+	}
+}
+
+// applyAcksLocked releases the acknowledged records whose write has
+// returned (the bytes of a write still under way are left alone).
+func (s *Sink) applyAcksLocked() {
+	t := min(s.ackHigh, s.doneSeq)
+	if t > s.ackSeq {
+		k := t - s.ackSeq
+		s.releaseLocked(int(k))
+		s.sent.Add(k)
+		s.cond.Broadcast()
+	}
+}
+
+// breakLocked drops connection gen after err.
+func (s *Sink) breakLocked(gen uint64, err error) {
+	if s.conn == nil || s.gen != gen {
+		return
+	}
+	s.conn.Close()
+	s.conn = nil
+	s.lastErr = err
+	if !s.closed {
+		s.reportLocked(fmt.Errorf("connection to %s lost (%d records held): %w", s.addr, s.ring.n, err))
+	}
+	signal(s.disc)
+	s.cond.Broadcast()
+}
+
+// run connects, and reconnects after a connection is lost, with backoff.
+func (s *Sink) run() {
+	defer s.wg.Done()
+	backoff := s.cfg.minBackoff
+	var start time.Time
+	failing := false
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	wait := func(d time.Duration) bool {
+		d = d/2 + rand.N(d/2+1)
+		timer.Reset(d)
+		select {
+		case <-timer.C:
+			return true
+		case <-s.done:
+			timer.Stop()
+			return false
+		}
+	}
+	for first := true; ; first = false {
+		if !first {
+			select {
+			case <-s.disc:
+			case <-s.done:
+				return
+			}
+			// A connection that broke soon after it was made does not
+			// reset the backoff, so a writer that refuses us is not
+			// hammered.
+			if time.Since(start) < s.cfg.maxBackoff {
+				if !wait(backoff) {
+					return
+				}
+				backoff = min(2*backoff, s.cfg.maxBackoff)
+			} else {
+				backoff = s.cfg.minBackoff
+			}
+		}
+		for {
+			s.mu.Lock()
+			stop, up := s.closed, s.conn != nil
+			s.mu.Unlock()
+			if stop {
+				return
+			}
+			if up {
+				break
+			}
+			conn, err := s.dial()
+			if err == nil {
+				start = time.Now()
+				if err = s.connect(conn, failing); err == nil {
+					failing = false
+					break
+				}
+			}
+			s.dialFailed(err, !failing)
+			failing = true
+			if !wait(backoff) {
+				return
+			}
+			backoff = min(2*backoff, s.cfg.maxBackoff)
+		}
+	}
+}
+
+func (s *Sink) dial() (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.dialTimeout)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, s.addr.Transport, s.addr.Path)
+	if err != nil {
+		return nil, err
+	}
+	if s.addr.Transport == wire.Datagram {
+		raiseSendBuffer(conn, s.cfg.maxRecord)
+	}
+	return conn, nil
+}
+
+func (s *Sink) dialFailed(err error, first bool) {
+	s.wmu.Lock()
+	s.mu.Lock()
+	s.dialFails++
+	s.dialErr = err
+	s.lastErr = err
+	if first && !s.closed {
+		s.reportLocked(fmt.Errorf("writer at %s unreachable, retrying: %w", s.addr, err))
+	}
+	if s.fb != nil && !s.fallbackOn && !s.closed {
+		s.fallbackOn = true
+		s.drainToFallbackLocked()
+	}
+	s.cond.Broadcast()
+	s.mu.Unlock()
+	s.wmu.Unlock()
+}
+
+// connect takes conn into use: hello, replay of unacknowledged records,
+// then what waited in the buffer.
+func (s *Sink) connect(conn net.Conn, wasFailing bool) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		conn.Close()
+		return nil
+	}
+	s.gen++
+	gen := s.gen
+	s.conn = conn
+	if s.connected {
+		s.reconnects.Add(1)
+	}
+	s.connected = true
+	s.fallbackOn = false
+	if s.ack {
+		s.ring.rewind()
+		s.doneSeq = s.ackSeq
+		s.hello = wire.AppendHello(s.hello[:0], wire.Hello{
+			Version: wire.ProtocolVersion, Flags: wire.HelloAck,
+			Session: s.session, FirstSeq: s.ackSeq + 1,
+		})
+	}
+	if wasFailing {
+		s.logLocked(fmt.Sprintf("connected to %s (%d records held)", s.addr, s.ring.n))
+	}
+	s.noteDropsLocked()
+	s.mu.Unlock()
+	if s.ack {
+		if _, err := conn.Write(s.hello); err != nil {
+			s.mu.Lock()
+			s.breakLocked(gen, err)
+			s.mu.Unlock()
+			return nil // run waits for the disc signal
+		}
+	}
+	if s.addr.Transport == wire.Stream {
+		s.wg.Add(1)
+		go s.read(conn, gen)
+	}
+	s.flush(^uint64(0))
+	if s.cfg.onConnect != nil {
+		s.cfg.onConnect()
+	}
+	return nil
+}
+
+// read handles what the writer sends on a stream connection:
+// acknowledgements and its last word, an error frame.
+func (s *Sink) read(conn net.Conn, gen uint64) {
+	defer s.wg.Done()
+	fr := wire.NewFrameReader(conn, wire.MaxControl)
+	for {
+		f, err := fr.Next()
+		if err == nil && !f.Control {
+			err = &wire.ProtocolError{Reason: "writer sent a data frame"}
+		}
+		var msg any
+		if err == nil {
+			msg, err = wire.ParseControl(f.Payload)
+		}
+		s.mu.Lock()
+		if err != nil {
+			s.breakLocked(gen, err)
+			s.mu.Unlock()
+			return
+		}
+		switch m := msg.(type) {
+		case wire.Ack:
+			last := s.ackSeq + uint64(s.ring.n)
+			if m.Seq > last {
+				s.reportLocked(fmt.Errorf("writer acknowledged sequence %d, beyond the last sent %d", m.Seq, last))
+				m.Seq = last
+			}
+			if m.Seq > s.ackHigh {
+				s.ackHigh = m.Seq
+				s.applyAcksLocked()
+			}
+		case *wire.ErrorFrame:
+			s.lastErr = m
+			s.reportLocked(m)
+		default:
+			s.reportLocked(fmt.Errorf("unexpected control frame %T from the writer", m))
+		}
+		s.mu.Unlock()
+	}
+}
+
+// flusher sends batches after their delay, and whatever Sync and Close ask
+// for at once.
+func (s *Sink) flusher() {
+	defer s.wg.Done()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		select {
+		case <-s.kick:
+			timer.Reset(s.cfg.batch)
+			select {
+			case <-timer.C:
+			case <-s.urgent:
+				timer.Stop()
+			case <-s.done:
+				timer.Stop()
+				return
+			}
+		case <-s.urgent:
+		case <-s.done:
+			return
+		}
+		s.wmu.Lock()
+		s.flush(^uint64(0))
+		s.wmu.Unlock()
+	}
+}
+
+// Sync returns when every record written before it has been handed to the
+// writer (written to the socket or pipe; with acknowledgements, written to
+// the writer's output) or to the fallback file. If the writer is away,
+// Sync waits for the next connection attempt and returns its error if it
+// fails.
+func (s *Sink) Sync() error {
+	if s.pipe != nil {
+		s.notePipeDrops()
+		return s.syncFallback()
+	}
+	s.mu.Lock()
+	s.noteDropsLocked()
+	target := s.ackSeq + uint64(s.ring.n)
+	fails := s.dialFails
+	signal(s.urgent)
+	for s.ackSeq < target {
+		if s.closed || (s.closing && s.timedOut) {
+			s.mu.Unlock()
+			return ErrClosed
+		}
+		if s.dialFails != fails {
+			err := fmt.Errorf("logfanin: sync: %d records wait for the writer at %s: %w", s.ring.n, s.addr, s.dialErr)
+			s.mu.Unlock()
+			return err
+		}
+		s.cond.Wait()
+	}
+	s.mu.Unlock()
+	return s.syncFallback()
+}
+
+func (s *Sink) syncFallback() error {
+	if s.fb == nil {
+		return nil
+	}
+	if err := s.fb.Sync(); err != nil {
+		return fmt.Errorf("logfanin: fallback: %w", err)
+	}
+	return nil
+}
+
+// Close sends what is buffered, waiting at most the close timeout, stops
+// the Sink's goroutines and closes the connection and the fallback file.
+// Records still held then go to the fallback file if there is one, and are
+// otherwise counted in Stats().Lost. Close returns the last error, and is
+// idempotent. It does not close an fd:N descriptor, which belongs to the
+// process.
+func (s *Sink) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.close() })
+	return s.closeErr
+}
+
+func (s *Sink) close() error {
+	var err error
+	if s.pipe != nil {
+		s.notePipeDrops()
+		s.mu.Lock()
+		s.closing = true
+		err = s.lastErr
+		s.mu.Unlock()
+		s.pipe.release()
+	} else {
+		s.mu.Lock()
+		s.closing = true
+		s.noteDropsLocked()
+		target := s.ackSeq + uint64(s.ring.n)
+		signal(s.urgent)
+		t := time.AfterFunc(s.cfg.closeTimeout, func() {
+			s.mu.Lock()
+			s.timedOut = true
+			s.cond.Broadcast()
+			s.mu.Unlock()
+		})
+		for s.ackSeq < target && !s.timedOut && !s.fallbackOn {
+			s.cond.Wait()
+		}
+		t.Stop()
+		s.closed = true
+		if s.conn != nil {
+			s.conn.Close()
+			s.conn = nil
+		}
+		s.cond.Broadcast()
+		s.mu.Unlock()
+		close(s.done)
+		s.cancel()
+		s.wg.Wait()
+
+		s.mu.Lock()
+		if s.ring.n > 0 {
+			n := s.ring.n
+			if s.fb != nil {
+				s.drainToFallbackLocked()
+			} else {
+				s.lost.Add(uint64(n))
+				s.ring.markAllSent()
+				s.releaseLocked(n)
+				err = fmt.Errorf("logfanin: closed with %d records not delivered to %s", n, s.addr)
+				if s.lastErr != nil {
+					err = fmt.Errorf("%w: %w", err, s.lastErr)
+				}
+			}
+		}
+		if s.pendingDrops > 0 {
+			s.noteDropsLocked()
+		}
+		s.mu.Unlock()
+	}
+	if s.fb != nil {
+		if e := s.fb.Close(); e != nil && err == nil {
+			err = fmt.Errorf("logfanin: fallback: %w", e)
+		}
+	}
+	return err
+}
+
+// Stats returns the counters so far.
+func (s *Sink) Stats() Stats {
+	st := Stats{
+		Sent:       s.sent.Load(),
+		Dropped:    s.dropped.Load(),
+		Oversize:   s.oversize.Load(),
+		Fallback:   s.fallback.Load(),
+		Reconnects: s.reconnects.Load(),
+		Errors:     s.errs.Load(),
+		Lost:       s.lost.Load(),
+	}
+	if s.pipe == nil {
+		s.mu.Lock()
+		st.Buffered, st.BufferedBytes = s.ring.n, s.ring.bytes
+		s.mu.Unlock()
+	}
+	return st
+}
+
+// fallbackLocked writes one record to the fallback file.
+func (s *Sink) fallbackLocked(p []byte) error {
+	if _, err := s.fb.Write(p); err != nil {
+		s.lost.Add(1)
+		err = fmt.Errorf("logfanin: fallback: %w", err)
+		s.reportLocked(err)
+		return err
+	}
+	s.fallback.Add(1)
+	return nil
+}
+
+// drainToFallbackLocked moves every held record, in order, to the
+// fallback file. The caller holds wmu and mu.
+func (s *Sink) drainToFallbackLocked() {
+	n := s.ring.n
+	for off, i := s.ring.head, 0; i < n; i++ {
+		s.fallbackLocked(s.ring.record(off))
+		off = s.ring.next(off)
+	}
+	s.ring.markAllSent()
+	s.releaseLocked(n)
+	s.ackHigh = max(s.ackHigh, s.ackSeq)
+	s.doneSeq = s.ackSeq
+	s.cond.Broadcast()
+}
+
+// noteDropsLocked queues the drop notice, if records were dropped since
+// the last one and it fits.
+func (s *Sink) noteDropsLocked() {
+	if s.pendingDrops == 0 {
+		return
+	}
+	s.notice = appendDropNotice(s.notice[:0], s.pendingDrops)
+	switch {
+	case s.fallbackOn || (s.closed && s.fb != nil):
+		if s.fallbackLocked(s.notice) != nil {
+			return
+		}
+	case s.closed:
+		return
+	case s.ring.fits(wire.FrameHeaderSize + len(s.notice)):
+		s.ring.push(s.notice)
+		if s.conn != nil {
+			signal(s.urgent)
+		}
+	default:
+		return
+	}
+	s.pendingDrops = 0
+}
+
+// appendDropNotice appends the record that reports n dropped records.
+func appendDropNotice(dst []byte, n uint64) []byte {
+	now := time.Now()
+	dst = append(dst, `{"level":"warn","ts":`...)
+	dst = strconv.AppendFloat(dst, float64(now.UnixNano())/1e9, 'f', -1, 64)
+	dst = append(dst, `,"logger":"logfanin","msg":"logfanin: records dropped","dropped":`...)
+	dst = strconv.AppendUint(dst, n, 10)
+	dst = append(dst, `,"pid":`...)
+	dst = strconv.AppendInt(dst, int64(os.Getpid()), 10)
+	return append(dst, "}\n"...)
+}
+
+// reportLocked writes err to the error output and counts it.
+func (s *Sink) reportLocked(err error) {
+	s.errs.Add(1)
+	s.logLocked(err.Error())
+}
+
+// logLocked writes msg to the error output.
+func (s *Sink) logLocked(msg string) {
+	s.errMu.Lock()
+	defer s.errMu.Unlock()
+	fmt.Fprintf(s.cfg.errOut, "%s logfanin: %s\n", time.Now().UTC().Format(time.RFC3339Nano), msg)
+	s.cfg.errOut.Sync()
+}
+
+// withConnectHook is a test seam: f runs after every connection is set up.
+func withConnectHook(f func()) Option {
+	return optionFunc(func(c *config) { c.onConnect = f })
+}

@@ -1,0 +1,276 @@
+package sink
+
+import (
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/logfanin/logfanin/internal/wire"
+)
+
+func TestStreamOrder(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []Option
+	}{
+		{"ack", nil},
+		{"noack", []Option{WithAck(false)}},
+		{"batch", []Option{WithBatch(2 * time.Millisecond)}},
+		{"batch-noack", []Option{WithBatch(time.Millisecond), WithAck(false)}},
+		{"small-buffer", []Option{WithBufferSize(4 << 10)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newStreamServer(t, 7)
+			s, err := New(srv.addr(), tc.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			const g, n = 8, 400
+			writeAll(t, s, g, n)
+			if err := s.Sync(); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			srv.waitRecords(g * n)
+			checkOrdered(t, datas(srv.records()), g, n)
+			st := s.Stats()
+			if st.Sent != g*n || st.Buffered != 0 || st.Dropped != 0 || st.Errors != 0 {
+				t.Errorf("stats %+v", st)
+			}
+		})
+	}
+}
+
+func TestDatagramOrder(t *testing.T) {
+	srv := newDgramServer(t, true)
+	s, err := New(srv.addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const g, n = 6, 300
+	writeAll(t, s, g, n)
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	checkOrdered(t, srv.waitRecords(g*n), g, n)
+	if st := s.Stats(); st.Sent != g*n {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestDatagramLimit(t *testing.T) {
+	srv := newDgramServer(t, true)
+	s, err := New(srv.addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	limit := s.limit
+	if limit < 64<<10 || limit > wire.DefaultMaxRecord {
+		t.Fatalf("datagram limit %d", limit)
+	}
+	big := make([]byte, limit+1)
+	_, err = s.Write(big)
+	var se *wire.SizeError
+	if !errors.As(err, &se) || se.Max != limit {
+		t.Fatalf("Write(%d bytes) = %v, want a SizeError with Max %d", len(big), err, limit)
+	}
+	rec := make([]byte, limit)
+	for i := range rec {
+		rec[i] = 'x'
+	}
+	if _, err := s.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	got := srv.waitRecords(1)
+	if len(got) != 1 || got[0] != string(rec) {
+		t.Fatalf("got %d records", len(got))
+	}
+	if st := s.Stats(); st.Oversize != 1 || st.Sent != 1 || st.Errors != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// readPipe reassembles the records on r until every writer closed it.
+func readPipe(t *testing.T, r io.Reader) (recs []string, pids map[int]uint32) {
+	cr := wire.NewChunkReader(r, wire.ChunkConfig{})
+	pids = map[int]uint32{}
+	for {
+		pr, err := cr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Error(err)
+			break
+		}
+		r := parseRecord(t, string(pr.Data))
+		if p, ok := pids[r.G]; ok && p != pr.PID {
+			t.Errorf("goroutine %d: pid %d, then %d", r.G, p, pr.PID)
+		}
+		pids[r.G] = pr.PID
+		recs = append(recs, string(pr.Data))
+	}
+	if st := cr.Stats(); st.Partial != 0 || st.GarbageBytes != 0 {
+		t.Errorf("chunk reader %+v", st)
+	}
+	return recs, pids
+}
+
+func checkPipeRecords(t *testing.T, recs []string, g, n int) {
+	t.Helper()
+	next := make([]int, g)
+	for _, s := range recs {
+		r := parseRecord(t, s)
+		if r.I != next[r.G] {
+			t.Fatalf("goroutine %d: record %d, want %d", r.G, r.I, next[r.G])
+		}
+		if s != string(makeRecord(r.G, r.I, pipeRecordSize(r.G, r.I))) {
+			t.Fatalf("record torn: %.80q", s)
+		}
+		next[r.G]++
+	}
+	for i, c := range next {
+		if c != n {
+			t.Fatalf("goroutine %d: %d records, want %d", i, c, n)
+		}
+	}
+}
+
+func TestPipeGoroutines(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	type result struct {
+		recs []string
+	}
+	res := make(chan result)
+	go func() {
+		recs, _ := readPipe(t, r)
+		res <- result{recs}
+	}()
+	addr := "fd:" + strconv.Itoa(int(w.Fd()))
+	// Two Sinks on one descriptor share its lock.
+	s1, err := New(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := New(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s1.pipe != s2.pipe {
+		t.Fatal("two Sinks on one fd do not share its state")
+	}
+	const g, n = 6, 150
+	var wg sync.WaitGroup
+	for gi := range g {
+		wg.Add(1)
+		s := s1
+		if gi%2 == 1 {
+			s = s2
+		}
+		go func() {
+			defer wg.Done()
+			for i := range n {
+				if _, err := s.Write(makeRecord(gi, i, pipeRecordSize(gi, i))); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, s := range []*Sink{s1, s2} {
+		if err := s.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	checkPipeRecords(t, (<-res).recs, g, n)
+	if st := s1.Stats(); st.Sent != g/2*n {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestPipeChildren(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	const children = 3
+	var cmds []*exec.Cmd
+	for id := range children {
+		cmd := exec.Command(exe, "-test.run=^$")
+		cmd.Env = append(os.Environ(), envChild+"="+strconv.Itoa(id), wire.EnvAddr+"=fd:3")
+		cmd.ExtraFiles = []*os.File{w}
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds = append(cmds, cmd)
+	}
+	w.Close()
+	recs, pids := readPipe(t, r)
+	for _, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("child: %v", err)
+		}
+	}
+	checkPipeRecords(t, recs, children*childGoroutines, childRecords)
+	seen := map[uint32]int{}
+	for g, pid := range pids {
+		if pid == uint32(os.Getpid()) {
+			t.Errorf("goroutine %d: parent's pid", g)
+		}
+		if o, ok := seen[pid]; ok && o/childGoroutines != g/childGoroutines {
+			t.Errorf("children %d and %d share pid %d", o/childGoroutines, g/childGoroutines, pid)
+		}
+		seen[pid] = g
+	}
+	if len(seen) != children {
+		t.Errorf("%d pids, want %d", len(seen), children)
+	}
+}
+
+func TestPipeBroken(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	r.Close()
+	var errOut syncBuffer
+	s, err := New("fd:"+strconv.Itoa(int(w.Fd())), WithErrorOutput(&errOut))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Write([]byte("{}\n")); err == nil {
+		t.Fatal("write to a pipe without reader succeeded")
+	}
+	if st := s.Stats(); st.Lost != 1 || st.Errors != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
