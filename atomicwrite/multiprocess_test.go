@@ -147,7 +147,6 @@ func TestMultiProcess(t *testing.T) {
 				spec := childSpec{Path: path, Records: perProc, MaxBytes: maxRecord, Locking: level}
 				if rotate {
 					spec.MaxSize = rotateSize
-					spec.Compress = level == LockAuto
 				}
 				start := time.Now()
 				rep := runChildren(t, procs, spec)
@@ -161,6 +160,47 @@ func TestMultiProcess(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestMultiProcessCompress rotates and compresses while children write.
+// Compression is slow under the race detector, so the volume is smaller.
+func TestMultiProcessCompress(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process test")
+	}
+	path := filepath.Join(t.TempDir(), "app.log")
+	spec := childSpec{Path: path, Records: 150, MaxBytes: 64 << 10, MaxSize: 64 << 10, Compress: true}
+	runChildren(t, procs, spec)
+	// Children compress backups older than the settle delay; finish the
+	// rest as a later rotation would, an hour on.
+	later := func() time.Time { return time.Now().Add(time.Hour) }
+	f, err := Open(path, WithCompress(true), WithClock(later))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.cleanup(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	expect := map[int]int{}
+	for p := 1; p <= procs; p++ {
+		expect[p] = spec.Records
+	}
+	files, _ := logcheck.LogFiles(path)
+	gz := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, ".gz") {
+			gz++
+		}
+	}
+	rep, err := logcheck.CheckLog(expect, path)
+	t.Logf("%v; %d files, %d compressed", rep, len(files), gz)
+	if err != nil || !rep.OK() {
+		t.Fatalf("%v %v\n%s", rep, err, strings.Join(rep.Examples, "\n"))
+	}
+	if gz == 0 || gz != len(files)-1 {
+		t.Fatalf("%d of %d files compressed", gz, len(files))
 	}
 }
 
