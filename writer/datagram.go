@@ -1,0 +1,187 @@
+package writer
+
+import (
+	"errors"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// datagramReadBuffer is the SO_RCVBUF asked for datagram sockets.
+const datagramReadBuffer = 8 << 20
+
+// gram is an input reading one record per datagram.
+type gram struct {
+	s      *Server
+	pc     net.PacketConn
+	uc     *net.UnixConn // pc, if it is a Unix socket
+	sock   *socketFile
+	stop   atomic.Bool
+	fd     feeder
+	buf    []byte
+	oob    []byte
+	fields []byte
+	tail   []byte
+}
+
+// AddPacketConn serves c, one record per datagram, such as a socket passed
+// by systemd socket activation. Shutdown reads what is queued on c and
+// closes it. With WithPeerCred, c must be a Unix socket; SO_PASSCRED is
+// turned on so that every datagram carries its sender's credentials.
+func (s *Server) AddPacketConn(c net.PacketConn) error {
+	return s.addPacketConn(c, nil)
+}
+
+func (s *Server) addPacketConn(c net.PacketConn, sock *socketFile) error {
+	g := &gram{s: s, pc: c, sock: sock, buf: make([]byte, s.cfg.maxRecord+1)}
+	g.fd.s = s
+	g.uc, _ = c.(*net.UnixConn)
+	if g.uc != nil {
+		if err := g.setup(); err != nil {
+			c.Close()
+			sock.remove()
+			return err
+		}
+	} else if s.cfg.peerCred {
+		c.Close()
+		sock.remove()
+		return errors.New("peer credentials need a Unix datagram socket")
+	}
+	if err := s.addInput(g, false, g.serve); err != nil {
+		c.Close()
+		sock.remove()
+		return err
+	}
+	return nil
+}
+
+func (g *gram) setup() error {
+	rc, err := g.uc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	err = rc.Control(func(fd uintptr) {
+		// A generous buffer absorbs bursts; FORCE needs CAP_NET_ADMIN
+		// and otherwise the kernel caps it at rmem_max.
+		if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, datagramReadBuffer) != nil {
+			unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, datagramReadBuffer)
+		}
+		if g.s.cfg.peerCred {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PASSCRED, 1)
+		}
+	})
+	if err == nil {
+		err = serr
+	}
+	if err != nil {
+		return err
+	}
+	if g.s.cfg.peerCred {
+		g.oob = make([]byte, unix.CmsgSpace(unix.SizeofUcred))
+	}
+	return nil
+}
+
+// drain removes the socket file so no new sender finds it, then makes the
+// reader read what is queued and stop.
+func (g *gram) drain() {
+	if g.stop.CompareAndSwap(false, true) {
+		g.sock.remove()
+		g.pc.SetReadDeadline(time.Now())
+	}
+}
+
+func (g *gram) force() { g.drain() }
+
+func (g *gram) serve() {
+	defer g.pc.Close()
+	for {
+		g.fd.flush()
+		n, oobn, flags, err := g.read()
+		if err != nil {
+			if g.stop.Load() || errors.Is(err, net.ErrClosed) {
+				break
+			}
+			g.s.diag.printf("datagram socket %s: %v", g.pc.LocalAddr(), err)
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		g.datagram(n, oobn, flags)
+	}
+	// Read what is queued without waiting.
+	if g.uc != nil {
+		if rc, err := g.uc.SyscallConn(); err == nil {
+			for {
+				var n, oobn, flags int
+				var rerr error
+				rc.Control(func(fd uintptr) {
+					n, oobn, flags, _, rerr = unix.Recvmsg(int(fd), g.buf, g.oob, unix.MSG_DONTWAIT)
+				})
+				if rerr != nil {
+					break
+				}
+				g.datagram(n, oobn, flags)
+			}
+		}
+	}
+	g.fd.flush()
+}
+
+func (g *gram) read() (n, oobn, flags int, err error) {
+	if g.uc != nil {
+		n, oobn, flags, _, err = g.uc.ReadMsgUnix(g.buf, g.oob)
+		return n, oobn, flags, err
+	}
+	n, _, err = g.pc.ReadFrom(g.buf)
+	return n, 0, 0, err
+}
+
+func (g *gram) datagram(n, oobn, flags int) {
+	s := g.s
+	s.c.datagrams.Add(1)
+	if flags&unix.MSG_TRUNC != 0 || n > s.cfg.maxRecord {
+		s.c.tooLarge.Add(1)
+		s.diag.printf("datagram over the limit of %d bytes discarded", s.cfg.maxRecord)
+		return
+	}
+	rec := g.buf[:n]
+	// Python's SysLogHandler ends a message with NUL, others with "\n".
+	for len(rec) > 0 && rec[len(rec)-1] == 0 {
+		rec = rec[:len(rec)-1]
+	}
+	g.tail = g.tail[:0]
+	if s.cfg.peerCred {
+		if cred := parseCred(g.oob[:oobn]); cred != nil {
+			g.tail = appendCred(g.tail, cred)
+		}
+	}
+	if m, ok := parseSyslog(rec); ok {
+		g.fields = appendSyslogFields(g.fields[:0], &m, s.cfg.now())
+		g.fd.add(m.msg, g.fields, g.tail, true, nil, 0)
+		return
+	}
+	g.fd.add(rec, nil, g.tail, false, nil, 0)
+}
+
+func parseCred(oob []byte) *unix.Ucred {
+	if len(oob) == 0 {
+		return nil
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return nil
+	}
+	for i := range msgs {
+		if msgs[i].Header.Level == unix.SOL_SOCKET && msgs[i].Header.Type == unix.SCM_CREDENTIALS {
+			if cred, err := unix.ParseUnixCredentials(&msgs[i]); err == nil {
+				return cred
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,58 @@
+// Package writer is the logfanin fan-in server as a library: it reads
+// records from many processes and writes them, one JSON line each, to one
+// output. The sidecar binary cmd/logfanin is a thin shell over it.
+//
+// # Inputs
+//
+// A Server reads from any number of inputs at once:
+//
+//   - Unix stream sockets (Listen("unix://PATH"), AddListener): records in
+//     length-prefixed frames (package internal/wire), one goroutine per
+//     connection. A connection may open with a hello asking for acks.
+//   - Unix datagram sockets (Listen("unixgram://PATH"), AddPacketConn): one
+//     record per datagram; a syslog header is parsed into fields, so
+//     logger(1) and Python's SysLogHandler work unchanged.
+//   - Pipes (Listen("fd:N"), AddPipe, AddPipeWriter): records cut into
+//     chunks that many processes write to one shared pipe, reassembled per
+//     sender.
+//   - Line sources (AddLines): each line is a record, such as a child
+//     process's standard output.
+//
+// Inputs serve from the moment they are added. Start starts the output.
+//
+// # Output
+//
+// One goroutine owns the Output. Readers format records into pooled blocks
+// and hand them over; the output goroutine gathers them into a batch of up
+// to WithBatchSize bytes and writes the batch with one Write as soon as no
+// more records are waiting. A record is never split between two writes,
+// and the records of one sender are never reordered. Memory between the
+// readers and the output is bounded (WithQueueBytes); when it is full the
+// readers stop reading and the senders feel the backpressure. A failing
+// Write (a full disk) is retried with backoff, never dropped, until it
+// succeeds or Shutdown gives up.
+//
+// Every record becomes one line of valid JSON: a JSON object is written as
+// it came (compacted if it spans lines), anything else is wrapped as
+// {"msg":"…"}. Fields the writer adds go at the end of the object, where a
+// last-wins JSON reader sees them over any the sender forged:
+//
+//	peer_pid, peer_uid, peer_gid   WithPeerCred: the kernel's word on the sender (stream, datagram)
+//	pipe_pid                       WithPeerCred: the pid a pipe sender put in its chunks (not to be trusted)
+//	logfanin_sid, logfanin_seq     ack-mode session id (32 hex digits) and record sequence number
+//	stream                         the name given to AddLines
+//
+// Syslog records carry time, level, facility, host, app, procid, msgid and
+// sd before msg.
+//
+// # Lifecycle
+//
+// Reopen reopens the output between two batches (SIGHUP after logrotate).
+// Shutdown stops accepting, waits for every input to reach its end, writes
+// what remains and closes the output; when its context expires it stops
+// the inputs without losing what they have received whole. Stats counts
+// everything, cheaply.
+//
+// The package is for Linux: it relies on SO_PEERCRED, SCM_CREDENTIALS and
+// PIPE_BUF atomicity as Linux provides them.
+package writer

@@ -1,0 +1,167 @@
+package writer
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	mrand "math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/logfanin/logfanin/internal/logcheck"
+)
+
+// syncBuffer collects diagnostics.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type fixture struct {
+	t    *testing.T
+	dir  string
+	out  string
+	s    *Server
+	diag *syncBuffer
+	done bool
+}
+
+// newFixture starts a Server writing to a file in a temporary directory.
+func newFixture(t *testing.T, opts ...Option) *fixture {
+	t.Helper()
+	dir := t.TempDir()
+	f := &fixture{t: t, dir: dir, out: filepath.Join(dir, "out.log"), diag: &syncBuffer{}}
+	o, err := NewFileOutput(FileConfig{Path: f.out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.s = New(o, append([]Option{WithDiagnostics(f.diag)}, opts...)...)
+	if err := f.s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if !f.done {
+			f.shutdown()
+		}
+		if t.Failed() {
+			t.Logf("diagnostics:\n%s", f.diag.String())
+		}
+	})
+	return f
+}
+
+func (f *fixture) sock(name string) string { return filepath.Join(f.dir, name) }
+
+func (f *fixture) listen(addr string) {
+	f.t.Helper()
+	if err := f.s.Listen(addr); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) shutdown() {
+	f.t.Helper()
+	f.done = true
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := f.s.Shutdown(ctx); err != nil {
+		f.t.Errorf("shutdown: %v", err)
+	}
+}
+
+// lines shuts the server down and returns the output lines, each checked to
+// be one valid JSON object.
+func (f *fixture) lines() []map[string]any {
+	f.t.Helper()
+	if !f.done {
+		f.shutdown()
+	}
+	return jsonLines(f.t, f.out)
+}
+
+func jsonLines(t *testing.T, paths ...string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(data) > 0 && data[len(data)-1] != '\n' {
+			t.Errorf("%s: last line has no newline", p)
+		}
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		sc.Buffer(nil, 4<<20)
+		for sc.Scan() {
+			var m map[string]any
+			if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+				t.Fatalf("%s: output line is not a JSON object: %v: %.200q", p, err, sc.Text())
+			}
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// check verifies the output against what the senders sent.
+func (f *fixture) check(senders []sender) {
+	f.t.Helper()
+	if !f.done {
+		f.shutdown()
+	}
+	checkFiles(f.t, senders, f.out)
+}
+
+func checkFiles(t *testing.T, senders []sender, paths ...string) {
+	t.Helper()
+	expect := map[int]int{}
+	for _, sd := range senders {
+		expect[sd.Producer] = sd.N
+	}
+	rep, err := logcheck.CheckFiles(expect, paths...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() {
+		t.Fatalf("output: %v\n%s", rep, strings.Join(rep.Examples, "\n"))
+	}
+}
+
+// waitFor polls cond until it holds or a generous deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func senders(first, n, records, max int) []sender {
+	var s []sender
+	for i := range n {
+		s = append(s, sender{Producer: first + i, N: records, Max: max})
+	}
+	return s
+}
+
+func newRand(seed uint64) *mrand.Rand { return mrand.New(mrand.NewPCG(seed, 1)) }

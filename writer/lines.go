@@ -1,0 +1,116 @@
+package writer
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"os"
+	"sync/atomic"
+	"time"
+)
+
+// lineSource reads text lines, one record each.
+type lineSource struct {
+	s      *Server
+	r      io.Reader
+	name   string
+	forced atomic.Bool
+	fd     feeder
+	tail   []byte // ,"stream":"name"
+	wrap   []byte // "time":"…",
+	long   []byte
+}
+
+// AddLines makes every line read from r a record, such as the standard
+// output and error of a supervised child. A line that is a JSON object is
+// written as it is; any other line is wrapped as
+//
+//	{"time":"<receipt time>","msg":"<line>","stream":"<name>"}
+//
+// and a JSON object gets "stream" added at its end. A line longer than the
+// record limit is cut into records of the limit.
+//
+// Shutdown waits until r reaches end of file. If Shutdown's context
+// expires first, it sets a read deadline on r if r has SetReadDeadline (an
+// *os.File from os.Pipe or exec.Cmd.StdoutPipe does), or else closes r if
+// it is an io.Closer, and keeps the lines read so far; an r that offers
+// neither is left to its reader goroutine, which ends at r's next error.
+// AddLines after Shutdown has begun does nothing.
+func (s *Server) AddLines(name string, r io.Reader) {
+	ls := &lineSource{s: s, r: r, name: name}
+	ls.fd.s = s
+	ls.tail = appendStringField(nil, "stream", []byte(name))
+	_, dl := r.(interface{ SetReadDeadline(time.Time) error })
+	_, cl := r.(io.Closer)
+	if err := s.addInput(ls, !dl && !cl, ls.serve); err != nil {
+		s.diag.printf("lines %s: %v", name, err)
+	}
+}
+
+func (ls *lineSource) drain() {}
+
+func (ls *lineSource) force() {
+	if !ls.forced.CompareAndSwap(false, true) {
+		return
+	}
+	if d, ok := ls.r.(interface{ SetReadDeadline(time.Time) error }); ok {
+		if d.SetReadDeadline(time.Now()) == nil {
+			return
+		}
+	}
+	if c, ok := ls.r.(io.Closer); ok {
+		c.Close()
+	}
+}
+
+// Read hands the lines read so far to the output before it may block.
+func (ls *lineSource) Read(p []byte) (int, error) {
+	ls.fd.flush()
+	return ls.r.Read(p)
+}
+
+func (ls *lineSource) serve() {
+	max := ls.s.cfg.maxRecord
+	br := bufio.NewReaderSize(ls, min(64<<10, max))
+	for {
+		line, err := br.ReadSlice('\n')
+		switch {
+		case errors.Is(err, bufio.ErrBufferFull):
+			ls.long = append(ls.long, line...)
+			for len(ls.long) >= max {
+				ls.line(ls.long[:max])
+				ls.long = append(ls.long[:0], ls.long[max:]...)
+			}
+			continue
+		case len(ls.long) > 0:
+			ls.long = append(ls.long, line...)
+			line = ls.long
+			for len(line) > max {
+				ls.line(line[:max])
+				line = line[max:]
+			}
+		}
+		if len(line) > 0 {
+			ls.line(line)
+		}
+		ls.long = ls.long[:0]
+		if cap(ls.long) > 1<<20 {
+			ls.long = nil
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !(ls.forced.Load() && (errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, os.ErrClosed))) {
+				ls.s.diag.printf("lines %s: %v", ls.name, err)
+			}
+			break
+		}
+	}
+	ls.fd.flush()
+}
+
+func (ls *lineSource) line(b []byte) {
+	ls.s.c.lines.Add(1)
+	ls.wrap = append(ls.wrap[:0], `"time":"`...)
+	ls.wrap = ls.s.cfg.now().UTC().AppendFormat(ls.wrap, time.RFC3339Nano)
+	ls.wrap = append(ls.wrap, `",`...)
+	ls.fd.add(b, ls.wrap, ls.tail, false, nil, 0)
+}

@@ -1,0 +1,158 @@
+package writer
+
+import (
+	"io"
+	"os"
+	"time"
+
+	"github.com/logfanin/logfanin/internal/wire"
+)
+
+// Defaults of the options.
+const (
+	DefaultBatchSize  = 256 << 10 // WithBatchSize
+	DefaultQueueBytes = 8 << 20   // WithQueueBytes
+	DefaultSocketMode = 0o600     // WithSocketMode
+)
+
+// An Option configures a Server. Options are made by the With… functions of
+// this package.
+type Option interface {
+	apply(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	maxRecord     int
+	peerCred      bool
+	socketMode    os.FileMode
+	socketGroup   int // -1: leave the group alone
+	flushInterval time.Duration
+	batchSize     int
+	queueBytes    int
+	diag          io.Writer
+	idleTimeout   time.Duration
+	chunk         wire.ChunkConfig
+	now           func() time.Time
+}
+
+func defaultConfig() config {
+	return config{
+		maxRecord:   wire.DefaultMaxRecord,
+		socketMode:  DefaultSocketMode,
+		socketGroup: -1,
+		batchSize:   DefaultBatchSize,
+		queueBytes:  DefaultQueueBytes,
+		diag:        os.Stderr,
+		idleTimeout: wire.DefaultIdleTimeout,
+		now:         time.Now,
+	}
+}
+
+// WithMaxRecord sets the largest record accepted, in bytes
+// (wire.DefaultMaxRecord, 1 MiB). Larger stream records close their
+// connection with an error frame; larger datagrams and pipe records are
+// discarded. Every case is counted in Stats.TooLarge.
+func WithMaxRecord(n int) Option {
+	return optionFunc(func(c *config) {
+		if n > 0 {
+			c.maxRecord = min(n, wire.MaxRecordLimit)
+		}
+	})
+}
+
+// WithPeerCred stamps every stream and datagram record with the sender's
+// pid, uid and gid as the kernel reports them (SO_PEERCRED at accept,
+// SCM_CREDENTIALS per datagram), as the fields "peer_pid", "peer_uid" and
+// "peer_gid" at the end of the object, where a last-wins JSON reader takes
+// them over any the client wrote itself. Pipe records, for which the kernel
+// reports nothing, get the sender pid from the chunk header as "pipe_pid",
+// which the sender chose and so is not to be trusted. Off by default.
+func WithPeerCred(on bool) Option {
+	return optionFunc(func(c *config) { c.peerCred = on })
+}
+
+// WithSocketMode sets the permissions of socket files created by Listen
+// (DefaultSocketMode, 0600: only the writer's user may connect).
+func WithSocketMode(mode os.FileMode) Option {
+	return optionFunc(func(c *config) { c.socketMode = mode.Perm() })
+}
+
+// WithSocketGroup sets the group of socket files created by Listen; use it
+// with a mode such as 0660 to let a group connect. By default the group is
+// left as created.
+func WithSocketGroup(gid int) Option {
+	return optionFunc(func(c *config) { c.socketGroup = gid })
+}
+
+// WithFlushInterval makes the output wait up to d for more records before
+// writing a batch that is not full. By default (0) the output writes as
+// soon as no more records are waiting, which gives the lowest latency under
+// light load and, because records pile up while a write is in progress,
+// large batches under heavy load.
+func WithFlushInterval(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.flushInterval = max(d, 0) })
+}
+
+// WithBatchSize sets how many bytes of records the output gathers into one
+// Write (DefaultBatchSize, 256 KiB). A record larger than the batch is
+// written alone; a record is never split between two writes.
+func WithBatchSize(n int) Option {
+	return optionFunc(func(c *config) {
+		if n > 0 {
+			c.batchSize = n
+		}
+	})
+}
+
+// WithQueueBytes caps the memory holding records between the readers and
+// the output (DefaultQueueBytes, 8 MiB). When it is full, readers stop
+// reading, which pushes back onto the senders.
+func WithQueueBytes(n int) Option {
+	return optionFunc(func(c *config) {
+		if n > 0 {
+			c.queueBytes = n
+		}
+	})
+}
+
+// WithDiagnostics sets where the writer reports its own errors, one line
+// each (os.Stderr). Diagnostics never go into the output. Lines about bad
+// input are rate limited.
+func WithDiagnostics(w io.Writer) Option {
+	return optionFunc(func(c *config) {
+		if w == nil {
+			w = io.Discard
+		}
+		c.diag = w
+	})
+}
+
+// WithIdleTimeout sets how long a stream connection may stay inside a frame
+// without completing it (wire.DefaultIdleTimeout, 30 s) before it is closed
+// with an error frame, and how long an unfinished pipe record may wait for
+// its next chunk before it is discarded. A connection idle between frames is
+// never closed.
+func WithIdleTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d > 0 {
+			c.idleTimeout = d
+		}
+	})
+}
+
+// WithChunkConfig sets the pipe reassembly limits. Its MaxRecord and
+// IdleTimeout fields, when zero, are taken from WithMaxRecord and
+// WithIdleTimeout; OnDiscard is always replaced by the Server's own
+// accounting.
+func WithChunkConfig(cfg wire.ChunkConfig) Option {
+	return optionFunc(func(c *config) { c.chunk = cfg })
+}
+
+// withClock replaces time.Now, for tests.
+func withClock(now func() time.Time) Option {
+	return optionFunc(func(c *config) { c.now = now })
+}

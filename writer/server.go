@@ -1,0 +1,312 @@
+package writer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/logfanin/logfanin/internal/wire"
+)
+
+// Server is the fan-in writer: it reads records from any number of stream
+// sockets, datagram sockets, pipes and line sources and writes them, one
+// line each, to a single Output.
+//
+// Inputs serve as soon as they are added (Listen, AddListener,
+// AddPacketConn, AddPipe, AddLines), before or after Start; the records
+// they read wait in the bounded queue until Start starts the output
+// goroutine. Every method is safe for concurrent use.
+type Server struct {
+	cfg    config
+	out    Output
+	c      counters
+	diag   *diag
+	budget budget
+
+	queue      chan *block
+	reopenCh   chan chan error
+	inputsDone chan struct{} // closed when every input has ended
+	abort      chan struct{} // closed when Shutdown's context expires
+	outDone    chan struct{} // closed when the output goroutine ends
+	o          output        // owned by the output goroutine
+
+	wg       sync.WaitGroup // input goroutines Shutdown waits for
+	detached sync.WaitGroup // line readers that can't be interrupted
+
+	mu       sync.Mutex
+	started  bool
+	closing  bool // Shutdown began: no new inputs
+	forced   bool // Shutdown's context expired
+	inputs   map[input]struct{}
+	sessions map[[wire.SessionIDSize]byte]*session
+
+	shutdownOnce sync.Once
+	shutdownErr  error
+	shutdownDone chan struct{}
+}
+
+// input is anything Shutdown must stop.
+type input interface {
+	// drain is called when Shutdown begins: stop taking new work and end
+	// once everything already sent is read.
+	drain()
+	// force is called when Shutdown's context expires: end now, keeping
+	// what has been received completely.
+	force()
+}
+
+// New returns a Server writing to out. It starts no goroutine until an
+// input is added or Start is called.
+func New(out Output, opts ...Option) *Server {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	s := &Server{
+		cfg:          cfg,
+		out:          out,
+		diag:         newDiag(cfg.diag, cfg.now),
+		queue:        make(chan *block, cfg.queueBytes/blockSize+64),
+		reopenCh:     make(chan chan error),
+		inputsDone:   make(chan struct{}),
+		abort:        make(chan struct{}),
+		outDone:      make(chan struct{}),
+		inputs:       make(map[input]struct{}),
+		sessions:     make(map[[wire.SessionIDSize]byte]*session),
+		shutdownDone: make(chan struct{}),
+	}
+	s.budget.init(cfg.queueBytes)
+	return s
+}
+
+// Start starts the output goroutine. Calling it again does nothing; after
+// Shutdown it returns an error.
+func (s *Server) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return errClosed
+	}
+	s.startLocked()
+	return nil
+}
+
+func (s *Server) startLocked() {
+	if !s.started {
+		s.started = true
+		go s.runOutput()
+	}
+}
+
+// Reopen asks the output goroutine to reopen the output between two
+// batches (on SIGHUP, after logrotate moved the file away) and waits for
+// it. Records keep queueing meanwhile.
+func (s *Server) Reopen() error {
+	s.mu.Lock()
+	started := s.started
+	s.mu.Unlock()
+	if !started {
+		return s.reopenNow()
+	}
+	req := make(chan error, 1)
+	select {
+	case s.reopenCh <- req:
+		return <-req
+	case <-s.outDone:
+		return errClosed
+	}
+}
+
+// reopenNow reopens directly when the output goroutine is not running.
+func (s *Server) reopenNow() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		return errors.New("writer: output started during reopen")
+	}
+	return s.reopen()
+}
+
+// Stats returns the counters so far. It is cheap and safe to call at any
+// time.
+func (s *Server) Stats() Stats { return s.c.snapshot() }
+
+// addInput registers in and runs serve in a goroutine owned by the Server.
+// If detached, Shutdown does not wait for it once its context expires.
+func (s *Server) addInput(in input, detached bool, serve func()) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return errClosed
+	}
+	s.inputs[in] = struct{}{}
+	wg := &s.wg
+	if detached {
+		wg = &s.detached
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer s.removeInput(in)
+		serve()
+	}()
+	return nil
+}
+
+// addChild registers an input started by another input (an accepted
+// connection). It reports false if Shutdown has already forced inputs to
+// end, in which case in has been forced too and serve still runs.
+func (s *Server) addChild(in input, serve func()) {
+	s.mu.Lock()
+	s.inputs[in] = struct{}{}
+	forced := s.forced
+	s.wg.Add(1)
+	s.mu.Unlock()
+	if forced {
+		in.force()
+	}
+	go func() {
+		defer s.wg.Done()
+		defer s.removeInput(in)
+		serve()
+	}()
+}
+
+func (s *Server) removeInput(in input) {
+	s.mu.Lock()
+	delete(s.inputs, in)
+	s.mu.Unlock()
+}
+
+func (s *Server) eachInput(f func(input)) {
+	s.mu.Lock()
+	ins := make([]input, 0, len(s.inputs))
+	for in := range s.inputs {
+		ins = append(ins, in)
+	}
+	s.mu.Unlock()
+	for _, in := range ins {
+		f(in)
+	}
+}
+
+// Shutdown stops the Server: it stops accepting connections and removes
+// the socket files it created, then waits until every connection, pipe and
+// line source has reached its end (clients closing) with all their records
+// written. If ctx expires first, it closes what remains: records received
+// whole are still written, half records are counted as Partial. Then it
+// writes the last batch and closes the output. If the output keeps failing
+// until ctx expires, the records not written are counted as Lost.
+//
+// Shutdown is idempotent: later calls wait for the first to finish and
+// return its result.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutdownOnce.Do(func() {
+		s.shutdownErr = s.shutdown(ctx)
+		close(s.shutdownDone)
+	})
+	select {
+	case <-s.shutdownDone:
+		return s.shutdownErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Server) shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	s.startLocked()
+	s.mu.Unlock()
+
+	s.eachInput(input.drain)
+	var errs []error
+	if !waitCtx(ctx, &s.wg) {
+		s.forceAll()
+		s.wg.Wait()
+	}
+	close(s.inputsDone)
+	select {
+	case <-s.outDone:
+	case <-ctx.Done():
+		s.forceAll()
+		<-s.outDone
+	}
+	if n := s.c.lost.Load(); n > 0 {
+		errs = append(errs, fmt.Errorf("writer: %d records lost at shutdown", n))
+	}
+	if err := s.out.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close output: %w", err))
+	}
+	if ctx.Err() != nil {
+		errs = append(errs, fmt.Errorf("shutdown: %w", ctx.Err()))
+	}
+	return errors.Join(errs...)
+}
+
+// forceAll ends every input now and makes the output give up on failing
+// writes.
+func (s *Server) forceAll() {
+	s.mu.Lock()
+	already := s.forced
+	s.forced = true
+	s.mu.Unlock()
+	if !already {
+		close(s.abort)
+	}
+	s.eachInput(input.force)
+}
+
+// waitCtx waits for wg or ctx and reports whether wg finished.
+func waitCtx(ctx context.Context, wg *sync.WaitGroup) bool {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// diag writes the Server's own diagnostic lines, at most diagBurst per
+// second; it reports how many it suppressed.
+type diag struct {
+	mu         sync.Mutex
+	w          io.Writer
+	now        func() time.Time
+	window     time.Time
+	n          int
+	suppressed int
+	lines      atomic.Uint64
+}
+
+const diagBurst = 20
+
+func newDiag(w io.Writer, now func() time.Time) *diag { return &diag{w: w, now: now} }
+
+func (d *diag) printf(format string, args ...any) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := d.now()
+	if now.Sub(d.window) >= time.Second {
+		if d.suppressed > 0 {
+			fmt.Fprintf(d.w, "logfanin: %d diagnostic lines suppressed\n", d.suppressed)
+		}
+		d.window, d.n, d.suppressed = now, 0, 0
+	}
+	if d.n >= diagBurst {
+		d.suppressed++
+		return
+	}
+	d.n++
+	d.lines.Add(1)
+	fmt.Fprintf(d.w, "logfanin: "+format+"\n", args...)
+}

@@ -1,0 +1,84 @@
+package writer
+
+import (
+	"encoding/hex"
+	"sync/atomic"
+
+	"github.com/logfanin/logfanin/internal/wire"
+)
+
+// Ack sessions
+//
+// A connection that opens with a wire.Hello carrying wire.HelloAck is in
+// ack mode: its records carry the sequence numbers FirstSeq, FirstSeq+1, …
+// and each is stamped with "logfanin_sid" (the session id in hex) and
+// "logfanin_seq", so that readers can drop records a client replayed after
+// a writer restart. Within one writer's lifetime a session remembers the
+// highest sequence it accepted, and replayed records at or below it are
+// skipped (Stats.Duplicates). After each batch write the writer sends the
+// connection an ack with the highest sequence written, one ack per batch
+// at most.
+
+// maxSessions bounds the sessions remembered; beyond it, sessions without
+// a connection are forgotten.
+const maxSessions = 1 << 16
+
+type session struct {
+	id           [wire.SessionIDSize]byte
+	acceptedNext atomic.Uint64 // highest sequence accepted + 1 (0: none)
+	writtenNext  atomic.Uint64 // highest sequence written + 1 (0: none)
+	owner        atomic.Pointer[conn]
+	prefix       []byte // ,"logfanin_sid":"…","logfanin_seq":
+}
+
+// accept reports whether seq is new to the session, and records it.
+func (ss *session) accept(seq uint64) bool {
+	for {
+		cur := ss.acceptedNext.Load()
+		if cur != 0 && seq < cur {
+			return false
+		}
+		if ss.acceptedNext.CompareAndSwap(cur, seq+1) {
+			return true
+		}
+	}
+}
+
+// written is called by the output goroutine once records up to seq are
+// written; it wakes the connection that sends the acks.
+func (ss *session) written(seq uint64) {
+	for {
+		cur := ss.writtenNext.Load()
+		if seq+1 <= cur || ss.writtenNext.CompareAndSwap(cur, seq+1) {
+			break
+		}
+	}
+	if c := ss.owner.Load(); c != nil {
+		c.notifyAck()
+	}
+}
+
+// session returns the session with id, made if new.
+func (s *Server) session(id [wire.SessionIDSize]byte) *session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ss := s.sessions[id]; ss != nil {
+		return ss
+	}
+	if len(s.sessions) >= maxSessions {
+		for k, ss := range s.sessions {
+			if ss.owner.Load() == nil {
+				delete(s.sessions, k)
+				if len(s.sessions) < maxSessions*3/4 {
+					break
+				}
+			}
+		}
+	}
+	ss := &session{id: id}
+	ss.prefix = append(ss.prefix, `,"logfanin_sid":"`...)
+	ss.prefix = hex.AppendEncode(ss.prefix, id[:])
+	ss.prefix = append(ss.prefix, `","logfanin_seq":`...)
+	s.sessions[id] = ss
+	return ss
+}

@@ -1,0 +1,363 @@
+package writer
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/logfanin/logfanin/internal/wire"
+	"golang.org/x/sys/unix"
+)
+
+// errorFrameTimeout bounds the time spent sending an error frame to a
+// client that does not read.
+const errorFrameTimeout = time.Second
+
+// streamListener is an input accepting stream connections.
+type streamListener struct {
+	s      *Server
+	l      net.Listener
+	sock   *socketFile // nil unless Listen created it
+	closed atomic.Bool
+}
+
+// AddListener serves the stream connections l accepts, such as a socket
+// passed by systemd socket activation. Shutdown closes l.
+func (s *Server) AddListener(l net.Listener) error {
+	return s.addListener(l, nil)
+}
+
+func (s *Server) addListener(l net.Listener, sock *socketFile) error {
+	sl := &streamListener{s: s, l: l, sock: sock}
+	if err := s.addInput(sl, false, sl.serve); err != nil {
+		l.Close()
+		sock.remove()
+		return err
+	}
+	return nil
+}
+
+func (sl *streamListener) drain() {
+	if sl.closed.CompareAndSwap(false, true) {
+		sl.sock.remove()
+		sl.l.Close()
+	}
+}
+
+func (sl *streamListener) force() { sl.drain() }
+
+func (sl *streamListener) serve() {
+	backoff := 5 * time.Millisecond
+	for {
+		nc, err := sl.l.Accept()
+		if err != nil {
+			if sl.closed.Load() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of descriptors and the like: wait and retry.
+			sl.s.diag.printf("accept on %s: %v", sl.l.Addr(), err)
+			t := time.NewTimer(backoff)
+			<-t.C
+			backoff = min(2*backoff, time.Second)
+			continue
+		}
+		backoff = 5 * time.Millisecond
+		sl.s.serveConn(nc)
+	}
+}
+
+// conn is one stream connection.
+type conn struct {
+	s      *Server
+	nc     net.Conn
+	fr     *wire.FrameReader
+	fd     feeder
+	pid    int32 // peer pid for diagnostics, 0 if unknown
+	peer   []byte
+	tail   []byte
+	forced atomic.Bool
+
+	deadline bool // an idle deadline is set
+
+	// Ack mode.
+	sess     *session
+	nextSeq  uint64
+	lastNext atomic.Uint64 // highest sequence read on this connection + 1
+	ackWake  chan struct{}
+	ackDone  chan struct{}
+	readDone chan struct{}
+	writeMu  sync.Mutex
+}
+
+func (s *Server) serveConn(nc net.Conn) {
+	c := &conn{s: s, nc: nc}
+	c.fd.s = s
+	c.fr = wire.NewFrameReader(c, s.cfg.maxRecord)
+	if cred, err := peerCred(nc); err == nil {
+		c.pid = cred.Pid
+		if s.cfg.peerCred {
+			c.peer = appendCred(nil, cred)
+		}
+	} else if s.cfg.peerCred {
+		s.diag.printf("connection from %s: no peer credentials: %v", nc.RemoteAddr(), err)
+	}
+	s.c.connections.Add(1)
+	s.c.clientsNow.Add(1)
+	s.addChild(c, c.serve)
+}
+
+func peerCred(nc net.Conn) (*unix.Ucred, error) {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return nil, errors.New("not a socket")
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var cred *unix.Ucred
+	var cerr error
+	err = rc.Control(func(fd uintptr) {
+		cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	})
+	if err == nil {
+		err = cerr
+	}
+	return cred, err
+}
+
+func appendCred(dst []byte, cred *unix.Ucred) []byte {
+	dst = appendUintField(dst, "peer_pid", uint64(cred.Pid))
+	dst = appendUintField(dst, "peer_uid", uint64(cred.Uid))
+	return appendUintField(dst, "peer_gid", uint64(cred.Gid))
+}
+
+func (c *conn) who() string {
+	if c.pid != 0 {
+		return "pid " + strconv.Itoa(int(c.pid))
+	}
+	return "peer " + c.nc.RemoteAddr().String()
+}
+
+// Read is what the FrameReader reads through. Before it may block, it
+// hands the records decoded so far to the output, and it arms the idle
+// deadline while the connection is inside a frame.
+func (c *conn) Read(p []byte) (int, error) {
+	c.fd.flush()
+	if c.forced.Load() {
+		if c.deadline {
+			c.nc.SetReadDeadline(time.Time{})
+			c.deadline = false
+		}
+	} else if c.fr.Buffered() > 0 {
+		if !c.deadline {
+			c.nc.SetReadDeadline(c.s.cfg.now().Add(c.s.cfg.idleTimeout))
+			c.deadline = true
+		}
+	} else if c.deadline {
+		c.nc.SetReadDeadline(time.Time{})
+		c.deadline = false
+	}
+	return c.nc.Read(p)
+}
+
+// drain does nothing: a connection ends when its client closes it.
+func (c *conn) drain() {}
+
+// force stops reading: the kernel still returns what it has buffered, then
+// end of stream.
+func (c *conn) force() {
+	if !c.forced.CompareAndSwap(false, true) {
+		return
+	}
+	if cr, ok := c.nc.(interface{ CloseRead() error }); ok && cr.CloseRead() == nil {
+		return
+	}
+	c.nc.SetReadDeadline(time.Now())
+}
+
+func (c *conn) serve() {
+	defer func() {
+		c.s.c.clientsNow.Add(-1)
+		c.nc.Close()
+	}()
+	first := true
+	for {
+		f, err := c.fr.Next()
+		if err != nil {
+			c.fd.flush()
+			c.readError(err)
+			break
+		}
+		if f.Control {
+			if first && c.hello(f.Payload) {
+				first = false
+				continue
+			}
+			c.fd.flush()
+			c.protocolError(f.Payload)
+			break
+		}
+		first = false
+		c.record(f.Payload)
+	}
+	if c.sess != nil {
+		close(c.readDone)
+		<-c.ackDone
+		c.sess.owner.CompareAndSwap(c, nil)
+	}
+}
+
+func (c *conn) record(rec []byte) {
+	if c.sess == nil {
+		c.fd.add(rec, nil, c.peer, false, nil, 0)
+		return
+	}
+	seq := c.nextSeq
+	c.nextSeq++
+	c.lastNext.Store(seq + 1)
+	if !c.sess.accept(seq) {
+		c.s.c.duplicates.Add(1)
+		c.notifyAck()
+		return
+	}
+	c.tail = append(c.tail[:0], c.sess.prefix...)
+	c.tail = strconv.AppendUint(c.tail, seq, 10)
+	c.tail = append(c.tail, c.peer...)
+	c.fd.add(rec, nil, c.tail, false, c.sess, seq)
+}
+
+// hello handles the first frame if it is a hello, and reports whether it
+// was.
+func (c *conn) hello(p []byte) bool {
+	v, err := wire.ParseControl(p)
+	h, ok := v.(wire.Hello)
+	if err != nil || !ok {
+		return false
+	}
+	if h.Flags&wire.HelloAck == 0 {
+		return true
+	}
+	c.sess = c.s.session(h.Session)
+	c.sess.owner.Store(c)
+	c.nextSeq = h.FirstSeq
+	c.ackWake = make(chan struct{}, 1)
+	c.ackDone = make(chan struct{})
+	c.readDone = make(chan struct{})
+	go c.ackLoop()
+	return true
+}
+
+func (c *conn) notifyAck() {
+	if c.ackWake == nil {
+		return
+	}
+	select {
+	case c.ackWake <- struct{}{}:
+	default:
+	}
+}
+
+// ackLoop sends acks as batches are written. Once reading has ended it
+// stays until every record read has been acknowledged (a client may close
+// its sending side and wait for the last ack), the output stops, or
+// Shutdown forces the connection.
+func (c *conn) ackLoop() {
+	defer close(c.ackDone)
+	var buf []byte
+	var sent uint64 // highest sequence acked + 1
+	readDone := c.readDone
+	for {
+		select {
+		case <-c.ackWake:
+		case <-readDone:
+			readDone = nil
+		case <-c.s.outDone:
+			c.sendAck(&buf, &sent)
+			return
+		case <-c.s.abort:
+			return
+		}
+		ok := c.sendAck(&buf, &sent)
+		if readDone == nil && (!ok || sent >= c.lastNext.Load() || c.forced.Load()) {
+			return
+		}
+	}
+}
+
+// sendAck sends the highest sequence written if it has not been sent; it
+// returns false if the connection can't be written to.
+func (c *conn) sendAck(buf *[]byte, sent *uint64) bool {
+	w := c.sess.writtenNext.Load()
+	if w == 0 || w <= *sent {
+		return true
+	}
+	*buf = wire.AppendAck((*buf)[:0], wire.Ack{Seq: w - 1})
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if _, err := c.nc.Write(*buf); err != nil {
+		return false
+	}
+	*sent = w
+	c.s.c.acks.Add(1)
+	return true
+}
+
+// sendError sends the writer's last word before closing.
+func (c *conn) sendError(code uint16, msg string) {
+	b := wire.AppendError(nil, wire.ErrorFrame{Code: code, Message: msg})
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	c.nc.SetWriteDeadline(time.Now().Add(errorFrameTimeout))
+	c.nc.Write(b)
+}
+
+func (c *conn) protocolError(p []byte) {
+	reason := "control frame out of place"
+	if _, err := wire.ParseControl(p); err != nil {
+		reason = err.Error()
+	}
+	c.s.c.protocolErrors.Add(1)
+	c.s.diag.printf("closing connection from %s: protocol error: %s", c.who(), reason)
+	c.sendError(wire.CodeProtocol, reason)
+}
+
+func (c *conn) readError(err error) {
+	var se *wire.SizeError
+	switch {
+	case errors.Is(err, io.EOF):
+	case errors.Is(err, wire.ErrTruncated):
+		c.s.c.partial.Add(1)
+		if !c.forced.Load() {
+			c.s.diag.printf("connection from %s ended inside a frame: half record discarded", c.who())
+		}
+	case errors.As(err, &se):
+		if se.Where == "record" {
+			c.s.c.tooLarge.Add(1)
+			c.sendError(wire.CodeTooLarge, fmt.Sprintf("record of %d bytes over the limit of %d", se.Len, se.Max))
+		} else {
+			c.s.c.protocolErrors.Add(1)
+			c.sendError(wire.CodeProtocol, se.Error())
+		}
+		c.s.diag.printf("closing connection from %s: %v", c.who(), se)
+	case errors.Is(err, os.ErrDeadlineExceeded) && !c.forced.Load():
+		c.s.c.idleClosed.Add(1)
+		c.s.c.partial.Add(1)
+		c.s.diag.printf("closing connection from %s: stalled inside a frame for %v", c.who(), c.s.cfg.idleTimeout)
+		c.sendError(wire.CodeIdle, "stalled inside a frame")
+	default:
+		if c.fr.Buffered() > 0 {
+			c.s.c.partial.Add(1)
+		}
+		if !c.forced.Load() && !errors.Is(err, syscall.ECONNRESET) {
+			c.s.diag.printf("connection from %s: %v", c.who(), err)
+		}
+	}
+}

@@ -1,0 +1,273 @@
+package writer
+
+import (
+	"bytes"
+	"strconv"
+	"time"
+)
+
+// Syslog datagrams
+//
+// A datagram that starts with a syslog priority "<PRI>" is parsed as one of
+//
+//	<PRI>1 TIMESTAMP HOST APP PROCID MSGID SD [MSG]   RFC 5424
+//	<PRI>Mmm dd hh:mm:ss [HOST] TAG[PID]: MSG        RFC 3164, and the local form of syslog(3) and logger(1)
+//	<PRI>MSG                                         bare, as Python's SysLogHandler sends
+//
+// and written as
+//
+//	{"time":…,"level":…,"facility":…,"host":…,"app":…,"procid":…,"msgid":…,"sd":…,"msg":…}
+//
+// with absent parts left out. "time" is the sender's timestamp, or the time
+// the writer received the datagram when there is none; "level" is the
+// syslog severity name (emerg, alert, crit, error, warn, notice, info,
+// debug) and "facility" the facility name. No well-kept Go syslog library
+// accepts the bare form, so the parser is our own (fuzzed: it never fails,
+// whatever follows the priority is at worst the message).
+
+// syslogMsg holds the parts of a syslog message; the slices alias the
+// datagram.
+type syslogMsg struct {
+	pri                            int
+	time                           []byte // RFC 5424 timestamp as sent
+	stamp                          []byte // RFC 3164 "Mmm dd hh:mm:ss"
+	host, app, procid, msgid, sd   []byte
+	msg                            []byte
+}
+
+var severityNames = [8]string{"emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"}
+
+var facilityNames = [24]string{
+	"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news",
+	"uucp", "cron", "authpriv", "ftp", "ntp", "security", "console", "clock",
+	"local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+}
+
+// parsePRI reads "<PRI>" at the start of b: 1 to 3 digits, at most 191,
+// without leading zeros except "<0>".
+func parsePRI(b []byte) (pri, n int, ok bool) {
+	if len(b) < 3 || b[0] != '<' {
+		return 0, 0, false
+	}
+	i := 1
+	for i < len(b) && i <= 4 && b[i] >= '0' && b[i] <= '9' {
+		pri = pri*10 + int(b[i]-'0')
+		i++
+	}
+	digits := i - 1
+	if digits == 0 || digits > 3 || i >= len(b) || b[i] != '>' || pri > 191 || (digits > 1 && b[1] == '0') {
+		return 0, 0, false
+	}
+	return pri, i + 1, true
+}
+
+// parseSyslog parses b if it starts with a syslog priority.
+func parseSyslog(b []byte) (syslogMsg, bool) {
+	pri, n, ok := parsePRI(b)
+	if !ok {
+		return syslogMsg{}, false
+	}
+	m := syslogMsg{pri: pri}
+	rest := b[n:]
+	if parse5424(&m, rest) {
+		return m, true
+	}
+	m = syslogMsg{pri: pri}
+	parse3164(&m, rest)
+	return m, true
+}
+
+// field cuts the next space-terminated field; "-" is nil.
+func field(b []byte) (f, rest []byte, ok bool) {
+	i := bytes.IndexByte(b, ' ')
+	if i <= 0 {
+		return nil, nil, false
+	}
+	f, rest = b[:i], b[i+1:]
+	if len(f) == 1 && f[0] == '-' {
+		f = nil
+	}
+	return f, rest, true
+}
+
+func parse5424(m *syslogMsg, b []byte) bool {
+	if len(b) < 2 || b[0] < '1' || b[0] > '9' {
+		return false
+	}
+	i := 1
+	for i < len(b) && i < 3 && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	if i >= len(b) || b[i] != ' ' {
+		return false
+	}
+	b = b[i+1:]
+	var ok bool
+	for _, p := range []*[]byte{&m.time, &m.host, &m.app, &m.procid, &m.msgid} {
+		if *p, b, ok = field(b); !ok {
+			return false
+		}
+	}
+	// Structured data: "-" or one or more [id param="value"…] elements.
+	switch {
+	case len(b) > 0 && b[0] == '-':
+		b = b[1:]
+	case len(b) > 0 && b[0] == '[':
+		end := sdEnd(b)
+		if end < 0 {
+			return false
+		}
+		m.sd, b = b[:end], b[end:]
+	default:
+		return false
+	}
+	if len(b) > 0 {
+		if b[0] != ' ' {
+			return false
+		}
+		b = b[1:]
+	}
+	m.msg = bytes.TrimPrefix(b, []byte("\xEF\xBB\xBF"))
+	return true
+}
+
+// sdEnd returns the length of the structured data elements at the start of
+// b, or -1 if they are malformed.
+func sdEnd(b []byte) int {
+	i := 0
+	for i < len(b) && b[i] == '[' {
+		quoted := false
+		i++
+		for ; i < len(b); i++ {
+			c := b[i]
+			if quoted {
+				if c == '\\' {
+					i++
+				} else if c == '"' {
+					quoted = false
+				}
+				continue
+			}
+			if c == '"' {
+				quoted = true
+			} else if c == ']' {
+				break
+			}
+		}
+		if i >= len(b) {
+			return -1
+		}
+		i++ // past ']'
+	}
+	return i
+}
+
+// isStamp reports whether b starts with "Mmm dd hh:mm:ss".
+func isStamp(b []byte) bool {
+	if len(b) < len(time.Stamp) {
+		return false
+	}
+	for _, mo := range [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"} {
+		if string(b[:3]) == mo {
+			d := func(c byte) bool { return c >= '0' && c <= '9' }
+			return b[3] == ' ' && (b[4] == ' ' || d(b[4])) && d(b[5]) && b[6] == ' ' &&
+				d(b[7]) && d(b[8]) && b[9] == ':' && d(b[10]) && d(b[11]) && b[12] == ':' && d(b[13]) && d(b[14])
+		}
+	}
+	return false
+}
+
+func parse3164(m *syslogMsg, b []byte) {
+	if !isStamp(b) {
+		m.msg = b // bare <PRI>MSG
+		return
+	}
+	m.stamp = b[:len(time.Stamp)]
+	b = b[len(time.Stamp):]
+	if len(b) > 0 && b[0] == ' ' {
+		b = b[1:]
+	}
+	tok1, rest1 := cutSpace(b)
+	if app, pid, ok := parseTag(tok1); ok {
+		m.app, m.procid, m.msg = app, pid, rest1
+		return
+	}
+	tok2, rest2 := cutSpace(rest1)
+	if app, pid, ok := parseTag(tok2); ok && len(tok1) > 0 {
+		m.host, m.app, m.procid, m.msg = tok1, app, pid, rest2
+		return
+	}
+	m.msg = b
+}
+
+func cutSpace(b []byte) (tok, rest []byte) {
+	if i := bytes.IndexByte(b, ' '); i >= 0 {
+		return b[:i], b[i+1:]
+	}
+	return b, nil
+}
+
+// parseTag parses "app:" or "app[pid]:".
+func parseTag(t []byte) (app, pid []byte, ok bool) {
+	if len(t) < 2 || t[len(t)-1] != ':' {
+		return nil, nil, false
+	}
+	t = t[:len(t)-1]
+	if t[len(t)-1] == ']' {
+		i := bytes.IndexByte(t, '[')
+		if i <= 0 || i+1 >= len(t)-1 {
+			return nil, nil, false
+		}
+		app, pid = t[:i], t[i+1:len(t)-1]
+	} else {
+		app = t
+	}
+	if len(app) > 128 || bytes.ContainsAny(app, "[]:") {
+		return nil, nil, false
+	}
+	return app, pid, true
+}
+
+// appendSyslogFields appends the fields of m, each followed by ',', ready
+// to go before "msg". now is the time of receipt.
+func appendSyslogFields(dst []byte, m *syslogMsg, now time.Time) []byte {
+	dst = append(dst, `"time":"`...)
+	switch {
+	case m.time != nil:
+		dst = appendJSONString(dst, m.time)
+	case m.stamp != nil:
+		if t, err := time.ParseInLocation(time.Stamp, string(m.stamp), now.Location()); err == nil {
+			t = t.AddDate(now.Year(), 0, 0)
+			if t.After(now.Add(7 * 24 * time.Hour)) {
+				t = t.AddDate(-1, 0, 0) // December's message read in January
+			}
+			dst = t.AppendFormat(dst, time.RFC3339)
+		} else {
+			dst = appendJSONString(dst, m.stamp)
+		}
+	default:
+		dst = now.UTC().AppendFormat(dst, time.RFC3339Nano)
+	}
+	dst = append(dst, `","level":"`...)
+	dst = append(dst, severityNames[m.pri&7]...)
+	dst = append(dst, `","facility":"`...)
+	dst = append(dst, facilityNames[m.pri>>3]...)
+	dst = append(dst, '"')
+	for _, f := range [...]struct {
+		name string
+		v    []byte
+	}{{"host", m.host}, {"app", m.app}, {"procid", m.procid}, {"msgid", m.msgid}, {"sd", m.sd}} {
+		if len(f.v) > 0 {
+			dst = appendStringField(dst, f.name, f.v)
+		}
+	}
+	return append(dst, ',')
+}
+
+// appendUintField appends ,"name":v.
+func appendUintField(dst []byte, name string, v uint64) []byte {
+	dst = append(dst, ',', '"')
+	dst = append(dst, name...)
+	dst = append(dst, '"', ':')
+	return strconv.AppendUint(dst, v, 10)
+}
