@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/logfanin/logfanin/internal/logcheck"
+	"github.com/logfanin/logfanin/internal/wire"
 )
 
 // syncBuffer collects diagnostics.
@@ -165,3 +166,5 @@ func senders(first, n, records, max int) []sender {
 }
 
 func newRand(seed uint64) *mrand.Rand { return mrand.New(mrand.NewPCG(seed, 1)) }
+
+func appendFrame(b []byte, rec string) []byte { return wire.AppendFrame(b, []byte(rec)) }

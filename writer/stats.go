@@ -36,14 +36,14 @@ type Stats struct {
 }
 
 type counters struct {
-	records, bytes, writes                    atomic.Uint64
-	clientsNow                                atomic.Int64
-	connections, datagrams, pipeRecords       atomic.Uint64
-	lines                                     atomic.Uint64
-	protocolErrors, tooLarge, partial         atomic.Uint64
-	garbageBytes, idleClosed                  atomic.Uint64
-	wrapped, compacted, acks, duplicates      atomic.Uint64
-	writeErrors, reopens, lost                atomic.Uint64
+	records, bytes, writes               atomic.Uint64
+	clientsNow                           atomic.Int64
+	connections, datagrams, pipeRecords  atomic.Uint64
+	lines                                atomic.Uint64
+	protocolErrors, tooLarge, partial    atomic.Uint64
+	garbageBytes, idleClosed             atomic.Uint64
+	wrapped, compacted, acks, duplicates atomic.Uint64
+	writeErrors, reopens, lost           atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {

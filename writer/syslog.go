@@ -28,11 +28,11 @@ import (
 // syslogMsg holds the parts of a syslog message; the slices alias the
 // datagram.
 type syslogMsg struct {
-	pri                            int
-	time                           []byte // RFC 5424 timestamp as sent
-	stamp                          []byte // RFC 3164 "Mmm dd hh:mm:ss"
-	host, app, procid, msgid, sd   []byte
-	msg                            []byte
+	pri                          int
+	time                         []byte // RFC 5424 timestamp as sent
+	stamp                        []byte // RFC 3164 "Mmm dd hh:mm:ss"
+	host, app, procid, msgid, sd []byte
+	msg                          []byte
 }
 
 var severityNames = [8]string{"emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"}

@@ -1,0 +1,201 @@
+package writer
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+)
+
+// maxDatagram finds the largest datagram this system sends over a Unix
+// datagram socket with default buffers (the sender's SO_SNDBUF bounds it).
+func maxDatagram(t *testing.T) int {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_DGRAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fds[0])
+	defer syscall.Close(fds[1])
+	lo, hi := 1, 8<<20 // lo sends, hi does not
+	buf := make([]byte, hi)
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		if err := syscall.Sendto(fds[0], buf[:mid], syscall.MSG_DONTWAIT, nil); err == nil {
+			syscall.Recvfrom(fds[1], buf, 0)
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}
+
+func TestDatagramEndToEnd(t *testing.T) {
+	max := maxDatagram(t)
+	t.Logf("largest datagram: %d bytes", max)
+	f := newFixture(t)
+	path := f.sock("g.sock")
+	f.listen("unixgram://" + path)
+	inproc := senders(0, 3, 150, max)
+	children := senders(100, 2, 150, max)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for _, sd := range inproc {
+		wg.Go(func() { errs <- sendGram(path, sd) })
+	}
+	for _, sd := range children {
+		cmd := startChild(t, "gram", path, sd)
+		wg.Go(func() {
+			if err := cmd.Wait(); err != nil {
+				errs <- fmt.Errorf("child %d: %w", sd.Producer, err)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Datagrams have no end of stream: wait until all were received.
+	waitFor(t, "datagrams", func() bool { return f.s.Stats().Datagrams == 5*150 })
+	f.check(append(inproc, children...))
+}
+
+func TestDatagramTooLarge(t *testing.T) {
+	f := newFixture(t, WithMaxRecord(100))
+	path := f.sock("g.sock")
+	f.listen("unixgram://" + path)
+	c, err := net.Dial("unixgram", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write(make([]byte, 101))
+	c.Write([]byte(`{"ok":1}`))
+	waitFor(t, "datagrams", func() bool { return f.s.Stats().Datagrams == 2 })
+	lines := f.lines()
+	if len(lines) != 1 || f.s.Stats().TooLarge != 1 {
+		t.Fatalf("lines %v, stats %v", lines, f.s.Stats())
+	}
+}
+
+// TestSyslogClients sends through logger(1) and Python's SysLogHandler
+// when they are installed.
+func TestSyslogClients(t *testing.T) {
+	f := newFixture(t)
+	path := f.sock("log.sock")
+	f.listen("unixgram://" + path)
+	want := 0
+	if _, err := exec.LookPath("logger"); err == nil {
+		out, err := exec.Command("logger", "-u", path, "-t", "myapp", "-p", "local3.warning", "--id=4242", "hello from logger").CombinedOutput()
+		if err != nil {
+			t.Fatalf("logger: %v: %s", err, out)
+		}
+		want++
+	} else {
+		t.Log("no logger(1)")
+	}
+	if _, err := exec.LookPath("python3"); err == nil {
+		script := `
+import logging, logging.handlers, sys
+h = logging.handlers.SysLogHandler(address=sys.argv[1])
+l = logging.getLogger("t"); l.addHandler(h); l.setLevel(logging.INFO)
+l.error("hello from python")
+h.close()
+`
+		out, err := exec.Command("python3", "-c", script, path).CombinedOutput()
+		if err != nil {
+			t.Fatalf("python: %v: %s", err, out)
+		}
+		want++
+	} else {
+		t.Log("no python3")
+	}
+	if want == 0 {
+		t.Skip("neither logger nor python3 installed")
+	}
+	waitFor(t, "datagrams", func() bool { return f.s.Stats().Datagrams == uint64(want) })
+	for _, m := range f.lines() {
+		t.Logf("%v", m)
+		switch m["msg"] {
+		case "hello from logger":
+			if m["app"] != "myapp" || m["procid"] != "4242" || m["level"] != "warn" || m["facility"] != "local3" || m["time"] == nil {
+				t.Errorf("logger record: %v", m)
+			}
+		case "hello from python":
+			if m["level"] != "error" || m["facility"] != "user" || m["time"] == nil {
+				t.Errorf("python record: %v", m)
+			}
+		default:
+			t.Errorf("unexpected record %v", m)
+		}
+	}
+}
+
+// TestPeerCredUnforgeable: the kernel's pid, uid and gid come last, so a
+// last-wins JSON reader (encoding/json) sees them, not the forged ones.
+func TestPeerCredUnforgeable(t *testing.T) {
+	f := newFixture(t, WithPeerCred(true))
+	spath, gpath := f.sock("s.sock"), f.sock("g.sock")
+	f.listen("unix://" + spath)
+	f.listen("unixgram://" + gpath)
+	forged := `{"peer_pid":1,"peer_uid":0,"peer_gid":0,"msg":"x"}`
+	if err := sendRaw(spath, forged); err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("unixgram", gpath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte(forged))
+	c.Write([]byte("<13>plain syslog"))
+	c.Write([]byte("{}"))
+	c.Close()
+	waitFor(t, "records", func() bool {
+		return f.s.Stats().Datagrams == 3 && f.s.Stats().Connections == 1 && f.s.Stats().ClientsNow == 0
+	})
+	lines := f.lines()
+	if len(lines) != 4 {
+		t.Fatalf("lines: %v", lines)
+	}
+	for _, m := range lines {
+		var want struct {
+			pid, uid, gid float64
+		}
+		want.pid, want.uid, want.gid = float64(os.Getpid()), float64(os.Getuid()), float64(os.Getgid())
+		if m["peer_pid"] != want.pid || m["peer_uid"] != want.uid || m["peer_gid"] != want.gid {
+			t.Errorf("record %v: want peer %v", m, want)
+		}
+	}
+	// The raw line ends with the trusted fields.
+	data, _ := os.ReadFile(f.out)
+	first, _, _ := strings.Cut(string(data), "\n")
+	if !strings.HasSuffix(first, fmt.Sprintf(`,"peer_pid":%d,"peer_uid":%d,"peer_gid":%d}`, os.Getpid(), os.Getuid(), os.Getgid())) {
+		t.Errorf("first line %s", first)
+	}
+	var v any
+	if err := json.Unmarshal([]byte(first), &v); err != nil {
+		t.Error(err)
+	}
+}
+
+func sendRaw(path string, recs ...string) error {
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var b []byte
+	for _, r := range recs {
+		b = appendFrame(b, r)
+	}
+	_, err = c.Write(b)
+	return err
+}

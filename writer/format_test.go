@@ -1,0 +1,85 @@
+package writer
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+func TestFormat(t *testing.T) {
+	tail := []byte(`,"peer_pid":7`)
+	cases := []struct{ in, tail, want string }{
+		{`{"a":1}` + "\n", "", `{"a":1}`},
+		{`  {"a":1}  ` + "\n", "", `{"a":1}`},
+		{`{"a":1}`, string(tail), `{"a":1,"peer_pid":7}`},
+		{`{}`, string(tail), `{"peer_pid":7}`},
+		{`{ }`, string(tail), `{"peer_pid":7}`},
+		{"{\n \"a\": [1,\n 2]\n}\n", string(tail), `{"a":[1,2],"peer_pid":7}`},
+		{"{\n}", string(tail), `{"peer_pid":7}`},
+		{"text\n", string(tail), `{"msg":"text","peer_pid":7}`},
+		{"text\n\n", "", `{"msg":"text\n"}`},
+		{"\"q\" \\ \t\x01\x7f é \xff", "", `{"msg":"\"q\" \\ \t\u0001` + "\x7f é \\ufffd\"}"},
+		{`{"a":"\u0000"}`, "", `{"a":"\u0000"}`},
+		{"{\"a\":\"x\ty\"}", "", `{"msg":"{\"a\":\"x\ty\"}"}`},
+	}
+	for _, tc := range cases {
+		var f formatter
+		n := f.prepare([]byte(tc.in), nil, []byte(tc.tail), false)
+		got := f.emit(nil)
+		if string(got) != tc.want+"\n" {
+			t.Errorf("%q: got %s want %s", tc.in, got, tc.want)
+		}
+		if n != len(got) {
+			t.Errorf("%q: prepared %d, emitted %d", tc.in, n, len(got))
+		}
+		if !json.Valid(got) {
+			t.Errorf("%q: invalid JSON %s", tc.in, got)
+		}
+	}
+}
+
+func FuzzFormat(f *testing.F) {
+	for _, s := range []string{`{"a":1}`, "{\n}", "x\xff", `{ }`, "{\"a\":\n\"b\"}\n"} {
+		f.Add([]byte(s), true)
+	}
+	f.Fuzz(func(t *testing.T, b []byte, withTail bool) {
+		var tail []byte
+		if withTail {
+			tail = []byte(`,"peer_pid":1`)
+		}
+		var fm formatter
+		n := fm.prepare(b, nil, tail, false)
+		line := fm.emit(nil)
+		if n != len(line) {
+			t.Fatalf("prepared %d, emitted %d: %q", n, len(line), line)
+		}
+		if bytes.Count(line, []byte("\n")) != 1 || !json.Valid(line) {
+			t.Fatalf("bad line %q", line)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(line, &m); err != nil {
+			t.Fatal(err)
+		}
+		if withTail && m["peer_pid"] != 1.0 {
+			t.Fatalf("peer_pid %v in %q", m["peer_pid"], line)
+		}
+	})
+}
+
+// BenchmarkFormat measures a JSON record from the wire into a block: no
+// allocation.
+func BenchmarkFormat(b *testing.B) {
+	rec := []byte(`{"level":"info","ts":1712345678.123456,"caller":"server/handler.go:42","msg":"request served","method":"GET","path":"/api/v1/items","status":200,"duration":0.0123}` + "\n")
+	tail := []byte(`,"peer_pid":12345,"peer_uid":1000,"peer_gid":1000`)
+	var f formatter
+	buf := make([]byte, 0, blockSize)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(rec)))
+	for b.Loop() {
+		n := f.prepare(rec, nil, tail, false)
+		if len(buf)+n > cap(buf) {
+			buf = buf[:0]
+		}
+		buf = f.emit(buf)
+	}
+}
