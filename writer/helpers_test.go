@@ -8,8 +8,10 @@ import (
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -168,3 +170,23 @@ func senders(first, n, records, max int) []sender {
 func newRand(seed uint64) *mrand.Rand { return mrand.New(mrand.NewPCG(seed, 1)) }
 
 func appendFrame(b []byte, rec string) []byte { return wire.AppendFrame(b, []byte(rec)) }
+
+func containsAll(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}
+
+// contextExpired returns a context that is already done.
+func contextExpired() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx, cancel
+}
+
+func syscallDup(fd int) (int, error) { return syscall.Dup(fd) }
+
+func itoa(n int) string { return strconv.Itoa(n) }
