@@ -572,10 +572,20 @@ func (s *Sink) flusher() {
 // fails.
 func (s *Sink) Sync() error {
 	if s.pipe != nil {
+		s.mu.Lock()
+		closed := s.closing
+		s.mu.Unlock()
+		if closed {
+			return ErrClosed
+		}
 		s.notePipeDrops()
 		return s.syncFallback()
 	}
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
 	s.noteDropsLocked()
 	target := s.ackSeq + uint64(s.ring.n)
 	fails := s.dialFails
