@@ -190,3 +190,11 @@ func contextExpired() (context.Context, context.CancelFunc) {
 func syscallDup(fd int) (int, error) { return syscall.Dup(fd) }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func logcheckLog(sds []sender, path string) (logcheck.Report, error) {
+	expect := map[int]int{}
+	for _, sd := range sds {
+		expect[sd.Producer] = sd.N
+	}
+	return logcheck.CheckLog(expect, path)
+}

@@ -46,7 +46,6 @@ type Server struct {
 
 	shutdownOnce sync.Once
 	shutdownErr  error
-	shutdownDone chan struct{}
 }
 
 // input is anything Shutdown must stop.
@@ -67,17 +66,16 @@ func New(out Output, opts ...Option) *Server {
 		o.apply(&cfg)
 	}
 	s := &Server{
-		cfg:          cfg,
-		out:          out,
-		diag:         newDiag(cfg.diag, cfg.now),
-		queue:        make(chan *block, cfg.queueBytes/blockSize+64),
-		reopenCh:     make(chan chan error),
-		inputsDone:   make(chan struct{}),
-		abort:        make(chan struct{}),
-		outDone:      make(chan struct{}),
-		inputs:       make(map[input]struct{}),
-		sessions:     make(map[[wire.SessionIDSize]byte]*session),
-		shutdownDone: make(chan struct{}),
+		cfg:        cfg,
+		out:        out,
+		diag:       newDiag(cfg.diag, cfg.now),
+		queue:      make(chan *block, cfg.queueBytes/blockSize+64),
+		reopenCh:   make(chan chan error),
+		inputsDone: make(chan struct{}),
+		abort:      make(chan struct{}),
+		outDone:    make(chan struct{}),
+		inputs:     make(map[input]struct{}),
+		sessions:   make(map[[wire.SessionIDSize]byte]*session),
 	}
 	s.budget.init(cfg.queueBytes)
 	return s
@@ -205,16 +203,8 @@ func (s *Server) eachInput(f func(input)) {
 // Shutdown is idempotent: later calls wait for the first to finish and
 // return its result.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.shutdownOnce.Do(func() {
-		s.shutdownErr = s.shutdown(ctx)
-		close(s.shutdownDone)
-	})
-	select {
-	case <-s.shutdownDone:
-		return s.shutdownErr
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	s.shutdownOnce.Do(func() { s.shutdownErr = s.shutdown(ctx) })
+	return s.shutdownErr
 }
 
 func (s *Server) shutdown(ctx context.Context) error {

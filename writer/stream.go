@@ -44,10 +44,42 @@ func (s *Server) addListener(l net.Listener, sock *socketFile) error {
 	return nil
 }
 
+// drain removes the socket file, so that no new client finds it, and
+// wakes the accept loop, which accepts the connections already waiting in
+// the backlog (their clients may have sent records and closed) before it
+// closes the listener.
 func (sl *streamListener) drain() {
 	if sl.closed.CompareAndSwap(false, true) {
 		sl.sock.remove()
+		if ul, ok := sl.l.(*net.UnixListener); ok && ul.SetDeadline(time.Now()) == nil {
+			return
+		}
 		sl.l.Close()
+	}
+}
+
+// acceptBacklog accepts, without waiting, the connections queued on l.
+func (sl *streamListener) acceptBacklog() {
+	ul, ok := sl.l.(*net.UnixListener)
+	if !ok {
+		return
+	}
+	rc, err := ul.SyscallConn()
+	if err != nil {
+		return
+	}
+	for {
+		nfd := -1
+		var aerr error
+		if rc.Control(func(fd uintptr) { nfd, _, aerr = unix.Accept4(int(fd), unix.SOCK_CLOEXEC) }) != nil || aerr != nil {
+			return
+		}
+		f := os.NewFile(uintptr(nfd), "")
+		nc, err := net.FileConn(f)
+		f.Close()
+		if err == nil {
+			sl.s.serveConn(nc)
+		}
 	}
 }
 
@@ -59,6 +91,8 @@ func (sl *streamListener) serve() {
 		nc, err := sl.l.Accept()
 		if err != nil {
 			if sl.closed.Load() || errors.Is(err, net.ErrClosed) {
+				sl.acceptBacklog()
+				sl.l.Close()
 				return
 			}
 			// Out of descriptors and the like: wait and retry.

@@ -350,3 +350,18 @@ func TestThousandClients(t *testing.T) {
 	f.check(sds)
 	t.Logf("%v", f.s.Stats())
 }
+
+// TestShutdownAcceptsBacklog: clients that connected, sent and closed
+// just before Shutdown, not yet accepted, lose nothing.
+func TestShutdownAcceptsBacklog(t *testing.T) {
+	f := newFixture(t)
+	path := f.sock("s.sock")
+	f.listen("unix://" + path)
+	sds := senders(0, 20, 2, 500)
+	for _, sd := range sds {
+		if err := sendStream(path, sd, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.check(sds)
+}

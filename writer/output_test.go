@@ -1,0 +1,262 @@
+package writer
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/logfanin/logfanin/internal/logcheck"
+	"github.com/logfanin/logfanin/internal/wire"
+)
+
+// faultyOutput fails its first writes with ENOSPC and then writes at most
+// a few bytes at a time for a while: the Server must resume with the
+// remainder and never tear or repeat a record.
+type faultyOutput struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	fails   int // ENOSPC left to return
+	shorts  int // short writes left
+	writes  int
+	reopens int
+	closed  bool
+	always  bool // every write fails
+}
+
+func (o *faultyOutput) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.writes++
+	if o.always || (o.fails > 0 && o.writes%2 == 1) {
+		o.fails--
+		return 0, fmt.Errorf("write out.log: %w", syscall.ENOSPC)
+	}
+	if o.shorts > 0 && len(p) > 7 {
+		o.shorts--
+		o.buf.Write(p[:7])
+		if o.shorts%2 == 0 {
+			return 7, fmt.Errorf("write out.log: %w", syscall.ENOSPC) // short with error
+		}
+		return 7, nil // short without error
+	}
+	return o.buf.Write(p)
+}
+
+func (o *faultyOutput) Reopen() error { o.mu.Lock(); o.reopens++; o.mu.Unlock(); return nil }
+func (o *faultyOutput) Close() error  { o.mu.Lock(); o.closed = true; o.mu.Unlock(); return nil }
+
+func TestOutputErrorsRetried(t *testing.T) {
+	out := &faultyOutput{fails: 5, shorts: 6}
+	diag := &syncBuffer{}
+	s := New(out, WithDiagnostics(diag))
+	s.Start()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "s.sock")
+	if err := s.Listen("unix://" + path); err != nil {
+		t.Fatal(err)
+	}
+	sds := senders(0, 3, 100, 20000)
+	var wg sync.WaitGroup
+	for _, sd := range sds {
+		wg.Go(func() {
+			if err := sendStream(path, sd, false); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	outFile := filepath.Join(dir, "out.log")
+	os.WriteFile(outFile, out.buf.Bytes(), 0o600)
+	checkFiles(t, sds, outFile)
+	st := s.Stats()
+	if st.WriteErrors < 5 || st.Lost != 0 || !out.closed {
+		t.Errorf("stats %v, closed %v", st, out.closed)
+	}
+	if !strings.Contains(diag.String(), "no space left on device") {
+		t.Errorf("diagnostics %q", diag.String())
+	}
+}
+
+// TestOutputGivesUpAtDeadline: an output that never recovers loses its
+// records only when Shutdown's context expires, and they are counted.
+func TestOutputGivesUpAtDeadline(t *testing.T) {
+	out := &faultyOutput{always: true}
+	s := New(out, WithDiagnostics(&syncBuffer{}))
+	s.Start()
+	path := filepath.Join(t.TempDir(), "s.sock")
+	if err := s.Listen("unix://" + path); err != nil {
+		t.Fatal(err)
+	}
+	if err := sendRaw(path, `{"a":1}`, `{"a":2}`); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a failed write", func() bool { return s.Stats().WriteErrors > 0 })
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	err := s.Shutdown(ctx)
+	if err == nil || !strings.Contains(err.Error(), "lost") {
+		t.Errorf("Shutdown: %v", err)
+	}
+	if st := s.Stats(); st.Lost != 2 || st.Records != 0 {
+		t.Errorf("stats %v", st)
+	}
+}
+
+// TestReopenLogrotate: logrotate moves the file away while records flow,
+// then the Server reopens; the two files hold every record once.
+func TestReopenLogrotate(t *testing.T) {
+	f := newFixture(t)
+	path := f.sock("s.sock")
+	f.listen("unix://" + path)
+	sds := senders(0, 4, 400, 5000)
+	var wg sync.WaitGroup
+	for _, sd := range sds {
+		wg.Go(func() {
+			if err := sendStream(path, sd, false); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	waitFor(t, "records to flow", func() bool { return f.s.Stats().Records > 100 })
+	rotated := f.out + ".1"
+	if err := os.Rename(f.out, rotated); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.Reopen(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	f.shutdown()
+	checkFiles(t, sds, rotated, f.out)
+	if st := f.s.Stats(); st.Reopens != 1 {
+		t.Errorf("stats %v", st)
+	}
+	if fi, err := os.Stat(f.out); err != nil || fi.Size() == 0 {
+		t.Errorf("new file: %v %v", fi, err)
+	}
+}
+
+func TestFileOutputBadPath(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	os.WriteFile(file, nil, 0o600)
+	for _, p := range []string{"", dir, filepath.Join(file, "sub", "x.log")} {
+		if o, err := NewFileOutput(FileConfig{Path: p}); err == nil {
+			o.Close()
+			t.Errorf("NewFileOutput(%q) succeeded", p)
+		}
+	}
+}
+
+func TestFileOutputRotates(t *testing.T) {
+	dir := t.TempDir()
+	f := &fixture{t: t, dir: dir, out: filepath.Join(dir, "out.log"), diag: &syncBuffer{}}
+	o, err := NewFileOutput(FileConfig{Path: f.out, MaxSizeMB: 1, MaxBackups: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.s = New(o, WithDiagnostics(f.diag))
+	f.s.Start()
+	path := f.sock("s.sock")
+	f.listen("unix://" + path)
+	sds := senders(0, 2, 300, 20000)
+	for _, sd := range sds {
+		if err := sendStream(path, sd, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.shutdown()
+	rep, err := logcheckLog(sds, f.out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() {
+		t.Fatalf("%v\n%s", rep, strings.Join(rep.Examples, "\n"))
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) < 3 {
+		t.Errorf("no rotation: %v", entries)
+	}
+}
+
+// TestShutdownUnderLoad: producers are still sending when Shutdown starts.
+// Producers that finished before lose nothing; of the others, every record
+// written is whole and in order, and nothing the writer received is lost.
+func TestShutdownUnderLoad(t *testing.T) {
+	f := newFixture(t)
+	path := f.sock("s.sock")
+	f.listen("unix://" + path)
+	done := senders(0, 3, 100, 5000)
+	for _, sd := range done {
+		if err := sendStream(path, sd, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "finished producers", func() bool { return f.s.Stats().Records == 300 })
+	// Endless producers: they send until the writer stops them.
+	var wg sync.WaitGroup
+	for p := 10; p < 14; p++ {
+		wg.Go(func() {
+			sendEndless(path, p) // ends with an error once the writer stops reading
+		})
+	}
+	waitFor(t, "load", func() bool { return f.s.Stats().Records > 2000 })
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	f.done = true
+	f.s.Shutdown(ctx) // the deadline error is expected: the producers never close
+	wg.Wait()
+	// The finished producers are complete; the endless ones have a prefix
+	// each, whole and in order: check them with their observed counts.
+	got := map[int]int{}
+	for _, m := range jsonLines(t, f.out) {
+		got[int(m["p"].(float64))]++
+	}
+	all := append([]sender(nil), done...)
+	for p := 10; p < 14; p++ {
+		all = append(all, sender{Producer: p, N: got[p]})
+	}
+	checkFiles(t, all, f.out)
+	st := f.s.Stats()
+	if st.Lost != 0 || st.Records != uint64(sumN(all)) {
+		t.Errorf("stats %v, records in file %d", st, sumN(all))
+	}
+	t.Logf("%v", st)
+}
+
+func sumN(s []sender) int {
+	n := 0
+	for _, sd := range s {
+		n += sd.N
+	}
+	return n
+}
+
+// sendEndless sends records of producer p until the connection fails.
+func sendEndless(path string, p int) {
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	rng := newRand(uint64(p))
+	var rec, frame []byte
+	for seq := 0; ; seq++ {
+		rec = logcheck.Make(rec[:0], p, seq, logcheck.MinSize+rng.IntN(3000), rng)
+		frame = wire.AppendFrame(frame[:0], rec)
+		if _, err := c.Write(frame); err != nil {
+			return
+		}
+	}
+}
