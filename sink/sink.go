@@ -619,8 +619,10 @@ func (s *Sink) syncFallback() error {
 // Close sends what is buffered, waiting at most the close timeout, stops
 // the Sink's goroutines and closes the connection and the fallback file.
 // Records still held then go to the fallback file if there is one, and are
-// otherwise counted in Stats().Lost. Close returns the last error, and is
-// idempotent. It does not close an fd:N descriptor, which belongs to the
+// otherwise counted in Stats().Lost. Close returns an error, wrapping the
+// last connection error, if records were not delivered, or the error of
+// closing the fallback file. It is idempotent: later calls return the same
+// error. It does not close an fd:N descriptor, which belongs to the
 // process.
 func (s *Sink) Close() error {
 	s.closeOnce.Do(func() { s.closeErr = s.close() })
@@ -633,7 +635,9 @@ func (s *Sink) close() error {
 		s.notePipeDrops()
 		s.mu.Lock()
 		s.closing = true
-		err = s.lastErr
+		if n := s.lost.Load(); n > 0 {
+			err = fmt.Errorf("logfanin: %d records not delivered to %s: %w", n, s.addr, s.lastErr)
+		}
 		s.mu.Unlock()
 		s.pipe.release()
 	} else {
