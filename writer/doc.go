@@ -18,7 +18,8 @@
 //   - Line sources (AddLines): each line is a record, such as a child
 //     process's standard output.
 //
-// Inputs serve from the moment they are added. Start starts the output.
+// Inputs serve from the moment they are added, and the first one starts
+// the output goroutine.
 //
 // # Output
 //

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -258,5 +259,41 @@ func sendEndless(path string, p int) {
 		if _, err := c.Write(frame); err != nil {
 			return
 		}
+	}
+}
+
+// A record longer than the rotation size is written whole, in a file of
+// its own, never refused (lumberjack alone would refuse it forever).
+func TestFileOutputRecordOverMaxSize(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	out, err := NewFileOutput(FileConfig{Path: path, MaxSizeMB: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := []byte(strings.Repeat("s", 100) + "\n")
+	big := []byte(strings.Repeat("b", 3<<20) + "\n")
+	batch := append(append(append([]byte{}, small...), big...), small...)
+	if n, err := out.Write(batch); err != nil || n != len(batch) {
+		t.Fatalf("Write = %d, %v; want %d, nil", n, err, len(batch))
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var all []byte
+	files, _ := filepath.Glob(filepath.Join(dir, "app*.log"))
+	sort.Strings(files) // backups sort before app.log
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, big) && len(b) != len(big) {
+			t.Errorf("%s: the long record shares its file (%d bytes)", f, len(b))
+		}
+		all = append(all, b...)
+	}
+	if !bytes.Equal(all, batch) {
+		t.Fatalf("files hold %d bytes, want the %d written in order", len(all), len(batch))
 	}
 }

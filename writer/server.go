@@ -81,8 +81,10 @@ func New(out Output, opts ...Option) *Server {
 	return s
 }
 
-// Start starts the output goroutine. Calling it again does nothing; after
-// Shutdown it returns an error.
+// Start starts the output goroutine. Adding the first input starts it as
+// well, so Start is needed only to open the output before any input
+// exists. Calling it again does nothing; after Shutdown it returns an
+// error.
 func (s *Server) Start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -141,6 +143,7 @@ func (s *Server) addInput(in input, detached bool, serve func()) error {
 	if s.closing {
 		return errClosed
 	}
+	s.startLocked()
 	s.inputs[in] = struct{}{}
 	wg := &s.wg
 	if detached {

@@ -26,6 +26,10 @@ const exampleLen = 200
 // middle of this one.
 var recordStart = []byte(`{"p":`)
 
+// escapedRecordStart is the start of a record inside a JSON string: how a
+// torn record looks once a writer has wrapped it as text.
+var escapedRecordStart = []byte(`\"p\":`)
+
 // Report is the outcome of checking log output against what the producers
 // wrote. Each broken line counts once, as Interleaved if it contains the
 // start of another record and as Torn otherwise.
@@ -39,6 +43,7 @@ type Report struct {
 	Reordered   int // records whose seq is lower than one already seen from the same producer
 	Unexpected  int // intact records from an unknown producer or with seq out of range
 	Lines       int // lines read, including empty ones
+	Other       int // JSON objects that are not test records (a command's own output); ignored
 
 	// Examples holds the first few offending lines, each truncated to
 	// about 200 bytes and prefixed with what is wrong and where.
@@ -59,9 +64,9 @@ func (r Report) String() string {
 	if !r.OK() {
 		status = "FAIL"
 	}
-	return fmt.Sprintf("%s: expected=%d found=%d missing=%d duplicated=%d torn=%d interleaved=%d reordered=%d unexpected=%d lines=%d",
+	return fmt.Sprintf("%s: expected=%d found=%d missing=%d duplicated=%d torn=%d interleaved=%d reordered=%d unexpected=%d lines=%d other=%d",
 		status, r.Expected, r.Found, r.Missing, r.Duplicated, r.Torn,
-		r.Interleaved, r.Reordered, r.Unexpected, r.Lines)
+		r.Interleaved, r.Reordered, r.Unexpected, r.Lines, r.Other)
 }
 
 // Checker verifies log output against the records producers wrote with
@@ -238,6 +243,12 @@ func (c *Checker) check(where string, line []byte) {
 	}
 	if !ok {
 		c.broken(where, "not a JSON object", line)
+		return
+	}
+	if rec.P == nil && rec.S == nil && rec.N == nil && rec.C == nil && rec.B == nil &&
+		!bytes.Contains(line, escapedRecordStart) {
+		// Not a test record, and not one wrapped as text either.
+		c.rep.Other++
 		return
 	}
 	if rec.P == nil || rec.S == nil || rec.N == nil || rec.C == nil || rec.B == nil {

@@ -167,7 +167,9 @@ func TestChecker(t *testing.T) {
 		{"torn checksum field", map[int]int{1: 3}, cat(r0, corruptCRC, r2), Report{Expected: 3, Found: 2, Missing: 1, Torn: 1}},
 		{"torn length mismatch", map[int]int{1: 3}, cat(r0, shortBody, r2), Report{Expected: 3, Found: 2, Missing: 1, Torn: 1}},
 		{"torn empty line", map[int]int{1: 3}, cat(r0, []byte("\n"), r1, r2), Report{Expected: 3, Found: 3, Torn: 1}},
-		{"torn not a record", map[int]int{1: 3}, cat(r0, []byte("{\"msg\":\"hi\"}\n"), r1, r2), Report{Expected: 3, Found: 3, Torn: 1}},
+		{"other JSON is ignored", map[int]int{1: 3}, cat(r0, []byte("{\"msg\":\"hi\"}\n"), r1, r2), Report{Expected: 3, Found: 3, Other: 1}},
+		{"torn record wrapped as text", map[int]int{1: 3}, cat(r0, []byte(`{"msg":"{\"p\":1,\"s\":1,\"n\":1"}`+"\n"), r2), Report{Expected: 3, Found: 2, Missing: 1, Torn: 1}},
+		{"record missing a field", map[int]int{1: 3}, cat(r0, []byte(`{"p":1,"s":1}`+"\n"), r2), Report{Expected: 3, Found: 2, Missing: 1, Torn: 1}},
 		// r2 lands inside r1: one broken line holding the start of r1 and
 		// all of r2, then the rest of r1 as a torn line.
 		{"interleaved", map[int]int{1: 3}, cat(r0, interleaved), Report{Expected: 3, Found: 1, Missing: 2, Interleaved: 1, Torn: 1}},

@@ -4,6 +4,8 @@ import (
 	"hash/crc32"
 	"math/rand/v2"
 	"strconv"
+
+	"github.com/logfanin/logfanin/internal/wire"
 )
 
 // MinSize is the smallest record Make writes, in bytes including the
@@ -14,11 +16,10 @@ import (
 const MinSize = len(`{"p":`) + 20 + len(`,"s":`) + 20 + len(`,"n":`) + 20 +
 	len(`,"c":"`) + 8 + len(`","b":"`) + len(`"}`) + 1
 
-// PipeBuf is PIPE_BUF on Linux: the largest write(2) to a pipe that POSIX
-// guarantees is atomic, and the size up to which an O_APPEND write to a
-// local file is atomic in practice. golang.org/x/sys/unix does not export
-// it. Sizes puts extra weight on records around it.
-const PipeBuf = 4096
+// PipeBuf is PIPE_BUF, the size around which Sizes puts extra weight:
+// the largest atomic write to a pipe, and to a local file with O_APPEND in
+// practice.
+const PipeBuf = wire.PipeBuf
 
 // bodyAlphabet has 64 characters, none of which JSON encoders escape (no
 // quote, backslash, control character, '<', '>' or '&'), so a record's

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/logfanin/logfanin/writer"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is the whole program; it returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "logfanin: %s (see logfanin -h)\n", ue.msg)
+		return 2
+	}
+	out, err := openOutput(cfg, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "logfanin: %v\n", err)
+		return 2
+	}
+	srv := writer.New(out,
+		writer.WithMaxRecord(cfg.maxRecord),
+		writer.WithPeerCred(cfg.peerCred),
+		writer.WithSocketMode(cfg.socketMode),
+		writer.WithDiagnostics(stderr),
+	)
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1)
+	defer signal.Stop(sigs)
+
+	if len(cfg.command) > 0 {
+		return supervise(cfg, srv, sigs, stderr)
+	}
+	for _, a := range cfg.listen {
+		if err := srv.Listen(a); err != nil {
+			fmt.Fprintf(stderr, "logfanin: %v\n", err)
+			srv.Shutdown(context.Background())
+			return 2
+		}
+	}
+	for sig := range sigs {
+		switch sig {
+		case syscall.SIGHUP:
+			reopen(srv, stderr)
+		case syscall.SIGUSR1:
+			fmt.Fprintf(stderr, "logfanin: %v\n", srv.Stats())
+		default:
+			if err := shutdown(cfg, srv, stderr); err != nil {
+				return 1
+			}
+			return 0
+		}
+	}
+	return 0
+}
+
+func openOutput(cfg *config, stdout io.Writer) (writer.Output, error) {
+	if cfg.out == "-" {
+		return writer.NewStreamOutput(stdout), nil
+	}
+	return writer.NewFileOutput(writer.FileConfig{
+		Path:       cfg.out,
+		MaxSizeMB:  cfg.maxSize,
+		MaxBackups: cfg.maxBackups,
+		MaxAgeDays: cfg.maxAge,
+		Compress:   cfg.compress,
+		LocalTime:  cfg.localTime,
+	})
+}
+
+func reopen(srv *writer.Server, stderr io.Writer) {
+	if err := srv.Reopen(); err != nil {
+		fmt.Fprintf(stderr, "logfanin: reopen: %v\n", err)
+	}
+}
+
+// shutdown drains every sender within the drain timeout and prints the
+// summary.
+func shutdown(cfg *config, srv *writer.Server, stderr io.Writer) error {
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.drainTimeout)
+	defer cancel()
+	err := srv.Shutdown(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "logfanin: shutdown: %v\n", err)
+	}
+	if !cfg.quiet {
+		fmt.Fprintf(stderr, "logfanin: %v\n", srv.Stats())
+	}
+	return err
+}
