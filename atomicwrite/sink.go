@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
-	"path"
 	"strconv"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/logfanin/logfanin/internal/sinkurl"
 )
 
 // SinkScheme is the zap sink scheme this package registers when imported:
@@ -63,39 +63,18 @@ func OpenURL(u *url.URL) (*File, error) {
 }
 
 func parseURL(u *url.URL) (string, []Option, error) {
-	bad := func(format string, args ...any) (string, []Option, error) {
-		return "", nil, fmt.Errorf("atomicwrite: sink URL %q: "+format, append([]any{u.Redacted()}, args...)...)
-	}
-	switch {
-	case u.Scheme != SinkScheme:
-		return bad("scheme %q is not %q", u.Scheme, SinkScheme)
-	case u.Opaque != "":
-		return bad("relative path %q: use %s:///absolute/path", u.Opaque, SinkScheme)
-	case u.User != nil:
-		return bad("user info not allowed")
-	case u.Host != "":
-		return bad("host %q not allowed: use %s:///absolute/path", u.Host, SinkScheme)
-	case u.Fragment != "":
-		return bad("fragment %q not allowed", u.Fragment)
-	case u.Path == "" || !path.IsAbs(u.Path):
-		return bad("path %q is not absolute", u.Path)
-	}
-	q, err := url.ParseQuery(u.RawQuery)
+	su, err := sinkurl.Parse(u, SinkScheme, "atomicwrite", false)
 	if err != nil {
-		return bad("query: %v", err)
+		return "", nil, err
 	}
 	var opts []Option
-	for key, vals := range q {
-		if len(vals) != 1 {
-			return bad("option %q given %d times", key, len(vals))
-		}
-		v := vals[0]
+	err = su.Options(func(key, v string) error {
 		var opt Option
 		var err error
 		switch key {
 		case "max_size":
 			var n int64
-			n, err = parseSize(v)
+			n, err = sinkurl.Size(v, 1<<20)
 			opt = WithMaxSize(n)
 		case "max_backups":
 			var n int
@@ -106,11 +85,11 @@ func parseURL(u *url.URL) (string, []Option, error) {
 			opt = WithMaxBackups(n)
 		case "max_age":
 			var d time.Duration
-			d, err = parseDuration(v, true)
+			d, err = sinkurl.Duration(v, true)
 			opt = WithMaxAge(d)
 		case "reopen_check":
 			var d time.Duration
-			d, err = parseDuration(v, false)
+			d, err = sinkurl.Duration(v, false)
 			opt = WithReopenCheck(d)
 		case "compress":
 			var b bool
@@ -137,50 +116,15 @@ func parseURL(u *url.URL) (string, []Option, error) {
 			m, err = parsePerm(v)
 			opt = WithCreateDirs(m)
 		default:
-			return bad("unknown option %q", key)
-		}
-		if err != nil {
-			return bad("option %s=%q: %v", key, v, err)
+			return sinkurl.ErrUnknown
 		}
 		opts = append(opts, opt)
+		return err
+	})
+	if err != nil {
+		return "", nil, err
 	}
-	return u.Path, opts, nil
-}
-
-// parseSize parses "100" (MiB), "100MiB", "256KiB", "1GiB" or "4096B".
-func parseSize(v string) (int64, error) {
-	units := []struct {
-		suffix string
-		mult   int64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"B", 1}, {"", 1 << 20}}
-	for _, u := range units {
-		num, ok := strings.CutSuffix(v, u.suffix)
-		if !ok {
-			continue
-		}
-		n, err := strconv.ParseInt(num, 10, 64)
-		if err != nil || n < 0 || n > (1<<62)/u.mult {
-			return 0, fmt.Errorf("want a size such as 100 (MiB), 256KiB or 1GiB")
-		}
-		return n * u.mult, nil
-	}
-	panic("unreachable")
-}
-
-// parseDuration parses a Go duration, and if days is set also "7d".
-func parseDuration(v string, days bool) (time.Duration, error) {
-	if num, ok := strings.CutSuffix(v, "d"); ok && days {
-		n, err := strconv.Atoi(num)
-		if err != nil || n < 0 || n > 100000 {
-			return 0, fmt.Errorf("want a number of days such as 7d")
-		}
-		return time.Duration(n) * 24 * time.Hour, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("want a non-negative duration such as 1s")
-	}
-	return d, nil
+	return su.Path(), opts, nil
 }
 
 func parseLocking(v string) (Locking, error) {

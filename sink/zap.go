@@ -3,7 +3,6 @@ package sink
 import (
 	"fmt"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/logfanin/logfanin/internal/sinkurl"
 	"github.com/logfanin/logfanin/internal/wire"
 )
 
@@ -61,41 +61,14 @@ func init() {
 //
 // An unknown option or a bad value is an error naming it.
 func ParseURL(u *url.URL) (addr string, opts []Option, err error) {
-	bad := func(format string, args ...any) (string, []Option, error) {
-		return "", nil, fmt.Errorf("logfanin: sink URL %q: "+format, append([]any{u.Redacted()}, args...)...)
-	}
-	switch {
-	case u.Scheme != SinkScheme:
-		return bad("scheme %q is not %q", u.Scheme, SinkScheme)
-	case u.Opaque != "":
-		return bad("relative path %q: use %s:///absolute/path", u.Opaque, SinkScheme)
-	case u.User != nil:
-		return bad("user info not allowed")
-	case u.Host != "":
-		return bad("host %q not allowed: use %s:///absolute/path", u.Host, SinkScheme)
-	case u.Fragment != "":
-		return bad("fragment %q not allowed", u.Fragment)
-	case u.Path != "" && !strings.HasPrefix(u.Path, "/"):
-		return bad("path %q is not absolute", u.Path)
-	}
-	q, err := url.ParseQuery(u.RawQuery)
+	su, err := sinkurl.Parse(u, SinkScheme, "logfanin", true)
 	if err != nil {
-		return bad("query: %v", err)
+		return "", nil, err
 	}
 	transport := wire.Stream
 	minB, maxB := DefaultMinBackoff, DefaultMaxBackoff
 	backoff := false
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, key := range keys {
-		vals := q[key]
-		if len(vals) != 1 {
-			return bad("option %q given %d times", key, len(vals))
-		}
-		v := vals[0]
+	err = su.Options(func(key, v string) error {
 		var opt Option
 		var err error
 		switch key {
@@ -122,9 +95,6 @@ func ParseURL(u *url.URL) (addr string, opts []Option, err error) {
 		case "max_record":
 			var n int
 			n, err = parseSize(v)
-			if err == nil && n > wire.MaxRecordLimit {
-				err = fmt.Errorf("over %d", wire.MaxRecordLimit)
-			}
 			opt = WithMaxRecord(n)
 		case "ack":
 			var b bool
@@ -132,7 +102,7 @@ func ParseURL(u *url.URL) (addr string, opts []Option, err error) {
 			opt = WithAck(b)
 		case "batch":
 			var d time.Duration
-			d, err = parseDuration(v, true)
+			d, err = sinkurl.Duration(v, false)
 			opt = WithBatch(d)
 		case "fallback":
 			if !strings.HasPrefix(v, "/") {
@@ -140,73 +110,60 @@ func ParseURL(u *url.URL) (addr string, opts []Option, err error) {
 			}
 			opt = WithFallback(v)
 		case "min_backoff":
-			minB, err = parseDuration(v, false)
+			minB, err = positiveDuration(v)
 			backoff = true
 		case "max_backoff":
-			maxB, err = parseDuration(v, false)
+			maxB, err = positiveDuration(v)
 			backoff = true
 		case "dial_timeout":
 			var d time.Duration
-			d, err = parseDuration(v, false)
+			d, err = positiveDuration(v)
 			opt = WithDialTimeout(d)
 		case "close_timeout":
 			var d time.Duration
-			d, err = parseDuration(v, true)
+			d, err = sinkurl.Duration(v, false)
 			opt = WithCloseTimeout(d)
 		default:
-			return bad("unknown option %q", key)
-		}
-		if err != nil {
-			return bad("option %s=%q: %v", key, v, err)
+			return sinkurl.ErrUnknown
 		}
 		if opt != nil {
 			opts = append(opts, opt)
 		}
+		return err
+	})
+	if err != nil {
+		return "", nil, err
 	}
 	if backoff {
 		if maxB < minB {
-			return bad("max_backoff %v below min_backoff %v", maxB, minB)
+			return "", nil, su.Errorf("max_backoff %v below min_backoff %v", maxB, minB)
 		}
 		opts = append(opts, WithBackoff(minB, maxB))
 	}
-	if u.Path == "" {
-		if _, ok := q["transport"]; ok {
-			return bad("option transport needs a socket path")
+	if su.Path() == "" {
+		if su.Has("transport") {
+			return "", nil, su.Errorf("option transport needs a socket path")
 		}
 		return "", opts, nil
 	}
-	return transport + "://" + u.Path, opts, nil
+	return transport + "://" + su.Path(), opts, nil
 }
 
-// parseSize reads a positive byte count: digits, optionally followed by
-// B, KiB, MiB or GiB.
+// parseSize reads a positive byte count up to wire.MaxRecordLimit.
 func parseSize(v string) (int, error) {
-	num, mult := v, 1
-	for _, u := range []struct {
-		suffix string
-		mult   int
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"B", 1}} {
-		if n, ok := strings.CutSuffix(v, u.suffix); ok {
-			num, mult = n, u.mult
-			break
-		}
+	n, err := sinkurl.Size(v, 1)
+	if err == nil && (n == 0 || n > wire.MaxRecordLimit) {
+		err = fmt.Errorf("want a size from 1 byte to %d bytes", wire.MaxRecordLimit)
 	}
-	n, err := strconv.ParseUint(num, 10, 31)
-	if err != nil || n == 0 || n > uint64(wire.MaxRecordLimit/mult) {
-		return 0, fmt.Errorf("want a positive size in bytes, or with a unit B, KiB, MiB or GiB")
-	}
-	return int(n) * mult, nil
+	return int(n), err
 }
 
-func parseDuration(v string, zeroOK bool) (time.Duration, error) {
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		return 0, fmt.Errorf("want a Go duration such as 5ms")
+func positiveDuration(v string) (time.Duration, error) {
+	d, err := sinkurl.Duration(v, false)
+	if err == nil && d == 0 {
+		err = fmt.Errorf("want a positive duration")
 	}
-	if d < 0 || (d == 0 && !zeroOK) {
-		return 0, fmt.Errorf("want a positive duration")
-	}
-	return d, nil
+	return d, err
 }
 
 // NewCore returns a zapcore.Core that encodes entries as JSON with zap's
