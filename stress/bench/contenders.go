@@ -1,0 +1,71 @@
+package bench
+
+import (
+	"time"
+
+	"github.com/logfanin/logfanin/atomicwrite"
+	"github.com/logfanin/logfanin/sink"
+)
+
+type kind int
+
+const (
+	kindZap     kind = iota // zap in one process, every producer a goroutine
+	kindRaw                 // pre-encoded write(2) per record, N processes
+	kindNaive               // zap per process on one O_APPEND file
+	kindRsyslog             // datagrams to rsyslogd
+	kindSidecar             // the logfanin sidecar, through package sink
+	kindDirect              // atomicwrite, N processes
+)
+
+// contender is one way to get records from producers into a file.
+type contender struct {
+	name   string
+	kind   kind
+	desc   string
+	listen string // sidecar: address scheme ("unix", "unixgram", "fd")
+	sink   []sink.Option
+	direct []atomicwrite.Option
+	safe   bool // promises no missing or torn record
+}
+
+// directRotateSize is the rotation size of the direct-rotate contender:
+// small enough that every run of a few seconds rotates.
+const directRotateSize = 32 << 20
+
+// BatchDelay is the sink batch delay of the fanin-batch contender.
+const BatchDelay = 2 * time.Millisecond
+
+var contenders = []contender{
+	{name: "zap", kind: kindZap, desc: "zap in one process, producers are goroutines, zapcore.Lock(*os.File): the no-IPC ideal"},
+	{name: "zap-buffered", kind: kindZap, desc: "as zap, through zapcore.BufferedWriteSyncer (256 KiB): the ideal that may lose its buffer on a crash"},
+	{name: "raw", kind: kindRaw, desc: "pre-encoded records, one write(2) each, N processes on one O_APPEND file: the system call floor"},
+	{name: "naive", kind: kindNaive, desc: "zap from N processes on one O_APPEND file (zapcore.AddSync(*os.File)): what people do today"},
+	{name: "rsyslog", kind: kindRsyslog, safe: true, desc: "each record a datagram to rsyslogd (imuxsock, own socket, no rate limit, omfile async buffered, template %rawmsg%)"},
+	{name: "fanin", kind: kindSidecar, listen: "unix", safe: true, desc: "logfanin sidecar over unix://, default sink: one frame per record, acks on"},
+	{name: "fanin-batch", kind: kindSidecar, listen: "unix", safe: true, sink: []sink.Option{sink.WithBatch(BatchDelay)}, desc: "as fanin, sink.WithBatch(2ms): frames coalesced, bounded delay and buffer, acks on"},
+	{name: "fanin-pipe", kind: kindSidecar, listen: "fd", safe: true, desc: "logfanin sidecar over one inherited pipe (fd:N), PIPE_BUF chunks"},
+	{name: "fanin-dgram", kind: kindSidecar, listen: "unixgram", safe: true, desc: "logfanin sidecar over unixgram://, one datagram per record"},
+	{name: "direct", kind: kindDirect, safe: true, desc: "direct mode (atomicwrite), LockAuto: O_APPEND write(2) up to PIPE_BUF, flock above"},
+	{name: "direct-rotate", kind: kindDirect, safe: true, direct: []atomicwrite.Option{atomicwrite.WithMaxSize(directRotateSize)}, desc: "direct mode with cross-process rotation every 32 MiB"},
+	{name: "direct-shared", kind: kindDirect, safe: true, direct: []atomicwrite.Option{atomicwrite.WithLocking(atomicwrite.LockShared)}, desc: "direct mode, LockShared: flock(LOCK_SH) on small records"},
+	{name: "direct-always", kind: kindDirect, safe: true, direct: []atomicwrite.Option{atomicwrite.WithLocking(atomicwrite.LockAlways)}, desc: "direct mode, LockAlways: flock(LOCK_EX) on every record"},
+}
+
+// ContenderNames lists every contender, in table order.
+func ContenderNames() []string {
+	names := make([]string, len(contenders))
+	for i, c := range contenders {
+		names[i] = c.name
+	}
+	return names
+}
+
+func contenderByName(name string) (contender, bool) {
+	for _, c := range contenders {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return contender{}, false
+}

@@ -1,0 +1,496 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/logfanin/logfanin/internal/logcheck"
+)
+
+// Config says what Run measures. Zero fields take the defaults noted.
+type Config struct {
+	Contenders []string // contender names (ContenderNames, default all)
+	Producers  []int    // producer process counts (default 1, 4, 16)
+	Sizes      []int    // target record sizes in bytes (default 200, 1024, 8192, 65536)
+	Records    int      // records per run at most (default 400,000)
+	MaxBytes   int64    // bytes per run at most: fewer records for large sizes (default 128 MiB)
+	Reps       int      // repetitions; the median run is reported (default 3)
+
+	Dir      string    // scratch directory for sockets and output files (required)
+	Sidecar  string    // the logfanin binary (BuildSidecar); required for the fanin contenders
+	Rsyslogd string    // rsyslogd, or "" to skip the rsyslog contender
+	Self     string    // the executable re-run as producer processes (default os.Executable)
+	Progress io.Writer // one line per run (default io.Discard)
+}
+
+func (c *Config) fill() error {
+	if len(c.Contenders) == 0 {
+		c.Contenders = ContenderNames()
+	}
+	for _, n := range c.Contenders {
+		if _, ok := contenderByName(n); !ok {
+			return fmt.Errorf("unknown contender %q (have %s)", n, strings.Join(ContenderNames(), ", "))
+		}
+	}
+	if len(c.Producers) == 0 {
+		c.Producers = []int{1, 4, 16}
+	}
+	if len(c.Sizes) == 0 {
+		c.Sizes = []int{200, 1024, 8192, 65536}
+	}
+	if c.Records <= 0 {
+		c.Records = 400_000
+	}
+	if c.MaxBytes <= 0 {
+		c.MaxBytes = 128 << 20
+	}
+	if c.Reps <= 0 {
+		c.Reps = 3
+	}
+	if c.Self == "" {
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		c.Self = self
+	}
+	if c.Progress == nil {
+		c.Progress = io.Discard
+	}
+	if c.Dir == "" {
+		return errors.New("bench: Config.Dir is required")
+	}
+	return nil
+}
+
+// recordsPerProducer is how many records each of n producers writes.
+func (c *Config) recordsPerProducer(n, size int) int {
+	total := min(int64(c.Records), c.MaxBytes/int64(size))
+	return max(int(total)/n, 1)
+}
+
+// Result is one measured run (or the median of several).
+type Result struct {
+	Contender string
+	Producers int
+	Size      int // target record size
+	Records   int // records written by the producers
+	Bytes     int64
+	Elapsed   time.Duration
+
+	WriterCPU   time.Duration // user+system CPU of the writing process(es)
+	WriterRSS   int64         // peak resident set of the writing process, bytes (max over processes)
+	ProducerCPU time.Duration // user+system CPU of the producer processes
+	Writes      uint64        // write calls of the sidecar (0: not known)
+
+	Missing, Torn int      // summed over every repetition
+	Report        logcheck.Report
+	Reps          int
+	Note          string
+	Err           error
+}
+
+// RecordsPerSec is the throughput.
+func (r Result) RecordsPerSec() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Records) / r.Elapsed.Seconds()
+}
+
+// MBPerSec is the throughput in MB (10^6 bytes) of output per second.
+func (r Result) MBPerSec() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Bytes) / 1e6 / r.Elapsed.Seconds()
+}
+
+// Run measures every selected contender, producer count and size, and
+// returns one Result (the median of the repetitions) for each.
+func Run(cfg Config) ([]Result, error) {
+	if err := cfg.fill(); err != nil {
+		return nil, err
+	}
+	var results []Result
+	for _, p := range cfg.Producers {
+		for _, size := range cfg.Sizes {
+			for _, name := range cfg.Contenders {
+				c, _ := contenderByName(name)
+				if c.kind == kindRsyslog && cfg.Rsyslogd == "" {
+					results = append(results, Result{Contender: name, Producers: p, Size: size, Note: "skipped: rsyslogd not available"})
+					continue
+				}
+				if c.kind == kindSidecar && cfg.Sidecar == "" {
+					results = append(results, Result{Contender: name, Producers: p, Size: size, Note: "skipped: no sidecar binary"})
+					continue
+				}
+				results = append(results, runReps(&cfg, c, p, size))
+			}
+		}
+	}
+	return results, nil
+}
+
+func runReps(cfg *Config, c contender, producers, size int) Result {
+	var reps []Result
+	missing, torn := 0, 0
+	for i := range cfg.Reps {
+		r := runOnce(cfg, c, producers, size, cfg.recordsPerProducer(producers, size), 0, false)
+		fmt.Fprintf(cfg.Progress, "%-14s p=%-2d size=%-6d rep %d: %s\n", c.name, producers, size, i+1, r.brief())
+		if r.Err != nil {
+			return r
+		}
+		missing += r.Report.Missing
+		torn += r.Report.Torn + r.Report.Interleaved
+		reps = append(reps, r)
+	}
+	sort.Slice(reps, func(i, j int) bool { return reps[i].RecordsPerSec() < reps[j].RecordsPerSec() })
+	m := reps[len(reps)/2]
+	m.Missing, m.Torn, m.Reps = missing, torn, len(reps)
+	return m
+}
+
+func (r Result) brief() string {
+	if r.Err != nil {
+		return "error: " + r.Err.Error()
+	}
+	return fmt.Sprintf("%.0f rec/s %.1f MB/s, missing %d torn %d", r.RecordsPerSec(), r.MBPerSec(), r.Report.Missing, r.Report.Torn+r.Report.Interleaved)
+}
+
+// child is one started producer process.
+type child struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	out   *bufio.Reader
+}
+
+func startChild(cfg *Config, j job, extra []*os.File) (*child, error) {
+	spec, err := json.Marshal(j)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(cfg.Self)
+	cmd.Env = append(os.Environ(), envChild+"="+string(spec))
+	cmd.ExtraFiles = extra
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	ch := &child{cmd: cmd, stdin: stdin, out: bufio.NewReader(stdout)}
+	line, err := ch.out.ReadString('\n')
+	if strings.TrimSpace(line) != "ready" {
+		ch.stdin.Close()
+		rest, _ := io.ReadAll(ch.out)
+		cmd.Wait()
+		return nil, fmt.Errorf("producer did not start: %q %s %v", line, rest, err)
+	}
+	return ch, nil
+}
+
+// wait waits for the child and returns its rusage and peak resident set.
+func (c *child) wait() (*syscall.Rusage, int64, error) {
+	rest, _ := io.ReadAll(c.out)
+	err := c.cmd.Wait()
+	var res childResult
+	if line := bytes.TrimSpace(rest); len(line) > 0 {
+		if jerr := json.Unmarshal(line, &res); jerr != nil {
+			res.Err = "bad result line: " + string(line)
+		}
+	}
+	ru, _ := c.cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if res.Err != "" {
+		return ru, res.VmHWM, errors.New(res.Err)
+	}
+	if err != nil {
+		return ru, res.VmHWM, err
+	}
+	return ru, res.VmHWM, nil
+}
+
+func cpu(ru *syscall.Rusage) time.Duration {
+	if ru == nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+
+// runOnce runs one repetition. rate, when not zero, limits each producer
+// to that many records per second (the latency measurement uses it with
+// stamp).
+func runOnce(cfg *Config, c contender, producers, size, perProducer int, rate int, stamp bool) (r Result) {
+	r = Result{Contender: c.name, Producers: producers, Size: size, Records: producers * perProducer, Reps: 1}
+	dir, err := os.MkdirTemp(cfg.Dir, c.name+"-")
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	defer os.RemoveAll(dir)
+	out := filepath.Join(dir, "out.log")
+	base := job{Contender: c.name, Records: perProducer, Size: size, Path: out, Rate: rate, Stamp: stamp}
+
+	var w writerProc
+	var extra []*os.File
+	switch c.kind {
+	case kindSidecar:
+		sc, err := startSidecar(cfg.Sidecar, c.listen, dir, out)
+		if err != nil {
+			r.Err = err
+			return r
+		}
+		w = sc
+		base.Addr = sc.addr
+		if sc.pipeW != nil {
+			extra = []*os.File{sc.pipeW}
+		}
+	case kindRsyslog:
+		rs, err := startRsyslog(cfg.Rsyslogd, dir, out)
+		if err != nil {
+			r.Err = err
+			return r
+		}
+		w = rs
+		base.Addr = rs.sock
+	}
+	stopWriter := func() {
+		if w != nil {
+			w.kill()
+		}
+	}
+
+	var children []*child
+	fail := func(err error) Result {
+		for _, ch := range children {
+			ch.stdin.Close()
+			ch.cmd.Process.Kill()
+			ch.cmd.Wait()
+		}
+		stopWriter()
+		r.Err = err
+		return r
+	}
+	if c.kind == kindZap {
+		j := base
+		for p := range producers {
+			j.Producers = append(j.Producers, p)
+		}
+		ch, err := startChild(cfg, j, nil)
+		if err != nil {
+			return fail(err)
+		}
+		children = append(children, ch)
+	} else {
+		for p := range producers {
+			j := base
+			j.Producers = []int{p}
+			ch, err := startChild(cfg, j, extra)
+			if err != nil {
+				return fail(err)
+			}
+			children = append(children, ch)
+		}
+	}
+	if sc, ok := w.(*sidecar); ok && sc.pipeW != nil {
+		// Only the producers hold the pipe's write end now, so the
+		// sidecar sees the end of the pipe when the last one exits.
+		sc.pipeW.Close()
+		sc.pipeW = nil
+	}
+
+	start := time.Now()
+	for _, ch := range children {
+		ch.stdin.Close()
+	}
+	var errs []error
+	for _, ch := range children {
+		ru, peak, err := ch.wait()
+		if err != nil {
+			errs = append(errs, err)
+		}
+		r.ProducerCPU += cpu(ru)
+		if w == nil {
+			r.WriterCPU += cpu(ru)
+			r.WriterRSS = max(r.WriterRSS, peak)
+		}
+	}
+	if len(errs) > 0 {
+		stopWriter()
+		r.Err = fmt.Errorf("producer: %w", errors.Join(errs...))
+		return r
+	}
+	if w != nil {
+		ws, err := w.finish(r.Records)
+		if err != nil {
+			r.Err = err
+			return r
+		}
+		r.WriterCPU, r.WriterRSS, r.Writes, r.Note = cpu(ws.ru), ws.peakRSS, ws.writes, ws.note
+		if !ws.done.IsZero() {
+			r.Elapsed = ws.done.Sub(start)
+		}
+	}
+	if r.Elapsed == 0 {
+		r.Elapsed = time.Since(start)
+	}
+
+	files, err := logcheck.LogFiles(out)
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	for _, f := range files {
+		if st, err := os.Stat(f); err == nil {
+			r.Bytes += st.Size()
+		}
+	}
+	expect := make(map[int]int, producers)
+	for p := range producers {
+		expect[p] = perProducer
+	}
+	rep, err := logcheck.CheckFiles(expect, files...)
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	r.Report = rep
+	r.Missing, r.Torn = rep.Missing, rep.Torn+rep.Interleaved
+	return r
+}
+
+// writerProc is a writer process: the sidecar or rsyslogd.
+type writerProc interface {
+	// finish waits until the writer has written what the producers sent
+	// (want records), stops it and returns its usage.
+	finish(want int) (writerStats, error)
+	kill()
+}
+
+type writerStats struct {
+	ru      *syscall.Rusage
+	peakRSS int64
+	writes uint64
+	done   time.Time // when the output was complete
+	note   string
+}
+
+// sidecar is a running logfanin binary.
+type sidecar struct {
+	cmd    *exec.Cmd
+	addr   string
+	pipeW  *os.File
+	stderr bytes.Buffer
+	rss    *rssMonitor
+}
+
+// startSidecar starts the logfanin binary listening on one address of the
+// given scheme and writing to out, and waits until it serves.
+func startSidecar(bin, scheme, dir, out string) (*sidecar, error) {
+	return startSidecarArgs(bin, scheme, dir, []string{"-out", out, "-max-size", "0"}, nil)
+}
+
+func startSidecarArgs(bin, scheme, dir string, args []string, stdout io.Writer) (*sidecar, error) {
+	s := &sidecar{}
+	var listen string
+	var files []*os.File
+	var pr *os.File
+	switch scheme {
+	case "fd":
+		r, w, err := os.Pipe()
+		if err != nil {
+			return nil, err
+		}
+		pr, s.pipeW = r, w
+		files = []*os.File{r}
+		listen, s.addr = "fd:3", "fd:3"
+	default:
+		sock := filepath.Join(dir, scheme+".sock")
+		listen = scheme + "://" + sock
+		s.addr = listen
+	}
+	s.cmd = exec.Command(bin, append([]string{"-listen", listen}, args...)...)
+	s.cmd.ExtraFiles = files
+	s.cmd.Stderr = &s.stderr
+	s.cmd.Stdout = stdout
+	if err := s.cmd.Start(); err != nil {
+		return nil, err
+	}
+	s.rss = monitorRSS(s.cmd.Process.Pid)
+	if pr != nil {
+		pr.Close()
+		return s, nil
+	}
+	sock := strings.TrimPrefix(listen, scheme+"://")
+	if err := waitFor(func() bool { _, err := os.Stat(sock); return err == nil }, 10*time.Second); err != nil {
+		s.kill()
+		return nil, fmt.Errorf("sidecar did not create its socket: %s", s.stderr.String())
+	}
+	return s, nil
+}
+
+var statRe = regexp.MustCompile(`records=(\d+) bytes=\d+ writes=(\d+)`)
+
+func (s *sidecar) finish(want int) (writerStats, error) {
+	if s.pipeW != nil {
+		s.pipeW.Close()
+	}
+	s.rss.sample(s.cmd.Process.Pid)
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	err := s.cmd.Wait()
+	ws := writerStats{done: time.Now(), peakRSS: s.rss.finish()}
+	ws.ru, _ = s.cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if err != nil {
+		return ws, fmt.Errorf("sidecar: %v: %s", err, s.stderr.String())
+	}
+	m := statRe.FindAllStringSubmatch(s.stderr.String(), -1)
+	if len(m) == 0 {
+		return ws, fmt.Errorf("sidecar printed no stats line: %s", s.stderr.String())
+	}
+	last := m[len(m)-1]
+	ws.writes, _ = strconv.ParseUint(last[2], 10, 64)
+	if n, _ := strconv.Atoi(last[1]); n != want {
+		ws.note = fmt.Sprintf("sidecar counted %d records of %d", n, want)
+	}
+	return ws, nil
+}
+
+func (s *sidecar) kill() {
+	if s.pipeW != nil {
+		s.pipeW.Close()
+	}
+	s.cmd.Process.Kill()
+	s.cmd.Wait()
+	s.rss.finish()
+}
+
+func waitFor(cond func() bool, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return errors.New("timed out")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return nil
+}
