@@ -41,6 +41,10 @@ func TestMain(m *testing.M) {
 		os.Exit(produce())
 	case "pool":
 		os.Exit(pool())
+	case "loadproducer":
+		os.Exit(loadProducer())
+	case "sigchild":
+		os.Exit(sigChild())
 	}
 	// lumberjack starts its mill goroutine on the first open and never
 	// stops it, not even on Close.
