@@ -96,7 +96,7 @@ type Result struct {
 	ProducerCPU time.Duration // user+system CPU of the producer processes
 	Writes      uint64        // write calls of the sidecar (0: not known)
 
-	Missing, Torn int      // summed over every repetition
+	Missing, Torn int // summed over every repetition
 	Report        logcheck.Report
 	Reps          int
 	Note          string
@@ -235,7 +235,6 @@ func cpu(ru *syscall.Rusage) time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
-
 
 // runOnce runs one repetition. rate, when not zero, limits each producer
 // to that many records per second (the latency measurement uses it with
@@ -390,9 +389,9 @@ type writerProc interface {
 type writerStats struct {
 	ru      *syscall.Rusage
 	peakRSS int64
-	writes uint64
-	done   time.Time // when the output was complete
-	note   string
+	writes  uint64
+	done    time.Time // when the output was complete
+	note    string
 }
 
 // sidecar is a running logfanin binary.
