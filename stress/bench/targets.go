@@ -1,0 +1,115 @@
+package bench
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Target is one goal checked against a run.
+type Target struct {
+	Goal  string
+	Value string
+	Met   bool
+	Known bool // false: not measured in this run
+}
+
+func (t Target) String() string {
+	status := "not measured"
+	if t.Known {
+		status = "MISSED"
+		if t.Met {
+			status = "met"
+		}
+	}
+	return fmt.Sprintf("%s: %s (%s)", t.Goal, status, t.Value)
+}
+
+// Targets checks the project's performance goals against the results.
+func Targets(results []Result, lat *Latency, mem *Memory, goBench string) []Target {
+	var ts []Target
+	cmp := func(goal, a, b string, want float64) {
+		t := Target{Goal: goal}
+		ra, oka := find(results, a, 4, 200)
+		rb, okb := find(results, b, 4, 200)
+		if oka && okb && rb.RecordsPerSec() > 0 {
+			x := ra.RecordsPerSec() / rb.RecordsPerSec()
+			t.Known, t.Met = true, x >= want
+			t.Value = fmt.Sprintf("%.2f×: %.0f vs %.0f records/s", x, ra.RecordsPerSec(), rb.RecordsPerSec())
+		} else {
+			t.Value = "needs " + a + " and " + b + " at 4 producers, 200 B"
+		}
+		ts = append(ts, t)
+	}
+	cmp("fanin ≥ 3× rsyslog", "fanin", "rsyslog", 3)
+	cmp("fanin ≥ naive zap on a shared O_APPEND file", "fanin", "naive", 1)
+	cmp("fanin-batch ≥ 0.8× single-process zap", "fanin-batch", "zap", 0.8)
+	cmp("direct ≥ 0.95× raw O_APPEND writes", "direct", "raw", 0.95)
+
+	t := Target{Goal: "writer batches: records per write(2) ≫ 1 (≥ 10)"}
+	if r, ok := find(results, "fanin", 4, 200); ok && r.Writes > 0 {
+		x := float64(r.Records) / float64(r.Writes)
+		t.Known, t.Met, t.Value = true, x >= 10, fmt.Sprintf("fanin %.1f records/write", x)
+		if rb, ok := find(results, "fanin-batch", 4, 200); ok && rb.Writes > 0 {
+			t.Value += fmt.Sprintf(", fanin-batch %.1f", float64(rb.Records)/float64(rb.Writes))
+		}
+	} else {
+		t.Value = "needs fanin at 4 producers, 200 B"
+	}
+	ts = append(ts, t)
+
+	t = Target{Goal: "decode-and-batch path 0 allocs/op (writer BenchmarkFormat, BenchmarkPipeline)"}
+	allocs := regexp.MustCompile(`(?m)^(Benchmark\S+).*?\s(\d+) allocs/op`).FindAllStringSubmatch(goBench, -1)
+	if len(allocs) > 0 {
+		t.Known, t.Met = true, true
+		var parts []string
+		for _, m := range allocs {
+			n, _ := strconv.Atoi(m[2])
+			if n != 0 {
+				t.Met = false
+			}
+			parts = append(parts, fmt.Sprintf("%s %d", strings.TrimSuffix(m[1], "-"), n))
+		}
+		t.Value = strings.Join(parts, ", ")
+	} else {
+		t.Value = "go test -bench not run"
+	}
+	ts = append(ts, t)
+
+	t = Target{Goal: "writer peak RSS < 64 MiB with 1000 clients"}
+	if mem != nil && mem.Err == nil {
+		t.Known, t.Met = true, mem.PeakRSS < 64<<20 && mem.Clients >= 1000
+		t.Value = fmt.Sprintf("%.1f MiB with %d clients", float64(mem.PeakRSS)/(1<<20), mem.Clients)
+	} else {
+		t.Value = "memory not measured"
+	}
+	ts = append(ts, t)
+
+	t = Target{Goal: "fanin p99 latency < 2 ms at half the maximum throughput"}
+	if lat != nil && lat.Err == nil {
+		t.Known, t.Met = true, lat.P99 < 2*time.Millisecond
+		t.Value = fmt.Sprintf("p50 %v, p99 %v at %d records/s", lat.P50.Round(time.Microsecond), lat.P99.Round(time.Microsecond), lat.Rate)
+	} else {
+		t.Value = "latency not measured"
+	}
+	ts = append(ts, t)
+
+	t = Target{Goal: "no safe contender lost or tore a record"}
+	t.Known, t.Met = true, true
+	var bad []string
+	for _, r := range results {
+		c, _ := contenderByName(r.Contender)
+		if c.safe && (r.Missing > 0 || r.Torn > 0) {
+			t.Met = false
+			bad = append(bad, fmt.Sprintf("%s p=%d %s: missing %d torn %d", r.Contender, r.Producers, sizeName(r.Size), r.Missing, r.Torn))
+		}
+	}
+	t.Value = "every run verified with logcheck"
+	if len(bad) > 0 {
+		t.Value = strings.Join(bad, "; ")
+	}
+	ts = append(ts, t)
+	return ts
+}

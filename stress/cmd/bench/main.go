@@ -1,0 +1,326 @@
+// Command bench measures logfanin side by side with the ways many processes
+// log today, on the same workload, and verifies every record of every run.
+//
+//	go run ./stress/cmd/bench            # the full matrix, a long run
+//	go run ./stress/cmd/bench -quick     # a small matrix in about a minute
+//
+// It builds the sidecar (cmd/logfanin) once, installs rsyslog with apt-get
+// when rsyslogd is missing (the rsyslog rows are skipped, with a note, if
+// that fails), then runs every contender in turn for every producer count
+// and record size: N producer processes (this binary, re-executed) log
+// records through zap's production JSON encoder, each carrying the
+// logcheck check fields and a padding field that brings it to the size.
+// Every output file is checked with logcheck; a run that lost or tore
+// records shows it in the missing and torn columns.
+//
+// It prints the table, writes it with the machine, the command and the
+// targets to docs/BENCHMARKS.md, and draws records/s per contender and
+// size into docs/bench.png (paths relative to the module root). It also
+// measures the fan-in latency at half the fanin contender's throughput,
+// the sidecar's memory with 1000 connected clients, and runs the writer
+// package's allocation benchmarks.
+//
+// Flags:
+//
+//	-contenders LIST   comma-separated contenders (default all):
+//	                   zap, zap-buffered, raw, naive, rsyslog, fanin, fanin-batch,
+//	                   fanin-pipe, fanin-dgram, direct, direct-rotate,
+//	                   direct-shared, direct-always
+//	-producers LIST    producer process counts (default 1,4,16)
+//	-sizes LIST        target record sizes in bytes (default 200,1024,8192,65536)
+//	-records N         records per run at most (default 400000)
+//	-mb N              MiB per run at most, fewer records for large sizes (default 128)
+//	-reps N            repetitions per run; the median is reported (default 3)
+//	-quick             small matrix: 4 producers, 200 B and 8 KiB, 20000 records, 1 rep
+//	-latency=false     skip the latency measurement
+//	-clients N         clients for the memory measurement (default 1000, 0 skips)
+//	-gobench=false     skip go test -bench of the writer package
+//	-install=false     don't apt-get install rsyslog when it is missing
+//	-md PATH           Markdown report (default docs/BENCHMARKS.md, "" for none)
+//	-chart PATH        chart (default docs/bench.png, "" for none)
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/logfanin/logfanin/stress/bench"
+)
+
+func main() {
+	bench.Child()
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func intList(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("bad number %q", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func run() error {
+	contenders := flag.String("contenders", "", "comma-separated contenders (default all)")
+	producers := flag.String("producers", "1,4,16", "producer process counts")
+	sizes := flag.String("sizes", "200,1024,8192,65536", "target record sizes in bytes")
+	records := flag.Int("records", 400_000, "records per run at most")
+	mb := flag.Int("mb", 128, "MiB per run at most")
+	reps := flag.Int("reps", 3, "repetitions per run (median reported)")
+	quick := flag.Bool("quick", false, "small matrix: 4 producers, 200 B and 8 KiB, 20000 records, 1 rep")
+	latency := flag.Bool("latency", true, "measure fan-in latency at half throughput")
+	clients := flag.Int("clients", 1000, "clients for the memory measurement (0 skips)")
+	gobench := flag.Bool("gobench", true, "run go test -bench of the writer package")
+	install := flag.Bool("install", true, "apt-get install rsyslog when rsyslogd is missing")
+	md := flag.String("md", "docs/BENCHMARKS.md", "Markdown report, relative to the module root (\"\" for none)")
+	chart := flag.String("chart", "docs/bench.png", "chart, relative to the module root (\"\" for none)")
+	flag.Parse()
+
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *quick {
+		if !set["producers"] {
+			*producers = "4"
+		}
+		if !set["sizes"] {
+			*sizes = "200,8192"
+		}
+		if !set["records"] {
+			*records = 20_000
+		}
+		if !set["mb"] {
+			*mb = 16
+		}
+		if !set["reps"] {
+			*reps = 1
+		}
+	}
+	cfg := bench.Config{Records: *records, MaxBytes: int64(*mb) << 20, Reps: *reps, Progress: os.Stderr}
+	var err error
+	if *contenders != "" {
+		cfg.Contenders = strings.Split(*contenders, ",")
+	}
+	if cfg.Producers, err = intList(*producers); err != nil {
+		return fmt.Errorf("-producers: %w", err)
+	}
+	if cfg.Sizes, err = intList(*sizes); err != nil {
+		return fmt.Errorf("-sizes: %w", err)
+	}
+
+	root, err := bench.ModuleRoot()
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "logfanin-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	cfg.Dir = dir
+	fmt.Fprintln(os.Stderr, "building the sidecar")
+	if cfg.Sidecar, err = bench.BuildSidecar(dir); err != nil {
+		return err
+	}
+	want := cfg.Contenders == nil || strings.Contains(*contenders, "rsyslog")
+	var rsNote string
+	if want {
+		cfg.Rsyslogd, rsNote = bench.FindRsyslogd(*install, os.Stderr)
+		if rsNote != "" {
+			fmt.Fprintln(os.Stderr, "rsyslog contender skipped:", rsNote)
+		}
+	}
+
+	started := time.Now()
+	results, err := bench.Run(cfg)
+	if err != nil {
+		return err
+	}
+	for i := range results {
+		if results[i].Contender == "rsyslog" && cfg.Rsyslogd == "" && rsNote != "" {
+			results[i].Note = "skipped: " + rsNote
+		}
+	}
+
+	var lat *bench.Latency
+	if *latency {
+		lat = measureLatency(cfg, results)
+	}
+	var mem *bench.Memory
+	if *clients > 0 {
+		fmt.Fprintf(os.Stderr, "memory: %d clients\n", *clients)
+		m := bench.MeasureMemory(cfg, *clients, 5, 200)
+		mem = &m
+	}
+	var goBench string
+	if *gobench {
+		fmt.Fprintln(os.Stderr, "go test -bench ./writer/")
+		goBench = runGoBench(root)
+	}
+
+	var table bytes.Buffer
+	bench.WriteTable(&table, results)
+	fmt.Println()
+	os.Stdout.Write(table.Bytes())
+	fmt.Println()
+	extras := extrasText(lat, mem)
+	fmt.Print(extras)
+	targets := bench.Targets(results, lat, mem, goBench)
+	for _, t := range targets {
+		fmt.Println(t.String())
+	}
+
+	if *md != "" {
+		path := filepath.Join(root, *md)
+		cmdline := "go run ./stress/cmd/bench " + strings.Join(os.Args[1:], " ")
+		if err := writeMarkdown(path, strings.TrimSpace(cmdline), started, results, extras, targets, goBench); err != nil {
+			return err
+		}
+		fmt.Fprintln(os.Stderr, "wrote", *md)
+	}
+	if *chart != "" {
+		if err := bench.WriteChart(filepath.Join(root, *chart), results); err != nil {
+			return fmt.Errorf("chart: %w", err)
+		}
+		fmt.Fprintln(os.Stderr, "wrote", *chart)
+	}
+	return nil
+}
+
+// measureLatency runs the fanin contender at half its measured throughput
+// (4 producers and 200 B when that was measured, else the first fanin row;
+// measured afresh if there is none).
+func measureLatency(cfg bench.Config, results []bench.Result) *bench.Latency {
+	var base *bench.Result
+	for i, r := range results {
+		if r.Contender == "fanin" && r.Err == nil && r.Elapsed > 0 {
+			if base == nil || (r.Producers == 4 && r.Size == 200) {
+				base = &results[i]
+			}
+		}
+	}
+	if base == nil {
+		c := cfg
+		c.Contenders, c.Producers, c.Sizes, c.Reps = []string{"fanin"}, []int{4}, []int{200}, 1
+		c.Progress = os.Stderr
+		rs, err := bench.Run(c)
+		if err != nil || len(rs) == 0 || rs[0].Err != nil || rs[0].Elapsed == 0 {
+			return &bench.Latency{Err: fmt.Errorf("no fanin throughput to halve: %v", err)}
+		}
+		base = &rs[0]
+	}
+	rate := int(base.RecordsPerSec() / 2)
+	fmt.Fprintf(os.Stderr, "latency: fanin, %d producers, %d B, %d records/s\n", base.Producers, base.Size, rate)
+	l := bench.MeasureLatency(cfg, base.Producers, base.Size, rate, 3*time.Second)
+	return &l
+}
+
+func extrasText(lat *bench.Latency, mem *bench.Memory) string {
+	var b strings.Builder
+	if lat != nil {
+		if lat.Err != nil {
+			fmt.Fprintf(&b, "Latency: error: %v\n", lat.Err)
+		} else {
+			fmt.Fprintf(&b, "Latency (fanin, %d producers, %d B, %d records/s = half the measured maximum, %d records): p50 %v, p99 %v, max %v; missing %d, torn %d\n",
+				lat.Producers, lat.Size, lat.Rate, lat.Records, lat.P50.Round(time.Microsecond), lat.P99.Round(time.Microsecond), lat.Max.Round(time.Microsecond), lat.Missing, lat.Torn)
+		}
+	}
+	if mem != nil {
+		if mem.Err != nil {
+			fmt.Fprintf(&b, "Writer memory: error: %v\n", mem.Err)
+		} else {
+			fmt.Fprintf(&b, "Writer memory (%d clients connected at once, %d records of %d B each, max record %d KiB): peak RSS %.1f MiB, CPU %v; missing %d, torn %d\n",
+				mem.Clients, mem.PerClient, mem.Size, mem.MaxRecord>>10, float64(mem.PeakRSS)/(1<<20), mem.CPU.Round(time.Millisecond), mem.Missing, mem.Torn)
+		}
+	}
+	return b.String()
+}
+
+func runGoBench(root string) string {
+	cmd := exec.Command("go", "test", "-run", "^$", "-bench", "^(BenchmarkFormat|BenchmarkPipeline)$", "-benchmem", "-benchtime", "1s", "./writer/")
+	cmd.Dir = root
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return "go test -bench failed: " + err.Error() + "\n" + out.String()
+	}
+	var keep []string
+	for _, l := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(l, "Benchmark") || strings.HasPrefix(l, "cpu:") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown"
+	}
+	m := regexp.MustCompile(`(?m)^model name\s*:\s*(.+)$`).FindSubmatch(b)
+	if m == nil {
+		return "unknown"
+	}
+	return string(m[1])
+}
+
+func writeMarkdown(path, cmdline string, started time.Time, results []bench.Result, extras string, targets []bench.Target, goBench string) error {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# Benchmarks\n\n")
+	fmt.Fprintf(&b, "Written by `%s` (see `go doc ./stress/cmd/bench`); rerun it to refresh this file and `bench.png`.\n\n", cmdline)
+	fmt.Fprintf(&b, "- date: %s\n- machine: %d CPUs, %s\n- %s, %s/%s\n\n", started.UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), cpuModel(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(&b, "## Targets\n\nMeasured as ratios within this one run (4 producers, 200 B records unless said).\n\n")
+	for _, t := range targets {
+		fmt.Fprintf(&b, "- %s\n", t.String())
+	}
+	fmt.Fprintf(&b, "\n## Throughput\n\n![records/s per contender and record size](bench.png)\n\n")
+	bench.WriteMarkdownTable(&b, results)
+	fmt.Fprintf(&b, "\n%s\n", columnNotes)
+	fmt.Fprintf(&b, "## Contenders\n\n")
+	bench.WriteContenders(&b, results)
+	if extras != "" {
+		fmt.Fprintf(&b, "\n## Latency and writer memory\n\n")
+		for _, l := range strings.Split(strings.TrimSpace(extras), "\n") {
+			fmt.Fprintf(&b, "- %s\n", l)
+		}
+	}
+	if goBench != "" {
+		fmt.Fprintf(&b, "\n## Writer micro-benchmarks\n\n`go test -run '^$' -bench '^(BenchmarkFormat|BenchmarkPipeline)$' -benchmem ./writer/`:\n\n```\n%s\n```\n", goBench)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, b.Bytes(), 0o644)
+}
+
+const columnNotes = `Columns: **size** is the target record size and **rec B** the mean size of an output line (the fan-in stream rows carry the writer's ack session fields, logfanin_sid and logfanin_seq; the raw rows are pre-encoded logcheck lines without zap's fields).
+**records/s** and **MB/s** count from the start signal to the moment every record is in the output (for the sidecar: its exit after SIGTERM, drain included; for rsyslog: the output holding every line).
+**x zap** and **x rsyslog** divide records/s by those of the zap and rsyslog rows with the same producers and size.
+**rec/write** is records per write(2) of the writer (from the sidecar's stats line; 1 for the contenders that write each record themselves; - where unknown).
+**writer CPU s/M** is user+system CPU seconds per million records of the process that writes the file: the sidecar or rsyslogd, and for the contenders without a writer process the producers themselves (summed).
+**writer RSS MiB** is that process's peak resident set (VmHWM; the largest producer's for contenders without a writer process). **prod CPU s/M** is the producers' CPU.
+**missing** and **torn** are logcheck's counts summed over every repetition (torn includes interleaved lines).
+`
+
+var _ = io.Discard
