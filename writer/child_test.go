@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"syscall"
 	"testing"
 
 	"github.com/logfanin/logfanin/internal/logcheck"
@@ -129,6 +130,19 @@ func runChild(mode string) int {
 	atoi := func(k string) int { n, _ := strconv.Atoi(os.Getenv(k)); return n }
 	sd := sender{Producer: atoi("CHILD_PRODUCER"), N: atoi("CHILD_N"), Max: atoi("CHILD_MAX")}
 	addr := os.Getenv("CHILD_ADDR")
+	if uid := os.Getenv("CHILD_SETUID"); uid != "" {
+		// Become another user before connecting (the test runs as root),
+		// so that the writer sees that uid in SO_PEERCRED.
+		n, _ := strconv.Atoi(uid)
+		if err := syscall.Setgid(n); err != nil {
+			fmt.Fprintln(os.Stderr, "child: setgid:", err)
+			return 1
+		}
+		if err := syscall.Setuid(n); err != nil {
+			fmt.Fprintln(os.Stderr, "child: setuid:", err)
+			return 1
+		}
+	}
 	var err error
 	switch mode {
 	case "stream":
@@ -152,6 +166,16 @@ func runChild(mode string) int {
 // startChild starts the test binary as a sender.
 func startChild(t *testing.T, mode, addr string, sd sender, extra ...*os.File) *exec.Cmd {
 	t.Helper()
+	cmd := newChildCmd(mode, addr, sd)
+	cmd.ExtraFiles = extra
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd
+}
+
+// newChildCmd is the command startChild starts.
+func newChildCmd(mode, addr string, sd sender) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(),
 		childEnv+"="+mode,
@@ -160,10 +184,6 @@ func startChild(t *testing.T, mode, addr string, sd sender, extra ...*os.File) *
 		"CHILD_N="+strconv.Itoa(sd.N),
 		"CHILD_MAX="+strconv.Itoa(sd.Max),
 	)
-	cmd.ExtraFiles = extra
 	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	return cmd
 }

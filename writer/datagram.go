@@ -3,6 +3,7 @@ package writer
 import (
 	"errors"
 	"net"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -44,10 +45,10 @@ func (s *Server) addPacketConn(c net.PacketConn, sock *socketFile) error {
 			sock.remove()
 			return err
 		}
-	} else if s.cfg.peerCred {
+	} else if s.cfg.peerCred || s.cfg.allowUIDs != nil {
 		c.Close()
 		sock.remove()
-		return errors.New("peer credentials need a Unix datagram socket")
+		return errors.New("peer credentials and the uid allowlist need a Unix datagram socket")
 	}
 	if err := s.addInput(g, false, g.serve); err != nil {
 		c.Close()
@@ -69,7 +70,7 @@ func (g *gram) setup() error {
 		if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, datagramReadBuffer) != nil {
 			unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, datagramReadBuffer)
 		}
-		if g.s.cfg.peerCred {
+		if g.creds() {
 			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PASSCRED, 1)
 		}
 	})
@@ -79,11 +80,14 @@ func (g *gram) setup() error {
 	if err != nil {
 		return err
 	}
-	if g.s.cfg.peerCred {
+	if g.creds() {
 		g.oob = make([]byte, unix.CmsgSpace(unix.SizeofUcred))
 	}
 	return nil
 }
+
+// creds reports whether datagrams need their sender's credentials.
+func (g *gram) creds() bool { return g.s.cfg.peerCred || g.s.cfg.allowUIDs != nil }
 
 // drain removes the socket file so no new sender finds it, then makes the
 // reader read what is queued and stop.
@@ -155,8 +159,18 @@ func (g *gram) datagram(n, oobn, flags int) {
 		rec = rec[:len(rec)-1]
 	}
 	g.tail = g.tail[:0]
-	if s.cfg.peerCred {
-		if cred := parseCred(g.oob[:oobn]); cred != nil {
+	if g.creds() {
+		cred := parseCred(g.oob[:oobn])
+		if s.cfg.allowUIDs != nil && (cred == nil || !s.cfg.allowUIDs[cred.Uid]) {
+			s.c.refused.Add(1)
+			uid := "unknown"
+			if cred != nil {
+				uid = strconv.FormatUint(uint64(cred.Uid), 10)
+			}
+			s.diag.printf("datagram from uid %s dropped: uid not allowed", uid)
+			return
+		}
+		if cred != nil && s.cfg.peerCred {
 			g.tail = appendCred(g.tail, cred)
 		}
 	}

@@ -30,7 +30,20 @@ type formatter struct {
 	tail    []byte // fields added at the end, each preceded by ','
 	empty   bool   // the object is {}
 	compact bytes.Buffer
-	esc     []byte
+	text    []byte // kindWrap: the text to escape as "msg"
+}
+
+// maxScratch is the largest scratch buffer a formatter keeps between
+// records; a larger record's scratch is dropped once it is emitted, so an
+// idle connection never holds more than this.
+const maxScratch = 64 << 10
+
+// release drops the scratch memory of a large record.
+func (f *formatter) release() {
+	if f.compact.Cap() > maxScratch {
+		f.compact = bytes.Buffer{}
+	}
+	f.obj, f.text, f.tail, f.prefix = nil, nil, nil, nil
 }
 
 const (
@@ -88,9 +101,8 @@ func (f *formatter) prepare(rec, wrap, tail []byte, forceWrap bool) int {
 		}
 	}
 	f.kind, f.prefix = kindWrap, wrap
-	rec = bytes.TrimSuffix(rec, []byte("\n"))
-	f.esc = appendJSONString(f.esc[:0], rec)
-	return len(`{`) + len(wrap) + len(`"msg":"`) + len(f.esc) + len(`"`) + len(tail) + len("}\n")
+	f.text = bytes.TrimSuffix(rec, []byte("\n"))
+	return len(`{`) + len(wrap) + len(`"msg":"`) + jsonStringLen(f.text) + len(`"`) + len(tail) + len("}\n")
 }
 
 func (f *formatter) jsonLen() int {
@@ -106,10 +118,12 @@ func (f *formatter) emit(dst []byte) []byte {
 		dst = append(dst, '{')
 		dst = append(dst, f.prefix...)
 		dst = append(dst, `"msg":"`...)
-		dst = append(dst, f.esc...)
+		dst = appendJSONString(dst, f.text)
 		dst = append(dst, '"')
 		dst = append(dst, f.tail...)
-		return append(dst, "}\n"...)
+		dst = append(dst, "}\n"...)
+		f.release()
+		return dst
 	}
 	dst = append(dst, f.obj[:len(f.obj)-1]...)
 	if f.empty {
@@ -117,7 +131,38 @@ func (f *formatter) emit(dst []byte) []byte {
 	} else {
 		dst = append(dst, f.tail...)
 	}
-	return append(dst, "}\n"...)
+	dst = append(dst, "}\n"...)
+	f.release()
+	return dst
+}
+
+// jsonStringLen is the length of appendJSONString(nil, s), computed
+// without building it, so that escaping a record needs no scratch copy.
+func jsonStringLen(s []byte) int {
+	n := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c >= 0x20 && c != '"' && c != '\\':
+				n++
+			case c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t':
+				n += 2
+			default:
+				n += 6 // \u00XX
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			n += 6 // \ufffd
+		} else {
+			n += size
+		}
+		i += size
+	}
+	return n
 }
 
 const hexDigits = "0123456789abcdef"

@@ -138,6 +138,9 @@ const maxSocketPath = len(unix.RawSockaddrUnix{}.Path) - 1
 // bindSocket creates a socket file at path through bind, with mode and
 // group set before the file appears at path. cleanup undoes bind on error.
 func bindSocket(path, network string, mode os.FileMode, gid int, bind func(string) error, cleanup func()) (*socketFile, error) {
+	if err := checkPath(path, "socket"); err != nil {
+		return nil, err
+	}
 	if err := checkStale(path, network); err != nil {
 		return nil, err
 	}

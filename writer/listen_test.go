@@ -10,9 +10,12 @@ import (
 )
 
 func TestListenSocketMode(t *testing.T) {
-	old := syscall.Umask(0) // the widest umask: the mode must not depend on it
-	defer syscall.Umask(old)
 	f := newFixture(t)
+	// The widest umask: the mode must not depend on it. (Set after the
+	// fixture made its directory, which would otherwise be writable by
+	// all and refused by the symlink rule.)
+	old := syscall.Umask(0)
+	defer syscall.Umask(old)
 	for _, addr := range []string{"unix://" + f.sock("s.sock"), "unixgram://" + f.sock("g.sock")} {
 		f.listen(addr)
 	}

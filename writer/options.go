@@ -10,9 +10,10 @@ import (
 
 // Defaults of the options.
 const (
-	DefaultBatchSize  = 256 << 10 // WithBatchSize
-	DefaultQueueBytes = 8 << 20   // WithQueueBytes
-	DefaultSocketMode = 0o600     // WithSocketMode
+	DefaultBatchSize   = 256 << 10 // WithBatchSize
+	DefaultQueueBytes  = 8 << 20   // WithQueueBytes
+	DefaultSocketMode  = 0o600     // WithSocketMode
+	DefaultMaxBuffered = 64 << 20  // WithMaxBuffered
 )
 
 // An Option configures a Server. Options are made by the With… functions of
@@ -37,6 +38,8 @@ type config struct {
 	idleTimeout   time.Duration
 	chunk         wire.ChunkConfig
 	now           func() time.Time
+	maxBuffered   int
+	allowUIDs     map[uint32]bool // nil: everyone the socket's mode lets in
 }
 
 func defaultConfig() config {
@@ -49,6 +52,7 @@ func defaultConfig() config {
 		diag:        os.Stderr,
 		idleTimeout: wire.DefaultIdleTimeout,
 		now:         time.Now,
+		maxBuffered: DefaultMaxBuffered,
 	}
 }
 
@@ -150,6 +154,41 @@ func WithIdleTimeout(d time.Duration) Option {
 // accounting.
 func WithChunkConfig(cfg wire.ChunkConfig) Option {
 	return optionFunc(func(c *config) { c.chunk = cfg })
+}
+
+// WithMaxBuffered caps the memory of stream frames in flight that do not
+// fit a connection's 64 KiB read buffer, all connections together
+// (DefaultMaxBuffered, 64 MiB). A connection whose next frame needs more
+// waits, without reading, until the memory is free; if it waits longer than
+// the idle timeout it is closed as idle. A frame larger than the whole
+// budget is read when no other large frame is in flight. See "Memory" in
+// the package documentation for the bound this gives.
+func WithMaxBuffered(n int) Option {
+	return optionFunc(func(c *config) {
+		if n > 0 {
+			c.maxBuffered = n
+		}
+	})
+}
+
+// WithAllowUIDs lets only senders running as one of uids in: a stream
+// connection from any other uid (SO_PEERCRED) gets an error frame with
+// wire.CodeRefused and is closed, a datagram from any other uid
+// (SCM_CREDENTIALS) is dropped; both count in Stats.Refused. By default
+// (no call, or an empty list) anyone the socket file's mode lets connect
+// is accepted. Pipes and line sources are not affected: their writers are
+// the processes the pipe was handed to.
+func WithAllowUIDs(uids ...uint32) Option {
+	return optionFunc(func(c *config) {
+		if len(uids) == 0 {
+			c.allowUIDs = nil
+			return
+		}
+		c.allowUIDs = make(map[uint32]bool, len(uids))
+		for _, u := range uids {
+			c.allowUIDs[u] = true
+		}
+	})
 }
 
 // withClock replaces time.Now, for tests.

@@ -6,7 +6,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"gopkg.in/natefinch/lumberjack.v2"
 )
@@ -50,12 +53,33 @@ type FileConfig struct {
 //
 // lumberjack starts a goroutine on first open that it never stops; it
 // idles when no backups need removing or compressing.
+//
+// FileOutput notices when its path no longer names the file it writes:
+// between two writes, at most once a second, it compares the path's
+// device and inode with those of the file it has open (one stat(2)). If
+// the file was deleted or renamed away without a SIGHUP, it reopens the
+// path, creating the file anew, so that at most about a second of records
+// goes to the old file (records are never lost: they are in the renamed
+// file, or were written to the deleted one before anyone could read it
+// from the path). Rotations and these reopens are counted in Stats.
+//
+// The path is checked against the writer's symlink rule (see checkPath in
+// the package documentation's "Security") when opened and at each reopen.
 type FileOutput struct {
 	l          *lumberjack.Logger
 	max        int64 // rotation size in bytes, 0 for none
 	size       int64 // bytes in the current file
 	lastRotate time.Time
 	now        func() time.Time
+
+	// The open file's identity, to notice it moved away.
+	dev, ino   uint64
+	known      bool // dev and ino are those of the open file
+	lastCheck  time.Time
+	checkEvery time.Duration
+
+	rotations atomic.Uint64
+	autoOpens atomic.Uint64
 }
 
 var (
@@ -73,6 +97,9 @@ func NewFileOutput(cfg FileConfig) (*FileOutput, error) {
 	if cfg.Path == "" {
 		return nil, fmt.Errorf("file output: empty path")
 	}
+	if err := checkPath(filepath.Clean(cfg.Path), "output"); err != nil {
+		return nil, err
+	}
 	if fi, err := os.Stat(cfg.Path); err == nil && !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("file output %s: not a regular file (%s)", cfg.Path, fi.Mode().Type())
 	}
@@ -85,15 +112,61 @@ func NewFileOutput(cfg FileConfig) (*FileOutput, error) {
 			Compress:   cfg.Compress,
 			LocalTime:  cfg.LocalTime,
 		},
-		max: int64(max(cfg.MaxSizeMB, 0)) << 20,
-		now: time.Now,
+		max:        int64(max(cfg.MaxSizeMB, 0)) << 20,
+		now:        time.Now,
+		checkEvery: time.Second,
 	}
 	// An empty write opens the file (or fails) without writing anything.
 	if _, err := f.l.Write(nil); err != nil {
 		return nil, fmt.Errorf("file output %s: %w", cfg.Path, err)
 	}
 	f.statSize()
+	f.noteIdentity()
+	f.lastCheck = f.now()
 	return f, nil
+}
+
+// noteIdentity records the device and inode the path names now, just
+// after lumberjack opened it.
+func (f *FileOutput) noteIdentity() {
+	var st unix.Stat_t
+	f.known = unix.Stat(f.l.Filename, &st) == nil
+	f.dev, f.ino = uint64(st.Dev), st.Ino
+}
+
+// checkMoved reopens the file if its path names another file or none,
+// at most once every checkEvery.
+func (f *FileOutput) checkMoved() {
+	now := f.now()
+	if now.Sub(f.lastCheck) < f.checkEvery {
+		return
+	}
+	f.lastCheck = now
+	if !f.known {
+		return
+	}
+	var st unix.Stat_t
+	if unix.Stat(f.l.Filename, &st) == nil && uint64(st.Dev) == f.dev && st.Ino == f.ino {
+		return
+	}
+	if checkPath(f.l.Filename, "output") != nil {
+		return // keep writing where we are rather than follow a planted link
+	}
+	f.l.Close() // the next write opens the path afresh
+	f.known = false
+	f.size = 0
+	f.autoOpens.Add(1)
+}
+
+// write writes through lumberjack, and records the identity of a file it
+// opened on the way.
+func (f *FileOutput) write(p []byte) (int, error) {
+	reopened := !f.known
+	n, err := f.l.Write(p)
+	if reopened {
+		f.noteIdentity()
+	}
+	return n, err
 }
 
 func (f *FileOutput) statSize() {
@@ -107,8 +180,9 @@ func (f *FileOutput) statSize() {
 // the file past MaxSizeMB it rotates; a line longer than MaxSizeMB is
 // written alone into a fresh file.
 func (f *FileOutput) Write(p []byte) (int, error) {
+	f.checkMoved()
 	if f.max == 0 {
-		n, err := f.l.Write(p)
+		n, err := f.write(p)
 		f.size += int64(n)
 		return n, err
 	}
@@ -137,7 +211,7 @@ func (f *FileOutput) Write(p []byte) (int, error) {
 				piece = rest[:i+1]
 			}
 		}
-		n, err := f.l.Write(piece)
+		n, err := f.write(piece)
 		f.size += int64(n)
 		written += n
 		if err != nil {
@@ -149,8 +223,15 @@ func (f *FileOutput) Write(p []byte) (int, error) {
 
 // Reopen closes the file; the next Write opens Path afresh, creating it if
 // it was moved away.
+//
+// Reopen refuses, and keeps the open file, if the path fails the symlink
+// rule.
 func (f *FileOutput) Reopen() error {
+	if err := checkPath(f.l.Filename, "output"); err != nil {
+		return err
+	}
 	err := f.l.Close()
+	f.known = false
 	f.statSize()
 	return err
 }
@@ -171,7 +252,10 @@ func (f *FileOutput) Rotate() error {
 	f.size = 0
 	if err != nil {
 		f.statSize()
+	} else {
+		f.rotations.Add(1)
 	}
+	f.noteIdentity()
 	return err
 }
 

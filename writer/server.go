@@ -26,6 +26,7 @@ type Server struct {
 	c      counters
 	diag   *diag
 	budget budget
+	frames *frameBudget
 
 	queue      chan *block
 	reopenCh   chan chan error
@@ -78,6 +79,7 @@ func New(out Output, opts ...Option) *Server {
 		sessions:   make(map[[wire.SessionIDSize]byte]*session),
 	}
 	s.budget.init(cfg.queueBytes)
+	s.frames = newFrameBudget(cfg.maxBuffered)
 	return s
 }
 
@@ -133,7 +135,15 @@ func (s *Server) reopenNow() error {
 
 // Stats returns the counters so far. It is cheap and safe to call at any
 // time.
-func (s *Server) Stats() Stats { return s.c.snapshot() }
+func (s *Server) Stats() Stats {
+	st := s.c.snapshot()
+	st.FrameBuffers = int64(s.frames.inUse())
+	if fo, ok := s.out.(*FileOutput); ok {
+		st.Rotations = fo.rotations.Load()
+		st.Reopens += fo.autoOpens.Load()
+	}
+	return st
+}
 
 // addInput registers in and runs serve in a goroutine owned by the Server.
 // If detached, Shutdown does not wait for it once its context expires.

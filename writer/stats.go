@@ -23,6 +23,8 @@ type Stats struct {
 	Partial        uint64 // half records discarded: truncated frames, unfinished pipe records
 	GarbageBytes   uint64 // pipe bytes skipped while resynchronising
 	IdleClosed     uint64 // connections closed for stalling inside a frame
+	Refused        uint64 // connections and datagrams refused by WithAllowUIDs
+	FrameBuffers   int64  // bytes of large-frame buffers held now (WithMaxBuffered)
 
 	Wrapped   uint64 // records that were not a JSON object and were wrapped as {"msg":…}
 	Compacted uint64 // multi-line JSON objects compacted onto one line
@@ -31,7 +33,8 @@ type Stats struct {
 	Duplicates uint64 // replayed records skipped because they were already written
 
 	WriteErrors uint64 // failed Write calls on the output (each retried)
-	Reopens     uint64 // successful reopens of the output
+	Reopens     uint64 // successful reopens of the output (asked for, or a FileOutput whose file moved away)
+	Rotations   uint64 // rotations of a FileOutput
 	Lost        uint64 // records dropped because Shutdown's context expired while the output failed
 }
 
@@ -41,7 +44,7 @@ type counters struct {
 	connections, datagrams, pipeRecords  atomic.Uint64
 	lines                                atomic.Uint64
 	protocolErrors, tooLarge, partial    atomic.Uint64
-	garbageBytes, idleClosed             atomic.Uint64
+	garbageBytes, idleClosed, refused    atomic.Uint64
 	wrapped, compacted, acks, duplicates atomic.Uint64
 	writeErrors, reopens, lost           atomic.Uint64
 }
@@ -61,6 +64,7 @@ func (c *counters) snapshot() Stats {
 		Partial:        c.partial.Load(),
 		GarbageBytes:   c.garbageBytes.Load(),
 		IdleClosed:     c.idleClosed.Load(),
+		Refused:        c.refused.Load(),
 		Wrapped:        c.wrapped.Load(),
 		Compacted:      c.compacted.Load(),
 		Acks:           c.acks.Load(),
@@ -74,11 +78,11 @@ func (c *counters) snapshot() Stats {
 // String returns a one-line summary.
 func (s Stats) String() string {
 	return fmt.Sprintf("records=%d bytes=%d writes=%d clients=%d connections=%d datagrams=%d pipe_records=%d lines=%d "+
-		"protocol_errors=%d too_large=%d partial=%d garbage_bytes=%d idle_closed=%d wrapped=%d compacted=%d "+
-		"acks=%d duplicates=%d write_errors=%d reopens=%d lost=%d",
+		"protocol_errors=%d too_large=%d partial=%d garbage_bytes=%d idle_closed=%d refused=%d frame_buffers=%d wrapped=%d compacted=%d "+
+		"acks=%d duplicates=%d write_errors=%d reopens=%d rotations=%d lost=%d",
 		s.Records, s.Bytes, s.Writes, s.ClientsNow, s.Connections, s.Datagrams, s.PipeRecords, s.Lines,
-		s.ProtocolErrors, s.TooLarge, s.Partial, s.GarbageBytes, s.IdleClosed, s.Wrapped, s.Compacted,
-		s.Acks, s.Duplicates, s.WriteErrors, s.Reopens, s.Lost)
+		s.ProtocolErrors, s.TooLarge, s.Partial, s.GarbageBytes, s.IdleClosed, s.Refused, s.FrameBuffers, s.Wrapped, s.Compacted,
+		s.Acks, s.Duplicates, s.WriteErrors, s.Reopens, s.Rotations, s.Lost)
 }
 
 // AppendStatsRecord appends s to dst as one JSON object line, suitable for
@@ -109,12 +113,16 @@ func AppendStatsRecord(dst []byte, s Stats) []byte {
 	u("partial", s.Partial)
 	u("garbage_bytes", s.GarbageBytes)
 	u("idle_closed", s.IdleClosed)
+	u("refused", s.Refused)
+	dst = append(dst, `,"frame_buffers":`...)
+	dst = strconv.AppendInt(dst, s.FrameBuffers, 10)
 	u("wrapped", s.Wrapped)
 	u("compacted", s.Compacted)
 	u("acks", s.Acks)
 	u("duplicates", s.Duplicates)
 	u("write_errors", s.WriteErrors)
 	u("reopens", s.Reopens)
+	u("rotations", s.Rotations)
 	u("lost", s.Lost)
 	return append(dst, "}\n"...)
 }

@@ -109,14 +109,15 @@ func (sl *streamListener) serve() {
 
 // conn is one stream connection.
 type conn struct {
-	s      *Server
-	nc     net.Conn
-	fr     *wire.FrameReader
-	fd     feeder
-	pid    int32 // peer pid for diagnostics, 0 if unknown
-	peer   []byte
-	tail   []byte
-	forced atomic.Bool
+	s        *Server
+	nc       net.Conn
+	fr       *wire.FrameReader
+	fd       feeder
+	pid      int32 // peer pid for diagnostics, 0 if unknown
+	peer     []byte
+	tail     []byte
+	forced   atomic.Bool
+	forcedCh chan struct{} // closed by force
 
 	deadline bool // an idle deadline is set
 
@@ -131,18 +132,37 @@ type conn struct {
 }
 
 func (s *Server) serveConn(nc net.Conn) {
-	c := &conn{s: s, nc: nc}
+	c := &conn{s: s, nc: nc, forcedCh: make(chan struct{})}
 	c.fd.s = s
-	c.fr = wire.NewFrameReader(c, s.cfg.maxRecord)
-	if cred, err := peerCred(nc); err == nil {
+	cred, err := peerCred(nc)
+	if err == nil {
 		c.pid = cred.Pid
 		if s.cfg.peerCred {
 			c.peer = appendCred(nil, cred)
 		}
-	} else if s.cfg.peerCred {
+	} else if s.cfg.peerCred || s.cfg.allowUIDs != nil {
 		s.diag.printf("connection from %s: no peer credentials: %v", nc.RemoteAddr(), err)
 	}
 	s.c.connections.Add(1)
+	if s.cfg.allowUIDs != nil && (cred == nil || !s.cfg.allowUIDs[cred.Uid]) {
+		s.c.refused.Add(1)
+		uid := "unknown"
+		if cred != nil {
+			uid = strconv.FormatUint(uint64(cred.Uid), 10)
+		}
+		s.diag.printf("refusing connection from %s: uid %s not allowed", c.who(), uid)
+		// Sending the error frame may take up to errorFrameTimeout: not
+		// in the accept loop.
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			c.sendError(wire.CodeRefused, "uid "+uid+" not allowed")
+			nc.Close()
+		}()
+		return
+	}
+	c.fr = wire.NewFrameReader(c, s.cfg.maxRecord)
+	c.fr.SetBudget(connBudget{c})
 	s.c.clientsNow.Add(1)
 	s.addChild(c, c.serve)
 }
@@ -211,6 +231,7 @@ func (c *conn) force() {
 	if !c.forced.CompareAndSwap(false, true) {
 		return
 	}
+	close(c.forcedCh)
 	if cr, ok := c.nc.(interface{ CloseRead() error }); ok && cr.CloseRead() == nil {
 		return
 	}
@@ -221,6 +242,8 @@ func (c *conn) serve() {
 	defer func() {
 		c.s.c.clientsNow.Add(-1)
 		c.nc.Close()
+		c.fr.Release()
+		c.fd.f.release()
 	}()
 	first := true
 	for {

@@ -55,11 +55,38 @@ type Frame struct {
 // FrameReader decodes stream frames. Records that fit its buffer are
 // returned without copying. A FrameReader is not safe for concurrent use.
 type FrameReader struct {
-	rd   io.Reader
-	max  int
-	buf  []byte
-	r, w int
-	err  error // sticky read error
+	rd      io.Reader
+	max     int
+	buf     []byte
+	r, w    int
+	err     error // sticky read error
+	budget  BufferBudget
+	charged int // bytes of buf beyond the default size, granted by budget
+}
+
+// BufferBudget rations the memory of many FrameReaders: a reader's buffer
+// starts at 64 KiB and grows only for a frame that does not fit it, and
+// only after Grow has granted the growth.
+type BufferBudget interface {
+	// Grow is called before the buffer grows by n bytes; Next returns
+	// its error, if any, and the buffer stays as it was.
+	Grow(n int) error
+	// Shrink gives back n bytes granted by Grow.
+	Shrink(n int)
+}
+
+// SetBudget makes the reader ask b before its buffer grows beyond the
+// default size. Call it before the first Next.
+func (fr *FrameReader) SetBudget(b BufferBudget) { fr.budget = b }
+
+// Release drops the buffer and gives back to the budget what it was
+// granted. The reader must not be used afterwards.
+func (fr *FrameReader) Release() {
+	fr.buf, fr.r, fr.w = nil, 0, 0
+	if fr.budget != nil && fr.charged > 0 {
+		fr.budget.Shrink(fr.charged)
+	}
+	fr.charged = 0
 }
 
 // NewFrameReader returns a reader of frames from rd accepting records of at
@@ -76,6 +103,10 @@ func (fr *FrameReader) Next() (Frame, error) {
 	if fr.w-fr.r == 0 && cap(fr.buf) > readBufSize {
 		// A large record grew the buffer: give the memory back.
 		fr.buf, fr.r, fr.w = make([]byte, readBufSize), 0, 0
+		if fr.budget != nil && fr.charged > 0 {
+			fr.budget.Shrink(fr.charged)
+		}
+		fr.charged = 0
 	}
 	if err := fr.fill(FrameHeaderSize); err != nil {
 		return Frame{}, err
@@ -109,7 +140,14 @@ func (fr *FrameReader) fill(n int) error {
 	}
 	if len(fr.buf)-fr.r < n {
 		if n > len(fr.buf) {
-			nb := make([]byte, max(n, 2*len(fr.buf)))
+			size := max(n, 2*len(fr.buf))
+			if fr.budget != nil {
+				if err := fr.budget.Grow(size - len(fr.buf)); err != nil {
+					return err
+				}
+				fr.charged += size - len(fr.buf)
+			}
+			nb := make([]byte, size)
 			fr.w = copy(nb, fr.buf[fr.r:fr.w])
 			fr.buf = nb
 		} else {
