@@ -78,10 +78,10 @@ func WriteChart(path string, results []Result) error {
 			line.Width = vg.Points(1.5)
 			points.Shape = shapes[ci%len(shapes)]
 			points.Radius = vg.Points(3)
-			if c.kind == kindDirect {
+			if c.kind == kindDirect || c.name == "direct-raw" {
 				line.Dashes = []vg.Length{vg.Points(4), vg.Points(2)}
 			}
-			if c.kind == kindZap || c.kind == kindRaw || c.kind == kindNaive || c.kind == kindRsyslog {
+			if c.kind == kindZap || c.name == "raw" || c.kind == kindNaive || c.kind == kindRsyslog {
 				line.Dashes = []vg.Length{vg.Points(1), vg.Points(2)}
 			}
 			pl.Add(line, points)

@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +26,10 @@ import (
 // envChild carries a child's job, as JSON, to a re-executed benchmark
 // binary.
 const envChild = "LOGFANIN_BENCH_CHILD"
+
+// envCPUProfile, when set to a directory, makes every producer process
+// write its CPU profile there as cpu-CONTENDER-PID.pprof.
+const envCPUProfile = "LOGFANIN_BENCH_CPUPROFILE"
 
 // job is what one child process does.
 type job struct {
@@ -55,9 +61,17 @@ func Child() {
 	}
 	var j job
 	err := json.Unmarshal([]byte(spec), &j)
+	if dir := os.Getenv(envCPUProfile); dir != "" && err == nil {
+		f, perr := os.Create(filepath.Join(dir, fmt.Sprintf("cpu-%s-%d.pprof", j.Contender, os.Getpid())))
+		if perr == nil {
+			pprof.StartCPUProfile(f)
+			defer f.Close()
+		}
+	}
 	if err == nil {
 		err = j.run(os.Stdin, os.Stdout)
 	}
+	pprof.StopCPUProfile()
 	res := childResult{VmHWM: vmHWM("self")}
 	if err != nil {
 		res.Err = err.Error()
@@ -256,15 +270,30 @@ func (d datagramSyncer) Sync() error { return nil }
 // runRaw writes pre-encoded canonical records with one write(2) each to an
 // O_APPEND file: the floor that every contender pays at least.
 func (j *job) runRaw(in io.Reader, out io.Writer) error {
+	p := j.Producers[0]
+	sf := newSizedFields(p, j.Size)
+	buf := make([]byte, 0, j.Size+64)
+	if j.Contender == "direct-raw" {
+		f, err := atomicwrite.Open(j.Path)
+		if err != nil {
+			return err
+		}
+		ready(in, out)
+		for s := range j.Records {
+			buf = appendCanonical(buf[:0], sf.get(s))
+			if _, err := f.Write(buf); err != nil {
+				f.Close()
+				return err
+			}
+		}
+		return f.Close()
+	}
 	f, err := os.OpenFile(j.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	fd := int(f.Fd())
-	p := j.Producers[0]
-	sf := newSizedFields(p, j.Size)
-	buf := make([]byte, 0, j.Size+64)
 	ready(in, out)
 	for s := range j.Records {
 		fl := sf.get(s)

@@ -49,6 +49,7 @@ var contenders = []contender{
 	{name: "direct", kind: kindDirect, safe: true, desc: "direct mode (atomicwrite), LockAuto: O_APPEND write(2) up to PIPE_BUF, flock above"},
 	{name: "direct-rotate", kind: kindDirect, safe: true, direct: []atomicwrite.Option{atomicwrite.WithMaxSize(directRotateSize)}, desc: "direct mode with cross-process rotation every 32 MiB"},
 	{name: "direct-shared", kind: kindDirect, safe: true, direct: []atomicwrite.Option{atomicwrite.WithLocking(atomicwrite.LockShared)}, desc: "direct mode, LockShared: flock(LOCK_SH) on small records"},
+	{name: "direct-raw", kind: kindRaw, safe: true, desc: "the raw row's pre-encoded records written through direct mode (atomicwrite.File.Write, LockAuto) instead of write(2): direct mode's own cost, without zap's"},
 	{name: "direct-always", kind: kindDirect, safe: true, direct: []atomicwrite.Option{atomicwrite.WithLocking(atomicwrite.LockAlways)}, desc: "direct mode, LockAlways: flock(LOCK_EX) on every record"},
 }
 
