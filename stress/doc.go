@@ -19,7 +19,9 @@
 //   - sidecar-*: the real logfanin binary, built with go build, in listen
 //     mode over unix:// (stream), unixgram:// (datagrams) and an inherited
 //     fd:3 pipe, rotating at 1 MB; ended by SIGTERM, which must drain
-//     everything.
+//     everything. sidecar-supervise runs `logfanin -- POOL`: the pool's
+//     children log over LOGFANIN_ADDR and LOGFANIN_PIPE, and the sidecar
+//     drains and exits with the pool's status.
 //   - writer-*: the same through package writer in the driving process.
 //   - direct-*: package atomicwrite in every producer, with LockAuto
 //     (O_APPEND) and LockAlways (flock), with and without rotation at

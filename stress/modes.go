@@ -11,10 +11,11 @@ import (
 
 // Server kinds: who writes the output file.
 const (
-	serverSidecar = "sidecar" // the logfanin binary, listen mode
-	serverWriter  = "writer"  // package writer, in the driving process
-	serverDirect  = "direct"  // no writer: package atomicwrite in every producer
-	serverNaive   = "naive"   // a control: a way of writing that is known to break
+	serverSidecar   = "sidecar"   // the logfanin binary, listen mode
+	serverWriter    = "writer"    // package writer, in the driving process
+	serverSupervise = "supervise" // the logfanin binary, supervise mode: logfanin -- POOL
+	serverDirect    = "direct"    // no writer: package atomicwrite in every producer
+	serverNaive     = "naive"     // a control: a way of writing that is known to break
 )
 
 // Faults injected while a mode runs.
@@ -67,6 +68,8 @@ var modes = []Mode{
 		server: serverSidecar, transport: wire.Pipe, rotate: true, fault: faultKill},
 	{Name: "sidecar-hup", Desc: "logfanin binary, unix:// stream, output renamed away and SIGHUP under load",
 		server: serverSidecar, transport: wire.Stream, fault: faultHup},
+	{Name: "sidecar-supervise", Desc: "logfanin binary, supervise mode: a pool process whose children log over LOGFANIN_ADDR and LOGFANIN_PIPE",
+		server: serverSupervise, rotate: true},
 	{Name: "writer-stream", Desc: "package writer in-process, unix:// stream, rotation at 1 MB, a producer killed mid-frame",
 		server: serverWriter, transport: wire.Stream, rotate: true, fault: faultKill},
 	{Name: "writer-dgram", Desc: "package writer in-process, unixgram:// datagrams, rotation at 1 MB",

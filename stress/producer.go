@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/logfanin/logfanin/atomicwrite"
@@ -46,6 +47,13 @@ type spec struct {
 // exits the process. It returns only when the process is not a producer.
 // The stress command calls it first thing in main, the test in TestMain.
 func Child() {
+	if pool := os.Getenv(envPool); pool != "" {
+		if err := runPool(pool); err != nil {
+			fmt.Fprintln(os.Stderr, "stress pool:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	s := os.Getenv(envChild)
 	if s == "" {
 		return
@@ -144,9 +152,16 @@ func openProducer(sp spec) (io.Writer, func() error, error) {
 	}
 	mode := m[0]
 	switch mode.server {
-	case serverSidecar, serverWriter:
+	case serverSidecar, serverWriter, serverSupervise:
+		if strings.HasPrefix(sp.Addr, "$") {
+			sp.Addr = os.Getenv(sp.Addr[1:])
+		}
+		a, err := wire.ParseAddr(sp.Addr)
+		if err != nil {
+			return nil, nil, err
+		}
 		var opts []sink.Option
-		if mode.transport == wire.Stream {
+		if a.Transport == wire.Stream {
 			opts = append(opts, sink.WithAck(sp.Ack))
 		}
 		opts = append(opts, sink.WithCloseTimeout(time.Minute))

@@ -132,7 +132,7 @@ func Run(ctx context.Context, cfg Config) ([]*Result, error) {
 		return nil, err
 	}
 	for _, m := range cfg.Modes {
-		if m.server == serverSidecar && cfg.Sidecar == "" {
+		if (m.server == serverSidecar || m.server == serverSupervise) && cfg.Sidecar == "" {
 			return nil, fmt.Errorf("stress: mode %s needs the logfanin binary (Config.Sidecar)", m.Name)
 		}
 	}
@@ -251,6 +251,8 @@ func runRound(ctx context.Context, cfg *Config, m Mode, seed uint64, dir string)
 	switch m.server {
 	case serverSidecar:
 		res.Partial, err = rd.sidecar(ctx)
+	case serverSupervise:
+		res.Partial, err = rd.supervise(ctx)
 	case serverWriter:
 		res.Partial, err = rd.writer(ctx)
 	case serverDirect:
