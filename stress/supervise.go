@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+
+	"github.com/logfanin/logfanin/internal/logcheck"
 )
 
 // envPool, when set, makes the running binary the pool command that the
@@ -56,9 +58,15 @@ func (rd *round) supervise(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("no summary line with partial=N from logfanin:\n%s", stderr.String())
 	}
 	partial, _ := strconv.Atoi(m[len(m)-1][1])
-	out, err := os.ReadFile(rd.out)
-	if err == nil && !bytes.Contains(out, []byte(poolLine)) {
-		// The pool's line is the last record; it is in the live file.
+	// The line comes through its own input, so it may land in any file.
+	files, err := logcheck.LogFiles(rd.out)
+	found := false
+	for _, f := range files {
+		if b, rerr := os.ReadFile(f); rerr == nil && bytes.Contains(b, []byte(poolLine)) {
+			found = true
+		}
+	}
+	if err == nil && !found {
 		err = fmt.Errorf("the pool's standard output line %q is not in the output", poolLine)
 	}
 	return partial, err
