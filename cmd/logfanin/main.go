@@ -37,8 +37,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 		writer.WithMaxRecord(cfg.maxRecord),
 		writer.WithPeerCred(cfg.peerCred),
 		writer.WithSocketMode(cfg.socketMode),
+		writer.WithSocketGroup(cfg.socketGroup),
+		writer.WithAllowUIDs(cfg.allowUIDs...),
+		writer.WithIdleTimeout(cfg.idleTimeout),
+		writer.WithMaxBuffered(cfg.maxBuffered),
 		writer.WithDiagnostics(stderr),
 	)
+	if cfg.metrics != "" {
+		stop, err := serveMetrics(cfg.metrics, srv, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "logfanin: %v\n", err)
+			srv.Shutdown(context.Background())
+			return 2
+		}
+		defer stop()
+	}
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1)
 	defer signal.Stop(sigs)
@@ -46,12 +59,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(cfg.command) > 0 {
 		return supervise(cfg, srv, sigs, stderr)
 	}
-	for _, a := range cfg.listen {
-		if err := srv.Listen(a); err != nil {
-			fmt.Fprintf(stderr, "logfanin: %v\n", err)
-			srv.Shutdown(context.Background())
-			return 2
-		}
+	if _, err := listenAll(cfg, cfg.listen, srv); err != nil {
+		fmt.Fprintf(stderr, "logfanin: %v\n", err)
+		srv.Shutdown(context.Background())
+		return 2
 	}
 	for sig := range sigs {
 		switch sig {
@@ -67,6 +78,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return 0
+}
+
+// listenAll serves the systemd sockets if asked to, then addrs; it returns
+// the addresses served.
+func listenAll(cfg *config, addrs []string, srv *writer.Server) ([]string, error) {
+	var served []string
+	if cfg.systemd {
+		a, err := listenSystemd(srv)
+		if err != nil {
+			return nil, err
+		}
+		served = append(served, a...)
+	}
+	for _, a := range addrs {
+		if err := srv.Listen(a); err != nil {
+			return nil, err
+		}
+		served = append(served, a)
+	}
+	return served, nil
 }
 
 func openOutput(cfg *config, stdout io.Writer) (writer.Output, error) {

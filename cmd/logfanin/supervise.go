@@ -21,7 +21,7 @@ const envPipe = "LOGFANIN_PIPE"
 // supervise runs cfg.command under the writer and returns its exit status.
 func supervise(cfg *config, srv *writer.Server, sigs <-chan os.Signal, stderr io.Writer) int {
 	listen := cfg.listen
-	if len(listen) == 0 {
+	if len(listen) == 0 && !cfg.systemd {
 		dir, err := os.MkdirTemp("", "logfanin-")
 		if err != nil {
 			fmt.Fprintf(stderr, "logfanin: %v\n", err)
@@ -31,12 +31,13 @@ func supervise(cfg *config, srv *writer.Server, sigs <-chan os.Signal, stderr io
 		listen = []string{"unix://" + filepath.Join(dir, "sock")}
 	}
 	childAddr := ""
-	for _, a := range listen {
-		if err := srv.Listen(a); err != nil {
-			fmt.Fprintf(stderr, "logfanin: %v\n", err)
-			shutdown(cfg, srv, io.Discard)
-			return 2
-		}
+	served, err := listenAll(cfg, listen, srv)
+	if err != nil {
+		fmt.Fprintf(stderr, "logfanin: %v\n", err)
+		shutdown(cfg, srv, io.Discard)
+		return 2
+	}
+	for _, a := range served {
 		if p, _ := wire.ParseAddr(a); childAddr == "" && p.Transport != wire.Pipe {
 			childAddr = a
 		}
