@@ -55,8 +55,8 @@
 // # Running it
 //
 //	go test ./stress/...                        # CI-sized matrix, under a minute
-//	go test ./stress -long                      # 8 producers × 20000 records per mode
-//	go test ./stress -stress.duration=10m       # repeat with new seeds for 10 minutes
+//	go test ./stress -long -timeout 1h          # 6 producers × 500 records of every size per mode
+//	go test ./stress -stress.duration=1m -timeout 1h  # each mode repeated with new seeds for a minute
 //	go test ./stress -stress.seed=N             # replay a run
 //	go test ./stress -stress.dir=/mnt/nfs/tmp   # on the file system under test
 //

@@ -18,12 +18,12 @@ import (
 
 var (
 	long     = flag.Bool("long", false, "run the long matrix: more processes, more records, every size up to 1 MiB")
-	duration = flag.Duration("stress.duration", 0, "repeat the matrix with new seeds for this long")
+	duration = flag.Duration("stress.duration", 0, "repeat each mode with new seeds for this long")
 	seed     = flag.Uint64("stress.seed", 0, "seed of the records (0: from the clock); printed by every run")
 	dir      = flag.String("stress.dir", "", "directory for the output files, e.g. on the file system under test (default: a temporary directory)")
-	procs    = flag.Int("stress.procs", 0, "producer processes per mode (default: 3, or 8 with -long)")
+	procs    = flag.Int("stress.procs", 0, "producer processes per mode (default: 3, or 6 with -long)")
 	bugs     = flag.Bool("stress.bugs", false, "also run the modes that show known bugs, and fail on them")
-	records  = flag.Int("stress.records", 0, "records per producer (default: CI-sized, or 20000 with -long)")
+	records  = flag.Int("stress.records", 0, "records per producer (default: CI-sized, or 500 with -long)")
 )
 
 // sidecar is the logfanin binary built by TestMain.
@@ -64,7 +64,7 @@ func config(t *testing.T, modes []stress.Mode) stress.Config {
 		cfg.Records = 15
 	}
 	if *long {
-		cfg.Procs, cfg.Records = 8, 20000
+		cfg.Procs, cfg.Records = 6, 500
 	}
 	if *procs > 0 {
 		cfg.Procs = *procs
