@@ -92,7 +92,7 @@ func sinkURL(addr, query string) string {
 // and logfanin_seq.
 func TestListenModeAckNoAckPeerCred(t *testing.T) {
 	f := startListen(t, "-peer-cred")
-	const records = 40
+	const records = 30
 	type kind struct {
 		addr string
 		max  int
@@ -255,7 +255,7 @@ func TestSighupLogrotate(t *testing.T) {
 // of it is a prefix of its records.
 func TestSigtermDrainsUnderLoad(t *testing.T) {
 	f := startListen(t)
-	const records = 200
+	const records = 150
 	var procs []*loadProc
 	for id := range 4 {
 		addr := f.stream

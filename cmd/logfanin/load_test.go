@@ -188,7 +188,8 @@ func (p *loadProc) waitReady(t *testing.T) {
 	select {
 	case <-p.ready:
 	case <-p.exited:
-		t.Fatalf("producer %d ended before it was ready", p.id)
+		p.cmd.Wait()
+		t.Fatalf("producer %d ended before it was ready:\n%s", p.id, p.stderr)
 	}
 }
 
