@@ -46,6 +46,49 @@
 // Syslog records carry time, level, facility, host, app, procid, msgid and
 // sd before msg.
 //
+// # Memory
+//
+// The writer's memory is bounded whatever its clients send. It holds at most
+//
+//	WithQueueBytes (8 MiB)              records between the readers and the output
+//	+ 2 × WithMaxBuffered (64 MiB)      stream frames over 64 KiB in flight, and their formatting
+//	+ 136 KiB per open stream connection  a 64 KiB read buffer, up to 64 KiB of formatting scratch, a stack
+//	+ wire.ChunkConfig MaxPending (16 MiB) per pipe   unfinished pipe records
+//	+ 2 × WithMaxRecord per datagram socket           its receive buffer and scratch
+//	+ WithBatchSize (256 KiB)           the output batch
+//
+// plus the Go runtime's own overhead. A connection whose next frame does
+// not fit its 64 KiB buffer waits, without reading, for its share of
+// WithMaxBuffered; a thousand clients that each announce a 1 MiB record and
+// send it slowly hold the budget, not a gigabyte, and clients whose records
+// fit 64 KiB never wait for it. The count of connections is bounded by the
+// process's descriptor limit (ulimit -n).
+//
+// # Security
+//
+// The writer never executes or interprets record content beyond parsing
+// it: a record is checked for being a JSON object, compacted or escaped,
+// and written; syslog headers are parsed into fields. Nothing in a record
+// selects a file, a command, a format string or a field the writer trusts.
+//
+//   - Socket files are created with WithSocketMode (0600: only the writer's
+//     user) and WithSocketGroup before they appear at their path, and a
+//     stale socket is replaced only after a probe finds no live writer
+//     answering on it.
+//   - Paths are not followed through another user's symbolic links: an
+//     output or socket path, or its directory, that is a symbolic link owned
+//     by a user other than the writer's effective uid or root is refused,
+//     and so is a directory that others can write to without the sticky
+//     bit. A socket path that is a symbolic link is refused whoever owns
+//     it (see FileOutput).
+//   - WithPeerCred stamps records with the kernel's word on the sender,
+//     and WithAllowUIDs refuses senders by uid.
+//   - Bad input (oversized lengths up to 4 GiB, truncated frames, garbage,
+//     stalled frames, forged pipe chunk headers) closes that connection or
+//     drops that record with a counter in Stats and a rate-limited line in
+//     the diagnostics; it never reaches the output torn and never slows
+//     other clients beyond its share of the memory budgets.
+//
 // # Lifecycle
 //
 // Reopen reopens the output between two batches (SIGHUP after logrotate).

@@ -63,8 +63,9 @@ type FileConfig struct {
 // file, or were written to the deleted one before anyone could read it
 // from the path). Rotations and these reopens are counted in Stats.
 //
-// The path is checked against the writer's symlink rule (see checkPath in
-// the package documentation's "Security") when opened and at each reopen.
+// The path is checked against the writer's symlink rule (see "Security"
+// in the package documentation) when opened and at each reopen; a reopen
+// that fails the rule keeps the file open.
 type FileOutput struct {
 	l          *lumberjack.Logger
 	max        int64 // rotation size in bytes, 0 for none

@@ -16,5 +16,12 @@
 // pipe, flush and exit (0 in listen mode); SIGHUP reopens the output for
 // logrotate; SIGUSR1 prints the counters to standard error.
 //
+// Under systemd socket activation the sockets come from LISTEN_FDS
+// (-listen systemd, the default when LISTEN_PID names the process); see
+// examples/systemd in the repository. -metrics HOST:PORT (or
+// unix:///PATH) serves the counters in the Prometheus text format at
+// /metrics. -allow-uid refuses senders of other uids, -socket-mode and
+// -socket-group set who may connect.
+//
 // Run logfanin -h for every flag and its default.
 package main
