@@ -188,7 +188,7 @@ func TestKilledMidRecord(t *testing.T) {
 	waitFor(t, "socket", exists(sock))
 
 	for _, transport := range []string{"stream", "pipe"} {
-		child := exec.Command(os.Args[0])
+		child := self()
 		child.Env = append(os.Environ(), envHelperRole+"=half-"+transport, "LOGFANIN_TEST_ADDR="+sock)
 		if transport == "pipe" {
 			child.ExtraFiles = []*os.File{pw}

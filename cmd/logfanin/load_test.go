@@ -137,7 +137,7 @@ type loadProc struct {
 // or a sink URL). records 0 means until stop is called.
 func startLoad(t *testing.T, id int, addr string, records, maxSize, readyAfter int, extra ...*os.File) *loadProc {
 	t.Helper()
-	cmd := exec.Command(os.Args[0])
+	cmd := self()
 	cmd.Env = append(os.Environ(), envRole+"=loadproducer", envProducer+"="+strconv.Itoa(id),
 		envRecords+"="+strconv.Itoa(records), envMaxSize+"="+strconv.Itoa(maxSize),
 		envReady+"="+strconv.Itoa(readyAfter), "LOGFANIN_TEST_ADDR="+addr)

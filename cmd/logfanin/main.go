@@ -121,11 +121,17 @@ func reopen(srv *writer.Server, stderr io.Writer) {
 }
 
 // shutdown drains every sender within the drain timeout and prints the
-// summary.
+// summary. A drain cut short by the timeout is routine, since long-lived
+// senders stay connected: their whole records are written and the rest is
+// counted. Only lost records or a failing output make it an error.
 func shutdown(cfg *config, srv *writer.Server, stderr io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.drainTimeout)
 	defer cancel()
 	err := srv.Shutdown(ctx)
+	if err != nil && onlyDeadline(err) {
+		fmt.Fprintf(stderr, "logfanin: drain timeout (%v) reached: closed the senders still connected\n", cfg.drainTimeout)
+		err = nil
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "logfanin: shutdown: %v\n", err)
 	}
@@ -133,4 +139,19 @@ func shutdown(cfg *config, srv *writer.Server, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "logfanin: %v\n", srv.Stats())
 	}
 	return err
+}
+
+// onlyDeadline reports whether err says nothing but that the drain
+// deadline passed.
+func onlyDeadline(err error) bool {
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	for _, e := range errs {
+		if !errors.Is(e, context.DeadlineExceeded) {
+			return false
+		}
+	}
+	return true
 }

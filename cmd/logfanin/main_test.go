@@ -89,7 +89,7 @@ func pool() int {
 		if i%2 == 1 {
 			addr = os.Getenv("LOGFANIN_PIPE")
 		}
-		cmd := exec.Command(os.Args[0])
+		cmd := self()
 		cmd.Env = append(os.Environ(), envRole+"=producer", envProducer+"="+strconv.Itoa(i), "LOGFANIN_TEST_ADDR="+addr)
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {
@@ -109,10 +109,19 @@ func pool() int {
 	return code
 }
 
+// self returns a command running the test binary again. The process dies
+// with the test binary, so that a test killed by its timeout leaves no
+// writers or producers behind.
+func self(args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	return cmd
+}
+
 // logfanin starts the binary under test with args.
 func logfanin(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
+	cmd := self(args...)
 	cmd.Env = append(os.Environ(), envRole+"=logfanin")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -120,7 +129,7 @@ func logfanin(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer) {
 }
 
 func producer(id, records, maxSize int, addr string) *exec.Cmd {
-	cmd := exec.Command(os.Args[0])
+	cmd := self()
 	cmd.Env = append(os.Environ(), envRole+"=producer", envProducer+"="+strconv.Itoa(id),
 		envRecords+"="+strconv.Itoa(records), envMaxSize+"="+strconv.Itoa(maxSize), "LOGFANIN_TEST_ADDR="+addr)
 	cmd.Stderr = os.Stderr

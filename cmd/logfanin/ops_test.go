@@ -168,7 +168,7 @@ func TestSystemdActivation(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lf.Close()
-	cmd := exec.Command(os.Args[0], "-out", out)
+	cmd := self("-out", out)
 	cmd.Env = append(os.Environ(), envHelperRole+"=systemd", "LISTEN_FDS=1", "LISTEN_FDNAMES=logfanin.socket")
 	cmd.ExtraFiles = []*os.File{lf}
 	var stderr strings.Builder
