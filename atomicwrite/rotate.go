@@ -220,7 +220,7 @@ func (f *File) cleanup() error {
 			continue
 		}
 		if f.cfg.compress && b.plain != "" {
-			if err := compressBackup(b.plain); err != nil {
+			if err := CompressBackup(b.plain); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -228,12 +228,13 @@ func (f *File) cleanup() error {
 	return errors.Join(errs...)
 }
 
-// compressBackup gzips src to src.gz and removes src. It holds LOCK_EX on
-// src meanwhile, without waiting: if a sibling holds it (compressing, or
-// a locked writer about to find out the file was rotated) it is left for
-// a later rotation. Writing to a temporary name and renaming means a
-// crash leaves either src or a complete src.gz.
-func compressBackup(src string) (err error) {
+// CompressBackup gzips the rotated file src to src.gz and removes src. It
+// holds LOCK_EX on src meanwhile, without waiting: if another process
+// holds it (compressing, or a locked writer about to find out the file was
+// rotated) it does nothing and returns nil, leaving src for later. Writing
+// to a temporary name and renaming means a crash leaves either src or a
+// complete src.gz, never a truncated src.gz beside a removed src.
+func CompressBackup(src string) (err error) {
 	in, err := os.Open(src)
 	if err != nil {
 		if errNotExist(err) {
@@ -282,7 +283,7 @@ func compressBackup(src string) (err error) {
 	if err := os.Rename(tmp, src+".gz"); err != nil {
 		return fmt.Errorf("atomicwrite: compress: %w", err)
 	}
-	if err := os.Remove(src); err != nil {
+	if err := os.Remove(src); err != nil && !errNotExist(err) {
 		return fmt.Errorf("atomicwrite: compress: %w", err)
 	}
 	return nil

@@ -2,6 +2,7 @@ package writer
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -81,6 +82,8 @@ type FileOutput struct {
 
 	rotations atomic.Uint64
 	autoOpens atomic.Uint64
+
+	gzip *compressor // nil without Compress
 }
 
 var (
@@ -110,8 +113,8 @@ func NewFileOutput(cfg FileConfig) (*FileOutput, error) {
 			MaxSize:    noRotateMB, // FileOutput rotates, see above
 			MaxBackups: max(cfg.MaxBackups, 0),
 			MaxAge:     max(cfg.MaxAgeDays, 0),
-			Compress:   cfg.Compress,
-			LocalTime:  cfg.LocalTime,
+			// FileOutput compresses itself: see compressor.
+			LocalTime: cfg.LocalTime,
 		},
 		max:        int64(max(cfg.MaxSizeMB, 0)) << 20,
 		now:        time.Now,
@@ -124,6 +127,11 @@ func NewFileOutput(cfg FileConfig) (*FileOutput, error) {
 	f.statSize()
 	f.noteIdentity()
 	f.lastCheck = f.now()
+	if cfg.Compress {
+		// Backups a previous run left uncompressed are compressed now.
+		f.gzip = &compressor{path: f.l.Filename}
+		f.gzip.start()
+	}
 	return f, nil
 }
 
@@ -255,13 +263,23 @@ func (f *FileOutput) Rotate() error {
 		f.statSize()
 	} else {
 		f.rotations.Add(1)
+		if f.gzip != nil {
+			f.gzip.start()
+		}
 	}
 	f.noteIdentity()
 	return err
 }
 
-// Close closes the file.
-func (f *FileOutput) Close() error { return f.l.Close() }
+// Close closes the file and waits for the compression of backups under
+// way.
+func (f *FileOutput) Close() error {
+	err := f.l.Close()
+	if f.gzip != nil {
+		err = errors.Join(err, f.gzip.wait())
+	}
+	return err
+}
 
 type streamOutput struct{ w io.Writer }
 
