@@ -2,8 +2,10 @@ package writer
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -296,4 +298,53 @@ func TestFileOutputRecordOverMaxSize(t *testing.T) {
 	if !bytes.Equal(all, batch) {
 		t.Fatalf("files hold %d bytes, want the %d written in order", len(all), len(batch))
 	}
+}
+
+// With Compress, Close returns only when every backup is a complete .gz:
+// a writer that exits right after a rotation leaves no plain backup beside
+// a truncated .gz.
+func TestFileOutputCompressFinishesBeforeClose(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	out, err := NewFileOutput(FileConfig{Path: path, MaxSizeMB: 1, Compress: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := []byte(strings.Repeat("z", 600<<10) + "\n")
+	for range 5 {
+		if _, err := out.Write(line); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "app-*"))
+	if err != nil || len(files) < 2 {
+		t.Fatalf("backups %v, %v; want several", files, err)
+	}
+	for _, f := range files {
+		if !strings.HasSuffix(f, ".log.gz") {
+			t.Errorf("%s: not compressed at Close", filepath.Base(f))
+			continue
+		}
+		rep, err := gunzipLen(f)
+		if err != nil || rep%len(line) != 0 || rep == 0 {
+			t.Errorf("%s: %d bytes after gunzip, %v; want whole lines", filepath.Base(f), rep, err)
+		}
+	}
+}
+
+func gunzipLen(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return 0, err
+	}
+	n, err := io.Copy(io.Discard, zr)
+	return int(n), err
 }
