@@ -119,15 +119,21 @@ func (c *Config) logf(format string, args ...any) {
 // Run runs the matrix and returns one Result per mode. An error means the
 // run itself could not be carried out (no sidecar, no directory); what
 // the modes did is in the Results.
-func Run(ctx context.Context, cfg Config) ([]*Result, error) {
+func Run(ctx context.Context, cfg Config) (_ []*Result, err error) {
 	cfg.defaults()
+	failed := false
 	if cfg.Dir == "" {
 		d, err := os.MkdirTemp("", "logfanin-stress-")
 		if err != nil {
 			return nil, err
 		}
-		defer os.RemoveAll(d)
 		cfg.Dir = d
+		// A failed round's output is kept for inspection.
+		defer func() {
+			if !failed {
+				os.RemoveAll(d)
+			}
+		}()
 	} else if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -168,6 +174,9 @@ func Run(ctx context.Context, cfg Config) ([]*Result, error) {
 				if !m.Control || !r.Caught() {
 					cfg.logf("    %s", ex)
 				}
+			}
+			if !r.OK() {
+				failed = true
 			}
 			if r.OK() && !m.Control && !cfg.Keep {
 				os.RemoveAll(dir)
