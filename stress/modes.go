@@ -85,8 +85,7 @@ var modes = []Mode{
 	{Name: "direct-always-rotate", Desc: "atomicwrite, LockAlways, rotation at 256 KiB",
 		server: serverDirect, locking: atomicwrite.LockAlways, rotate: true},
 	{Name: "sidecar-gzip", Desc: "logfanin binary, unix:// stream, rotation at 1 MB with -compress, SIGTERM right after the last record",
-		server: serverSidecar, transport: wire.Stream, rotate: true, compress: true,
-		Bug: "the writer exits while lumberjack is still compressing a backup: app-T.log stays next to a truncated app-T.log.gz (FileOutput.Close does not wait for lumberjack's compression)"},
+		server: serverSidecar, transport: wire.Stream, rotate: true, compress: true},
 
 	{Name: "naive-trunc", Desc: "control: bufio writers on descriptors without O_APPEND", Control: true,
 		server: serverNaive, naive: naiveTrunc},
