@@ -43,6 +43,7 @@ var contenders = []contender{
 	{name: "naive", kind: kindNaive, desc: "zap from N processes on one O_APPEND file (zapcore.AddSync(*os.File)): what people do today"},
 	{name: "rsyslog", kind: kindRsyslog, safe: true, desc: "each record a datagram to rsyslogd (imuxsock, own socket, no rate limit, omfile async buffered, template %rawmsg%)"},
 	{name: "fanin", kind: kindSidecar, listen: "unix", safe: true, desc: "logfanin sidecar over unix://, default sink: one frame per record, acks on"},
+	{name: "fanin-noack", kind: kindSidecar, listen: "unix", safe: true, sink: []sink.Option{sink.WithAck(false)}, desc: "as fanin, sink.WithAck(false): the plain protocol, one frame per record, no acknowledgements (records in flight are lost if the writer dies)"},
 	{name: "fanin-batch", kind: kindSidecar, listen: "unix", safe: true, sink: []sink.Option{sink.WithBatch(BatchDelay)}, desc: "as fanin, sink.WithBatch(2ms): frames coalesced, bounded delay and buffer, acks on"},
 	{name: "fanin-pipe", kind: kindSidecar, listen: "fd", safe: true, desc: "logfanin sidecar over one inherited pipe (fd:N), PIPE_BUF chunks"},
 	{name: "fanin-dgram", kind: kindSidecar, listen: "unixgram", safe: true, desc: "logfanin sidecar over unixgram://, one datagram per record"},

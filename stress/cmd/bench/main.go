@@ -23,7 +23,7 @@
 // Flags:
 //
 //	-contenders LIST   comma-separated contenders (default all):
-//	                   zap, zap-buffered, raw, naive, rsyslog, fanin, fanin-batch,
+//	                   zap, zap-buffered, raw, naive, rsyslog, fanin, fanin-noack, fanin-batch,
 //	                   fanin-pipe, fanin-dgram, direct, direct-rotate, direct-raw,
 //	                   direct-shared, direct-always
 //	-producers LIST    producer process counts (default 1,4,16)
