@@ -70,6 +70,7 @@ type ErrorFrame struct {
 	Message string
 }
 
+// Error describes the writer's reason for closing the connection.
 func (e *ErrorFrame) Error() string {
 	return fmt.Sprintf("wire: writer closed the connection (code %d): %s", e.Code, e.Message)
 }

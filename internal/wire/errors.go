@@ -18,6 +18,7 @@ type SizeError struct {
 	Where string // "record" or "control frame"
 }
 
+// Error says what was too long and the limit.
 func (e *SizeError) Error() string {
 	return fmt.Sprintf("wire: %s of %d bytes exceeds the limit of %d bytes", e.Where, e.Len, e.Max)
 }
@@ -28,4 +29,5 @@ type ProtocolError struct {
 	Reason string
 }
 
+// Error says what was wrong with the input.
 func (e *ProtocolError) Error() string { return "wire: " + e.Reason }

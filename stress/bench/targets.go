@@ -16,6 +16,7 @@ type Target struct {
 	Known bool // false: not measured in this run
 }
 
+// String is the target as the report prints it: what, verdict, numbers.
 func (t Target) String() string {
 	status := "not measured"
 	if t.Known {
