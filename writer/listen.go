@@ -6,11 +6,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
+	"sync"
 	"syscall"
 	"time"
 
+	"github.com/logfanin/logfanin/internal/wire"
 	"golang.org/x/sys/unix"
 )
 
@@ -28,23 +28,19 @@ import (
 // not a socket, Listen refuses. Shutdown removes the socket file, unless
 // another writer has replaced it since.
 func (s *Server) Listen(addr string) error {
-	switch {
-	case strings.HasPrefix(addr, "unix://"):
-		path := strings.TrimPrefix(addr, "unix://")
-		if path == "" {
-			return fmt.Errorf("listen %q: empty socket path", addr)
-		}
-		l, sock, err := listenStream(path, s.cfg.socketMode, s.cfg.socketGroup)
+	a, err := wire.ParseAddr(addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	switch a.Transport {
+	case wire.Stream:
+		l, sock, err := listenStream(a.Path, s.cfg.socketMode, s.cfg.socketGroup)
 		if err != nil {
 			return fmt.Errorf("listen %s: %w", addr, err)
 		}
 		return s.addListener(l, sock)
-	case strings.HasPrefix(addr, "unixgram://"):
-		path := strings.TrimPrefix(addr, "unixgram://")
-		if path == "" {
-			return fmt.Errorf("listen %q: empty socket path", addr)
-		}
-		c, sock, err := listenGram(path, s.cfg.socketMode, s.cfg.socketGroup)
+	case wire.Datagram:
+		c, sock, err := listenGram(a.Path, s.cfg.socketMode, s.cfg.socketGroup)
 		if err != nil {
 			return fmt.Errorf("listen %s: %w", addr, err)
 		}
@@ -52,29 +48,18 @@ func (s *Server) Listen(addr string) error {
 			return fmt.Errorf("listen %s: %w", addr, err)
 		}
 		return nil
-	case strings.HasPrefix(addr, "fd:"):
-		n, err := strconv.Atoi(strings.TrimPrefix(addr, "fd:"))
-		if err != nil || n < 0 {
-			return fmt.Errorf("listen %q: descriptor %q is not a number", addr, strings.TrimPrefix(addr, "fd:"))
-		}
-		var st unix.Stat_t
-		if err := unix.Fstat(n, &st); err != nil {
-			return fmt.Errorf("listen %s: %w", addr, err)
-		}
-		if st.Mode&unix.S_IFMT != unix.S_IFIFO {
-			return fmt.Errorf("listen %s: descriptor %d is not a pipe", addr, n)
-		}
-		f := os.NewFile(uintptr(n), "fd:"+strconv.Itoa(n))
-		if err := s.AddPipe(f); err != nil {
-			return fmt.Errorf("listen %s: %w", addr, err)
-		}
-		return nil
 	}
-	scheme, _, ok := strings.Cut(addr, "://")
-	if !ok {
-		scheme, _, _ = strings.Cut(addr, ":")
+	var st unix.Stat_t
+	if err := unix.Fstat(a.FD, &st); err != nil {
+		return fmt.Errorf("listen %s: %w", addr, err)
 	}
-	return fmt.Errorf("listen %q: unsupported scheme %q (want unix://PATH, unixgram://PATH or fd:N)", addr, scheme)
+	if st.Mode&unix.S_IFMT != unix.S_IFIFO {
+		return fmt.Errorf("listen %s: descriptor %d is not a pipe", addr, a.FD)
+	}
+	if err := s.AddPipe(os.NewFile(uintptr(a.FD), addr)); err != nil {
+		return fmt.Errorf("listen %s: %w", addr, err)
+	}
+	return nil
 }
 
 // socketFile is a socket file the Server created and removes at Shutdown.
@@ -221,4 +206,30 @@ func removeStale(path string) error {
 		return err
 	}
 	return nil
+}
+
+// ListenUnix creates a Unix stream socket at path the way Listen does: a
+// path where a live listener answers is refused, a stale socket replaced,
+// and the file created with mode and group gid (-1: the process's own)
+// with no moment of wider permissions. It serves other servers of the
+// process, such as a metrics endpoint. Closing the listener removes the
+// file if it is still the one created.
+func ListenUnix(path string, mode os.FileMode, gid int) (net.Listener, error) {
+	l, sock, err := listenStream(path, mode, gid)
+	if err != nil {
+		return nil, fmt.Errorf("listen unix://%s: %w", path, err)
+	}
+	return &ownedListener{Listener: l, sock: sock}, nil
+}
+
+type ownedListener struct {
+	net.Listener
+	sock *socketFile
+	once sync.Once
+}
+
+func (l *ownedListener) Close() error {
+	err := l.Listener.Close()
+	l.once.Do(l.sock.remove)
+	return err
 }

@@ -44,7 +44,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		writer.WithDiagnostics(stderr),
 	)
 	if cfg.metrics != "" {
-		stop, err := serveMetrics(cfg.metrics, srv, stderr)
+		stop, err := serveMetrics(cfg, srv, stderr)
 		if err != nil {
 			fmt.Fprintf(stderr, "logfanin: %v\n", err)
 			srv.Shutdown(context.Background())

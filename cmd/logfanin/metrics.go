@@ -92,12 +92,18 @@ func metricsAddr(s string) (network, addr string, err error) {
 }
 
 // serveMetrics serves /metrics until the returned stop is called.
-func serveMetrics(spec string, srv *writer.Server, stderr io.Writer) (stop func(), err error) {
-	network, addr, err := metricsAddr(spec)
+func serveMetrics(cfg *config, srv *writer.Server, stderr io.Writer) (stop func(), err error) {
+	network, addr, err := metricsAddr(cfg.metrics)
 	if err != nil {
 		return nil, err
 	}
-	l, err := net.Listen(network, addr)
+	var l net.Listener
+	if network == "unix" {
+		// The same care as for the log sockets: mode, group, stale file.
+		l, err = writer.ListenUnix(addr, cfg.socketMode, cfg.socketGroup)
+	} else {
+		l, err = net.Listen(network, addr)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}

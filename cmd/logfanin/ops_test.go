@@ -133,6 +133,10 @@ func TestMetricsUnixSocket(t *testing.T) {
 		}
 		return err == nil
 	})
+	// The metrics socket gets the care of the log sockets: mode 0600.
+	if fi, err := os.Stat(msock); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("metrics socket: %v, %v; want mode 0600", fi.Mode(), err)
+	}
 	hc := http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, "unix", msock)
 	}}}
@@ -145,9 +149,13 @@ func TestMetricsUnixSocket(t *testing.T) {
 	if !strings.Contains(string(b), "logfanin_records_total 0") {
 		t.Errorf("metrics:\n%s", b)
 	}
+	hc.CloseIdleConnections()
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("logfanin: %v\n%s", err, stderr)
+	}
+	if _, err := os.Lstat(msock); !os.IsNotExist(err) {
+		t.Errorf("metrics socket left behind: %v", err)
 	}
 }
 
