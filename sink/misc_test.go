@@ -361,8 +361,13 @@ func TestErrorFrame(t *testing.T) {
 	if err := s.Sync(); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(errOut.String(), "go away") {
-		t.Errorf("error output %q", errOut.String())
+	// The old connection's reader reports the error frame on its own
+	// schedule, possibly after Sync has returned on the new connection.
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(errOut.String(), "go away"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("error frame never reported; error output %q", errOut.String())
+		}
+		time.Sleep(time.Millisecond)
 	}
 	if got := datas(srv.records()); len(got) != 1 {
 		t.Errorf("got %q", got)

@@ -332,12 +332,24 @@ func (s *Sink) applyAcksLocked() {
 	}
 }
 
+// lastWordWait is how long a broken stream connection is still read for
+// the writer's error frame.
+const lastWordWait = 100 * time.Millisecond
+
 // breakLocked drops connection gen after err.
 func (s *Sink) breakLocked(gen uint64, err error) {
 	if s.conn == nil || s.gen != gen {
 		return
 	}
-	s.conn.Close()
+	if uc, ok := s.conn.(*net.UnixConn); ok && s.addr.Transport == wire.Stream {
+		// The writer's last word, an error frame saying why it closed,
+		// may still be unread: the reader goroutine reads for a moment
+		// longer, then closes the connection.
+		uc.CloseWrite()
+		uc.SetReadDeadline(time.Now().Add(lastWordWait))
+	} else {
+		s.conn.Close()
+	}
 	s.conn = nil
 	s.lastErr = err
 	if !s.closed {
@@ -477,6 +489,12 @@ func (s *Sink) connect(conn net.Conn, wasFailing bool) error {
 	}
 	s.noteDropsLocked()
 	s.mu.Unlock()
+	if s.addr.Transport == wire.Stream {
+		// The reader starts first, so that an error frame the writer sent
+		// right at accept is read even if the hello can't be written.
+		s.wg.Add(1)
+		go s.read(conn, gen)
+	}
 	if s.ack {
 		if _, err := conn.Write(s.hello); err != nil {
 			s.mu.Lock()
@@ -484,10 +502,6 @@ func (s *Sink) connect(conn net.Conn, wasFailing bool) error {
 			s.mu.Unlock()
 			return nil // run waits for the disc signal
 		}
-	}
-	if s.addr.Transport == wire.Stream {
-		s.wg.Add(1)
-		go s.read(conn, gen)
 	}
 	s.flush(^uint64(0))
 	if s.cfg.onConnect != nil {
@@ -500,6 +514,7 @@ func (s *Sink) connect(conn net.Conn, wasFailing bool) error {
 // acknowledgements and its last word, an error frame.
 func (s *Sink) read(conn net.Conn, gen uint64) {
 	defer s.wg.Done()
+	defer conn.Close()
 	fr := wire.NewFrameReader(conn, wire.MaxControl)
 	for {
 		f, err := fr.Next()
