@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 )
@@ -43,26 +42,9 @@ func TestDatagramEndToEnd(t *testing.T) {
 	f.listen("unixgram://" + path)
 	inproc := senders(0, 3, 150, max)
 	children := senders(100, 2, 150, max)
-	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	for _, sd := range inproc {
-		wg.Go(func() { errs <- sendGram(path, sd) })
-	}
-	for _, sd := range children {
-		cmd := startChild(t, "gram", path, sd)
-		wg.Go(func() {
-			if err := cmd.Wait(); err != nil {
-				errs <- fmt.Errorf("child %d: %w", sd.Producer, err)
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	runSenders(t, inproc, children,
+		func(sd sender) error { return sendGram(path, sd) },
+		func(sd sender) *exec.Cmd { return startChild(t, "gram", path, sd) })
 	// Datagrams have no end of stream: wait until all were received.
 	waitFor(t, "datagrams", func() bool { return f.s.Stats().Datagrams == 5*150 })
 	f.check(append(inproc, children...))

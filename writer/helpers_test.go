@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	mrand "math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -197,4 +199,31 @@ func logcheckLog(sds []sender, path string) (logcheck.Report, error) {
 		expect[sd.Producer] = sd.N
 	}
 	return logcheck.CheckLog(expect, path)
+}
+
+// runSenders sends from every in-process sender with send and from every
+// child process that start starts, all at once, waits for all of them and
+// fails the test on the first error.
+func runSenders(t *testing.T, inproc, children []sender, send func(sender) error, start func(sender) *exec.Cmd) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(inproc)+len(children))
+	for _, sd := range inproc {
+		wg.Go(func() { errs <- send(sd) })
+	}
+	for _, sd := range children {
+		cmd := start(sd)
+		wg.Go(func() {
+			if err := cmd.Wait(); err != nil {
+				errs <- fmt.Errorf("child %d: %w", sd.Producer, err)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 }

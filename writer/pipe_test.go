@@ -1,10 +1,9 @@
 package writer
 
 import (
-	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
-	"sync"
 	"testing"
 
 	"github.com/logfanin/logfanin/internal/logcheck"
@@ -25,28 +24,11 @@ func TestPipeEndToEnd(t *testing.T) {
 	}
 	inproc := senders(0, 3, 150, wire.DefaultMaxRecord)
 	children := senders(100, 3, 150, wire.DefaultMaxRecord)
-	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	for _, sd := range inproc {
-		// In-process senders share the pid, so each needs its own
-		// reassembly slot: use the producer id as the chunk pid.
-		wg.Go(func() { errs <- sendPipeAs(w, sd, uint32(1<<30+sd.Producer)) })
-	}
-	for _, sd := range children {
-		cmd := startChild(t, "pipe", "", sd, w)
-		wg.Go(func() {
-			if err := cmd.Wait(); err != nil {
-				errs <- fmt.Errorf("child %d: %w", sd.Producer, err)
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	// In-process senders share the pid, so each needs its own reassembly
+	// slot: use the producer id as the chunk pid.
+	runSenders(t, inproc, children,
+		func(sd sender) error { return sendPipeAs(w, sd, uint32(1<<30+sd.Producer)) },
+		func(sd sender) *exec.Cmd { return startChild(t, "pipe", "", sd, w) })
 	// Shutdown closes w, the last write end, and reads the pipe to its end.
 	f.check(append(inproc, children...))
 	st := f.s.Stats()

@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"io"
 	"net"
+	"os/exec"
 	"sync"
 	"testing"
 	"time"
@@ -26,26 +26,9 @@ func testStreamEndToEnd(t *testing.T, ack bool) {
 	// Goroutines and child processes send at once, records up to 1 MiB.
 	inproc := senders(0, 4, 150, wire.DefaultMaxRecord)
 	children := senders(100, 3, 150, wire.DefaultMaxRecord)
-	var wg sync.WaitGroup
-	errs := make(chan error, len(inproc))
-	for _, sd := range inproc {
-		wg.Go(func() { errs <- sendStream(path, sd, ack) })
-	}
-	for _, sd := range children {
-		cmd := startChild(t, mode, path, sd)
-		wg.Go(func() {
-			if err := cmd.Wait(); err != nil {
-				errs <- fmt.Errorf("child %d: %w", sd.Producer, err)
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	runSenders(t, inproc, children,
+		func(sd sender) error { return sendStream(path, sd, ack) },
+		func(sd sender) *exec.Cmd { return startChild(t, mode, path, sd) })
 	f.check(append(inproc, children...))
 	st := f.s.Stats()
 	if st.Records != 7*150 || st.Connections != 7 || st.ClientsNow != 0 {
