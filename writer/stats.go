@@ -1,7 +1,6 @@
 package writer
 
 import (
-	"fmt"
 	"strconv"
 	"sync/atomic"
 )
@@ -75,54 +74,62 @@ func (c *counters) snapshot() Stats {
 	}
 }
 
-// String returns a one-line summary.
-func (s Stats) String() string {
-	return fmt.Sprintf("records=%d bytes=%d writes=%d clients=%d connections=%d datagrams=%d pipe_records=%d lines=%d "+
-		"protocol_errors=%d too_large=%d partial=%d garbage_bytes=%d idle_closed=%d refused=%d frame_buffers=%d wrapped=%d compacted=%d "+
-		"acks=%d duplicates=%d write_errors=%d reopens=%d rotations=%d lost=%d",
-		s.Records, s.Bytes, s.Writes, s.ClientsNow, s.Connections, s.Datagrams, s.PipeRecords, s.Lines,
-		s.ProtocolErrors, s.TooLarge, s.Partial, s.GarbageBytes, s.IdleClosed, s.Refused, s.FrameBuffers, s.Wrapped, s.Compacted,
-		s.Acks, s.Duplicates, s.WriteErrors, s.Reopens, s.Rotations, s.Lost)
+// StatField is one counter or gauge of Stats, under the names the
+// summary line and a metrics endpoint use.
+type StatField struct {
+	Name   string // in String's line, e.g. "partial"
+	Metric string // Prometheus name without the "logfanin_" prefix
+	Help   string
+	Gauge  bool // a level now, not a running total
+	Value  int64
 }
 
-// AppendStatsRecord appends s to dst as one JSON object line, suitable for
-// the writer to log about itself:
-//
-//	{"msg":"logfanin stats","records":10,"bytes":1234,…}
-//
-// The field names are those of String.
-func AppendStatsRecord(dst []byte, s Stats) []byte {
-	dst = append(dst, `{"msg":"logfanin stats"`...)
-	u := func(name string, v uint64) {
-		dst = append(dst, `,"`...)
-		dst = append(dst, name...)
-		dst = append(dst, `":`...)
-		dst = strconv.AppendUint(dst, v, 10)
+// Fields lists every counter and gauge of s, in String's order. It is the
+// one list of them: String and the sidecar's metrics endpoint both use it.
+func (s Stats) Fields() []StatField {
+	c := func(name, metric, help string, v uint64) StatField {
+		return StatField{Name: name, Metric: metric, Help: help, Value: int64(v)}
 	}
-	u("records", s.Records)
-	u("bytes", s.Bytes)
-	u("writes", s.Writes)
-	dst = append(dst, `,"clients":`...)
-	dst = strconv.AppendInt(dst, s.ClientsNow, 10)
-	u("connections", s.Connections)
-	u("datagrams", s.Datagrams)
-	u("pipe_records", s.PipeRecords)
-	u("lines", s.Lines)
-	u("protocol_errors", s.ProtocolErrors)
-	u("too_large", s.TooLarge)
-	u("partial", s.Partial)
-	u("garbage_bytes", s.GarbageBytes)
-	u("idle_closed", s.IdleClosed)
-	u("refused", s.Refused)
-	dst = append(dst, `,"frame_buffers":`...)
-	dst = strconv.AppendInt(dst, s.FrameBuffers, 10)
-	u("wrapped", s.Wrapped)
-	u("compacted", s.Compacted)
-	u("acks", s.Acks)
-	u("duplicates", s.Duplicates)
-	u("write_errors", s.WriteErrors)
-	u("reopens", s.Reopens)
-	u("rotations", s.Rotations)
-	u("lost", s.Lost)
-	return append(dst, "}\n"...)
+	g := func(name, metric, help string, v int64) StatField {
+		return StatField{Name: name, Metric: metric, Help: help, Gauge: true, Value: v}
+	}
+	return []StatField{
+		c("records", "records_total", "Records written to the output.", s.Records),
+		c("bytes", "bytes_total", "Bytes written to the output.", s.Bytes),
+		c("writes", "writes_total", "Successful writes of a batch to the output.", s.Writes),
+		g("clients", "clients", "Stream connections open now.", s.ClientsNow),
+		c("connections", "connections_total", "Stream connections accepted.", s.Connections),
+		c("datagrams", "datagrams_total", "Datagrams received.", s.Datagrams),
+		c("pipe_records", "pipe_records_total", "Records reassembled from pipes.", s.PipeRecords),
+		c("lines", "lines_total", "Lines read from captured output.", s.Lines),
+		c("protocol_errors", "protocol_errors_total", "Connections closed for bad framing or control frames.", s.ProtocolErrors),
+		c("too_large", "too_large_total", "Records over the size limit, discarded.", s.TooLarge),
+		c("partial", "partial_records_total", "Half records discarded: truncated frames, unfinished pipe records.", s.Partial),
+		c("garbage_bytes", "garbage_bytes_total", "Pipe bytes skipped while resynchronising.", s.GarbageBytes),
+		c("idle_closed", "idle_closed_total", "Connections closed for stalling inside a frame.", s.IdleClosed),
+		c("refused", "refused_total", "Connections and datagrams refused by the uid allowlist.", s.Refused),
+		g("frame_buffers", "frame_buffer_bytes", "Bytes of large-frame buffers held now.", s.FrameBuffers),
+		c("wrapped", "wrapped_total", "Records that were not a JSON object, wrapped as {\"msg\":…}.", s.Wrapped),
+		c("compacted", "compacted_total", "Multi-line JSON objects compacted onto one line.", s.Compacted),
+		c("acks", "acks_total", "Ack frames sent.", s.Acks),
+		c("duplicates", "duplicates_total", "Replayed records skipped as already written.", s.Duplicates),
+		c("write_errors", "write_errors_total", "Failed writes to the output, each retried.", s.WriteErrors),
+		c("reopens", "reopens_total", "Reopens of the output.", s.Reopens),
+		c("rotations", "rotations_total", "Rotations of the output file.", s.Rotations),
+		c("lost", "lost_total", "Records dropped because the output kept failing at shutdown.", s.Lost),
+	}
+}
+
+// String returns a one-line summary, name=value for every field.
+func (s Stats) String() string {
+	var b []byte
+	for i, f := range s.Fields() {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, f.Name...)
+		b = append(b, '=')
+		b = strconv.AppendInt(b, f.Value, 10)
+	}
+	return string(b)
 }

@@ -16,64 +16,29 @@ import (
 	"github.com/logfanin/logfanin/writer"
 )
 
-// metric is one counter or gauge taken from writer.Stats at scrape time.
-type metric struct {
-	desc  *prometheus.Desc
-	typ   prometheus.ValueType
-	value func(writer.Stats) float64
-}
-
-func counter(name, help string, v func(writer.Stats) uint64) metric {
-	return metric{prometheus.NewDesc("logfanin_"+name, help, nil, nil), prometheus.CounterValue,
-		func(s writer.Stats) float64 { return float64(v(s)) }}
-}
-
-func gauge(name, help string, v func(writer.Stats) int64) metric {
-	return metric{prometheus.NewDesc("logfanin_"+name, help, nil, nil), prometheus.GaugeValue,
-		func(s writer.Stats) float64 { return float64(v(s)) }}
-}
-
-var metrics = []metric{
-	counter("records_total", "Records written to the output.", func(s writer.Stats) uint64 { return s.Records }),
-	counter("bytes_total", "Bytes written to the output.", func(s writer.Stats) uint64 { return s.Bytes }),
-	counter("writes_total", "Successful writes of a batch to the output.", func(s writer.Stats) uint64 { return s.Writes }),
-	gauge("clients", "Stream connections open now.", func(s writer.Stats) int64 { return s.ClientsNow }),
-	counter("connections_total", "Stream connections accepted.", func(s writer.Stats) uint64 { return s.Connections }),
-	counter("datagrams_total", "Datagrams received.", func(s writer.Stats) uint64 { return s.Datagrams }),
-	counter("pipe_records_total", "Records reassembled from pipes.", func(s writer.Stats) uint64 { return s.PipeRecords }),
-	counter("lines_total", "Lines read from captured output.", func(s writer.Stats) uint64 { return s.Lines }),
-	counter("protocol_errors_total", "Connections closed for bad framing or control frames.", func(s writer.Stats) uint64 { return s.ProtocolErrors }),
-	counter("too_large_total", "Records over the size limit, discarded.", func(s writer.Stats) uint64 { return s.TooLarge }),
-	counter("partial_records_total", "Half records discarded: truncated frames, unfinished pipe records.", func(s writer.Stats) uint64 { return s.Partial }),
-	counter("garbage_bytes_total", "Pipe bytes skipped while resynchronising.", func(s writer.Stats) uint64 { return s.GarbageBytes }),
-	counter("idle_closed_total", "Connections closed for stalling inside a frame.", func(s writer.Stats) uint64 { return s.IdleClosed }),
-	counter("refused_total", "Connections and datagrams refused by the uid allowlist.", func(s writer.Stats) uint64 { return s.Refused }),
-	gauge("frame_buffer_bytes", "Bytes of large-frame buffers held now.", func(s writer.Stats) int64 { return s.FrameBuffers }),
-	counter("wrapped_total", "Records that were not a JSON object, wrapped as {\"msg\":…}.", func(s writer.Stats) uint64 { return s.Wrapped }),
-	counter("compacted_total", "Multi-line JSON objects compacted onto one line.", func(s writer.Stats) uint64 { return s.Compacted }),
-	counter("acks_total", "Ack frames sent.", func(s writer.Stats) uint64 { return s.Acks }),
-	counter("duplicates_total", "Replayed records skipped as already written.", func(s writer.Stats) uint64 { return s.Duplicates }),
-	counter("write_errors_total", "Failed writes to the output, each retried.", func(s writer.Stats) uint64 { return s.WriteErrors }),
-	counter("reopens_total", "Reopens of the output.", func(s writer.Stats) uint64 { return s.Reopens }),
-	counter("rotations_total", "Rotations of the output file.", func(s writer.Stats) uint64 { return s.Rotations }),
-	counter("lost_total", "Records dropped because the output kept failing at shutdown.", func(s writer.Stats) uint64 { return s.Lost }),
-}
-
-// statsCollector exposes a Server's Stats, read at each scrape.
+// statsCollector exposes a Server's Stats, read at each scrape, under
+// the names of writer.Stats.Fields.
 type statsCollector struct{ srv *writer.Server }
 
 var _ prometheus.Collector = statsCollector{}
 
+func statDesc(f writer.StatField) *prometheus.Desc {
+	return prometheus.NewDesc("logfanin_"+f.Metric, f.Help, nil, nil)
+}
+
 func (c statsCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, m := range metrics {
-		ch <- m.desc
+	for _, f := range (writer.Stats{}).Fields() {
+		ch <- statDesc(f)
 	}
 }
 
 func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
-	st := c.srv.Stats()
-	for _, m := range metrics {
-		ch <- prometheus.MustNewConstMetric(m.desc, m.typ, m.value(st))
+	for _, f := range c.srv.Stats().Fields() {
+		typ := prometheus.CounterValue
+		if f.Gauge {
+			typ = prometheus.GaugeValue
+		}
+		ch <- prometheus.MustNewConstMetric(statDesc(f), typ, float64(f.Value))
 	}
 }
 
