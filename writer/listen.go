@@ -136,17 +136,19 @@ func bindSocket(path, network string, mode os.FileMode, gid int, bind func(strin
 	}
 	defer os.RemoveAll(tmpDir)
 	tmp := filepath.Join(tmpDir, "s")
-	direct := len(tmp) > maxSocketPath
-	if direct {
-		// The private directory would make the path too long for bind:
-		// bind in place and set the mode right after. Until chmod the
-		// socket has the mode the umask allows.
-		tmp = path
-		if err := removeStale(path); err != nil {
+	bindPath := tmp
+	if len(tmp) > maxSocketPath {
+		// The private directory makes the path too long for bind: bind
+		// through the directory's descriptor, whose /proc path is short,
+		// so the socket still appears at path only with its mode set.
+		d, err := os.Open(tmpDir)
+		if err != nil {
 			return nil, err
 		}
+		defer d.Close()
+		bindPath = fmt.Sprintf("/proc/self/fd/%d/s", d.Fd())
 	}
-	if err := bind(tmp); err != nil {
+	if err := bind(bindPath); err != nil {
 		return nil, err
 	}
 	fail := func(err error) (*socketFile, error) {
@@ -162,10 +164,8 @@ func bindSocket(path, network string, mode os.FileMode, gid int, bind func(strin
 			return fail(err)
 		}
 	}
-	if !direct {
-		if err := os.Rename(tmp, path); err != nil {
-			return fail(err)
-		}
+	if err := os.Rename(tmp, path); err != nil {
+		return fail(err)
 	}
 	var st unix.Stat_t
 	if err := unix.Lstat(path, &st); err != nil {
@@ -199,13 +199,6 @@ func checkStale(path, network string) error {
 		return fmt.Errorf("another writer is listening on %s (with another socket type)", path)
 	}
 	return fmt.Errorf("probe %s: %w", path, err)
-}
-
-func removeStale(path string) error {
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	return nil
 }
 
 // ListenUnix creates a Unix stream socket at path the way Listen does: a

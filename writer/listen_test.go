@@ -136,3 +136,41 @@ func TestListenFDNotPipe(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// A socket path short enough for bind but whose private temporary
+// directory beside it is not still appears only with its mode set.
+func TestListenLongSocketPath(t *testing.T) {
+	f := newFixture(t)
+	dir := f.dir
+	for len(filepath.Join(dir, "s.sock")) < maxSocketPath-12 {
+		dir = filepath.Join(dir, "d")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "s.sock")
+	if len(filepath.Join(dir, ".logfanin-1234567890", "s")) <= maxSocketPath {
+		t.Fatalf("path %d bytes: not long enough to test", len(path))
+	}
+	old := syscall.Umask(0)
+	defer syscall.Umask(old)
+	f.listen("unix://" + path)
+	fi, err := os.Lstat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Type() != os.ModeSocket || fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want socket 0600", fi.Mode())
+	}
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer c.Close()
+	// The peer's address is where the socket was bound: somewhere else,
+	// then renamed to path with its mode set, never bound at path itself
+	// with the umask's mode.
+	if got := c.RemoteAddr().String(); got == path {
+		t.Errorf("socket bound at %s itself", got)
+	}
+}
