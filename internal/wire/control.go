@@ -104,6 +104,9 @@ func ParseControl(p []byte) (any, error) {
 		if h.Version != ProtocolVersion {
 			return nil, &ProtocolError{Reason: fmt.Sprintf("hello version %d, want %d", h.Version, ProtocolVersion)}
 		}
+		if h.Flags&^HelloAck != 0 {
+			return nil, &ProtocolError{Reason: fmt.Sprintf("unknown hello flags %#x", h.Flags)}
+		}
 		return h, nil
 	case TypeAck:
 		if len(p) != 9 {

@@ -157,11 +157,13 @@ func TestControlRoundTrip(t *testing.T) {
 
 func TestParseControlRejects(t *testing.T) {
 	badVersion := AppendHello(nil, Hello{Version: 9})[FrameHeaderSize:]
+	badFlags := AppendHello(nil, Hello{Version: ProtocolVersion, Flags: HelloAck | 0x80})[FrameHeaderSize:]
 	for name, p := range map[string][]byte{
 		"empty":         {},
 		"unknown type":  {0x77},
 		"short hello":   {TypeHello, 1},
 		"hello version": badVersion,
+		"hello flags":   badFlags,
 		"long ack":      make([]byte, 10),
 		"short error":   {TypeError, 0},
 	} {
