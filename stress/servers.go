@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/logfanin/logfanin/internal/wire"
+	"github.com/logfanin/logfanin/stress/internal/sidecar"
 	"github.com/logfanin/logfanin/writer"
 )
 
@@ -30,22 +30,11 @@ const drainTimeout = time.Minute
 const hupEvery = 25 * time.Millisecond
 
 // BuildSidecar builds the logfanin binary into dir and returns its path.
-// It finds the module with `go env GOMOD`, so it works from any directory
-// inside it.
+// It works from any directory inside the module.
 func BuildSidecar(dir string) (string, error) {
-	gomod, err := exec.Command("go", "env", "GOMOD").Output()
+	bin, err := sidecar.Build(dir)
 	if err != nil {
-		return "", fmt.Errorf("stress: go env GOMOD: %w", err)
-	}
-	root := filepath.Dir(strings.TrimSpace(string(gomod)))
-	if root == "." || root == "" || strings.TrimSpace(string(gomod)) == os.DevNull {
-		return "", errors.New("stress: not inside the logfanin module; give the logfanin binary instead")
-	}
-	bin := filepath.Join(dir, "logfanin")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/logfanin")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("stress: go build ./cmd/logfanin: %w\n%s", err, out)
+		return "", fmt.Errorf("stress: %w", err)
 	}
 	return bin, nil
 }
