@@ -1,100 +1,54 @@
 package sink_test
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
-	"sync"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
-	"github.com/logfanin/logfanin/internal/wire"
 	"github.com/logfanin/logfanin/sink"
+	"github.com/logfanin/logfanin/writer"
 )
 
-// fakeWriter is a minimal logfanin writer for the examples: it keeps the
-// records it receives and acknowledges them.
-type fakeWriter struct {
-	dir  string
-	ln   net.Listener
-	mu   sync.Mutex
-	recs []string
-	wg   sync.WaitGroup
+// exampleWriter is a logfanin writer run in-process for the examples: it
+// prints the level and message of every record it wrote when stopped.
+type exampleWriter struct {
+	dir string
+	srv *writer.Server
+	out bytes.Buffer
 }
 
-func startFakeWriter() *fakeWriter {
+func startWriter() *exampleWriter {
 	dir, err := os.MkdirTemp("", "logfanin-example")
 	if err != nil {
 		panic(err)
 	}
-	ln, err := net.Listen("unix", filepath.Join(dir, "app.sock"))
-	if err != nil {
+	w := &exampleWriter{dir: dir}
+	w.srv = writer.New(writer.NewStreamOutput(&w.out), writer.WithDiagnostics(io.Discard))
+	if err := w.srv.Listen("unix://" + w.path()); err != nil {
 		panic(err)
 	}
-	w := &fakeWriter{dir: dir, ln: ln}
-	w.wg.Add(1)
-	go func() {
-		defer w.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			w.wg.Add(1)
-			go w.serve(c)
-		}
-	}()
 	return w
 }
 
-func (w *fakeWriter) path() string { return filepath.Join(w.dir, "app.sock") }
+func (w *exampleWriter) path() string { return filepath.Join(w.dir, "app.sock") }
 
-func (w *fakeWriter) serve(c net.Conn) {
-	defer w.wg.Done()
-	defer c.Close()
-	fr := wire.NewFrameReader(c, 0)
-	var seq uint64
-	for {
-		f, err := fr.Next()
-		if err != nil {
-			return
-		}
-		if f.Control {
-			if h, ok := must(wire.ParseControl(f.Payload)).(wire.Hello); ok {
-				seq = h.FirstSeq
-			}
-			continue
-		}
-		w.mu.Lock()
-		w.recs = append(w.recs, string(f.Payload))
-		w.mu.Unlock()
-		if fr.Buffered() == 0 {
-			c.Write(wire.AppendAck(nil, wire.Ack{Seq: seq}))
-		}
-		seq++
-	}
-}
-
-func must(v any, err error) any {
-	if err != nil {
+func (w *exampleWriter) stop() {
+	if err := w.srv.Shutdown(context.Background()); err != nil {
 		panic(err)
 	}
-	return v
-}
-
-// print shows the message and level of every record received, then stops
-// the writer.
-func (w *fakeWriter) stop() {
-	w.ln.Close()
-	w.wg.Wait()
 	os.RemoveAll(w.dir)
-	for _, r := range w.recs {
+	dec := json.NewDecoder(&w.out)
+	for dec.More() {
 		var m map[string]any
-		if err := json.Unmarshal([]byte(r), &m); err != nil {
+		if err := dec.Decode(&m); err != nil {
 			panic(err)
 		}
 		fmt.Println(m["level"], m["msg"])
@@ -102,7 +56,7 @@ func (w *fakeWriter) stop() {
 }
 
 func ExampleNewCore() {
-	writer := startFakeWriter()
+	writer := startWriter()
 	defer writer.stop()
 
 	core, s, err := sink.NewCore("unix://"+writer.path(), zapcore.InfoLevel)
@@ -125,7 +79,7 @@ func ExampleNewCore() {
 // The standard library's JSON handler makes one Write per record, which is
 // what a Sink wants.
 func Example_slog() {
-	writer := startFakeWriter()
+	writer := startWriter()
 	defer writer.stop()
 
 	s, err := sink.New("unix://" + writer.path())
@@ -144,7 +98,7 @@ func Example_slog() {
 
 // zap.Open understands the logfanin scheme once the package is imported.
 func Example_zapOpen() {
-	writer := startFakeWriter()
+	writer := startWriter()
 	defer writer.stop()
 
 	ws, closeSink, err := zap.Open("logfanin://" + writer.path() + "?batch=5ms")

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/logfanin/logfanin/internal/shmring"
 	"github.com/logfanin/logfanin/internal/wire"
 )
 
@@ -39,6 +40,7 @@ type streamServer struct {
 	recs    []rec
 	count   int
 	hellos  int
+	rings   int // hellos that passed a shared ring
 	ln      *net.UnixListener
 	conns   map[net.Conn]bool
 	wg      sync.WaitGroup
@@ -108,7 +110,12 @@ func (srv *streamServer) serve(c net.Conn) {
 	if srv.onConn != nil && !srv.onConn(c) {
 		return
 	}
-	fr := wire.NewFrameReader(c, 0)
+	// The first bytes are read catching a passed ring; after a hello
+	// asking for it, the frames come through the ring.
+	catch := &shmring.FDCatcher{Conn: c.(*net.UnixConn)}
+	defer catch.Close()
+	src := &switchReader{r: catch}
+	fr := wire.NewFrameReader(src, 0)
 	var session [wire.SessionIDSize]byte
 	var seq uint64
 	acking := false
@@ -134,7 +141,25 @@ func (srv *streamServer) serve(c net.Conn) {
 			session, seq, acking = h.Session, h.FirstSeq, h.Flags&wire.HelloAck != 0
 			srv.mu.Lock()
 			srv.hellos++
+			if h.Flags&wire.HelloShm != 0 {
+				srv.rings++
+			}
 			srv.mu.Unlock()
+			if h.Flags&wire.HelloShm != 0 {
+				if catch.File == nil {
+					srv.t.Errorf("server: hello asks for shared memory without a descriptor")
+					return
+				}
+				cons, err := shmring.Map(catch.File)
+				if err != nil {
+					srv.t.Errorf("server: %v", err)
+					return
+				}
+				defer cons.Close()
+				src.r = shmring.NewReader(cons, c, func() { c.Write(wire.AppendSpace(nil)) })
+				fr.Discard()
+			}
+			catch.Close()
 			continue
 		}
 		if srv.discard {
@@ -165,6 +190,11 @@ func (srv *streamServer) serve(c net.Conn) {
 		}
 	}
 }
+
+// switchReader lets a FrameReader's source change under it.
+type switchReader struct{ r io.Reader }
+
+func (sr *switchReader) Read(p []byte) (int, error) { return sr.r.Read(p) }
 
 // waitRecords waits until the server has committed at least n records.
 func (srv *streamServer) waitRecords(n int) {

@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/logfanin/logfanin/atomicwrite"
+	"github.com/logfanin/logfanin/internal/shmring"
 	"github.com/logfanin/logfanin/internal/wire"
 )
 
@@ -70,6 +71,7 @@ type config struct {
 	bufferSize   int
 	maxRecord    int
 	ack          int // 0 default, 1 on, -1 off
+	shm          int // shared ring size; 0 default, -1 off
 	batch        time.Duration
 	fallback     string
 	fallbackOpts []atomicwrite.Option
@@ -113,6 +115,8 @@ func (c *config) validate() error {
 		return fmt.Errorf("logfanin: dial timeout %v must be positive", c.dialTimeout)
 	case c.closeTimeout < 0:
 		return fmt.Errorf("logfanin: negative close timeout %v", c.closeTimeout)
+	case c.shm > 0 && !shmring.ValidSize(c.shm):
+		return fmt.Errorf("logfanin: shared ring size %d is not a power of two between %d and %d", c.shm, shmring.MinSize, shmring.MaxSize)
 	}
 	return nil
 }
@@ -145,6 +149,27 @@ func WithAck(on bool) Option {
 		c.ack = -1
 		if on {
 			c.ack = 1
+		}
+	})
+}
+
+// WithSharedMemory sets the size of the shared ring that carries the
+// records of a unix:// connection with acknowledgements: a power of two
+// between 4 KiB and 16 MiB, shmring.DefaultSize (256 KiB) by default on
+// Linux. Zero turns the ring off, and records go through the socket, one
+// write(2) each.
+//
+// With the ring, Write copies the record into memory shared with the
+// writer and returns without a system call while the writer is busy;
+// the socket carries only a wake-up when the writer sleeps. The guarantees
+// are unchanged: the records are acknowledged and replayed as on the
+// socket, and a record Write has returned for survives the death of the
+// process. The ring's memory is charged to this process.
+func WithSharedMemory(size int) Option {
+	return optionFunc(func(c *config) {
+		c.shm = size
+		if size == 0 {
+			c.shm = -1
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"cmp"
 	"context"
 	crand "crypto/rand"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/logfanin/logfanin/atomicwrite"
+	"github.com/logfanin/logfanin/internal/shmring"
 	"github.com/logfanin/logfanin/internal/wire"
 )
 
@@ -44,6 +46,7 @@ type Sink struct {
 	addr   wire.Addr
 	limit  int  // effective record size limit
 	ack    bool // hello/ack protocol on
+	shm    int  // shared ring size, 0 for none
 	pipe   *pipeFD
 	fb     *atomicwrite.File
 	cancel context.CancelFunc
@@ -62,10 +65,12 @@ type Sink struct {
 	ackHigh      uint64 // highest sequence the writer acknowledged
 	doneSeq      uint64 // highest sequence whose write returned on this connection
 	conn         net.Conn
-	gen          uint64 // connection generation
-	connected    bool   // a connection was made once
-	closing      bool   // Close started: Write refuses
-	closed       bool   // Close gave up waiting: goroutines stop
+	gen          uint64   // connection generation
+	shared       *shmConn // the shared ring of conn, if any; replaced under wmu
+	shmOff       bool     // the writer refused a shared ring: use the socket
+	connected    bool     // a connection was made once
+	closing      bool     // Close started: Write refuses
+	closed       bool     // Close gave up waiting: goroutines stop
 	timedOut     bool
 	fallbackOn   bool
 	pendingDrops uint64
@@ -112,6 +117,9 @@ func New(addr string, opts ...Option) (*Sink, error) {
 	switch a.Transport {
 	case wire.Stream:
 		s.ack = cfg.ack >= 0
+		if s.ack && shmSupported && cfg.shm >= 0 {
+			s.shm = cmp.Or(cfg.shm, shmring.DefaultSize)
+		}
 	case wire.Datagram, wire.Pipe:
 		if cfg.ack > 0 {
 			return nil, fmt.Errorf("logfanin: %s: acknowledgements need a stream socket (unix://)", a)
@@ -246,7 +254,7 @@ func signal(c chan struct{}) {
 func (s *Sink) flush(target uint64) {
 	for {
 		s.mu.Lock()
-		conn, gen := s.conn, s.gen
+		conn, gen, sc := s.conn, s.gen, s.shared
 		first := s.ackSeq + uint64(s.ring.n-s.ring.unsent) + 1 // first unsent
 		if conn == nil || s.ring.unsent == 0 || first > target {
 			s.mu.Unlock()
@@ -274,7 +282,11 @@ func (s *Sink) flush(target uint64) {
 			a, b := s.ring.unsentRuns()
 			s.ring.markAllSent()
 			s.mu.Unlock()
-			if b == nil {
+			if sc != nil {
+				if err = sendRing(sc, conn, a); err == nil {
+					err = sendRing(sc, conn, b)
+				}
+			} else if b == nil {
 				var m int
 				m, err = conn.Write(a)
 				n = int64(m)
@@ -476,14 +488,32 @@ func (s *Sink) connect(conn net.Conn, wasFailing bool) error {
 	}
 	s.connected = true
 	s.fallbackOn = false
+	flags := uint8(wire.HelloAck)
+	var rights []byte
 	if s.ack {
 		s.ring.rewind()
 		s.doneSeq = s.ackSeq
+		if s.shared != nil {
+			s.shared.ring.Close()
+			s.shared = nil
+		}
+		if s.shm > 0 && !s.shmOff {
+			if sc, f, err := s.newShared(); err != nil {
+				s.shmOff = true
+				s.reportLocked(fmt.Errorf("shared ring unavailable, records go through the socket: %w", err))
+			} else {
+				s.shared = sc
+				flags |= wire.HelloShm
+				rights = passRights(f)
+				defer f.Close()
+			}
+		}
 		s.hello = wire.AppendHello(s.hello[:0], wire.Hello{
-			Version: wire.ProtocolVersion, Flags: wire.HelloAck,
+			Version: wire.ProtocolVersion, Flags: flags,
 			Session: s.session, FirstSeq: s.ackSeq + 1,
 		})
 	}
+	sc := s.shared
 	if wasFailing {
 		s.logLocked(fmt.Sprintf("connected to %s (%d records held)", s.addr, s.ring.n))
 	}
@@ -493,10 +523,16 @@ func (s *Sink) connect(conn net.Conn, wasFailing bool) error {
 		// The reader starts first, so that an error frame the writer sent
 		// right at accept is read even if the hello can't be written.
 		s.wg.Add(1)
-		go s.read(conn, gen)
+		go s.read(conn, gen, sc)
 	}
 	if s.ack {
-		if _, err := conn.Write(s.hello); err != nil {
+		var err error
+		if rights != nil {
+			_, _, err = conn.(*net.UnixConn).WriteMsgUnix(s.hello, rights, nil)
+		} else {
+			_, err = conn.Write(s.hello)
+		}
+		if err != nil {
 			s.mu.Lock()
 			s.breakLocked(gen, err)
 			s.mu.Unlock()
@@ -510,11 +546,28 @@ func (s *Sink) connect(conn net.Conn, wasFailing bool) error {
 	return nil
 }
 
+// newShared creates the shared ring of a new connection; the caller
+// passes the returned memfd with the hello and closes it.
+func (s *Sink) newShared() (*shmConn, *os.File, error) {
+	if _, ok := s.conn.(*net.UnixConn); !ok {
+		return nil, nil, fmt.Errorf("%T is not a Unix socket", s.conn)
+	}
+	r, f, err := newRingProducer(s.shm)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &shmConn{ring: r, space: make(chan struct{}, 1), gone: make(chan struct{})}, f, nil
+}
+
 // read handles what the writer sends on a stream connection:
-// acknowledgements and its last word, an error frame.
-func (s *Sink) read(conn net.Conn, gen uint64) {
+// acknowledgements, space notices for the shared ring sc (nil if none) and
+// its last word, an error frame.
+func (s *Sink) read(conn net.Conn, gen uint64, sc *shmConn) {
 	defer s.wg.Done()
 	defer conn.Close()
+	if sc != nil {
+		defer close(sc.gone)
+	}
 	fr := wire.NewFrameReader(conn, wire.MaxControl)
 	for {
 		f, err := fr.Next()
@@ -542,9 +595,18 @@ func (s *Sink) read(conn net.Conn, gen uint64) {
 				s.ackHigh = m.Seq
 				s.applyAcksLocked()
 			}
+		case wire.Space:
+			if sc != nil {
+				signal(sc.space)
+			}
 		case *wire.ErrorFrame:
 			s.lastErr = m
 			s.reportLocked(m)
+			if sc != nil && m.Code == wire.CodeProtocol && !s.shmOff {
+				// A writer that can't take the ring closes at the hello.
+				s.shmOff = true
+				s.reportLocked(errors.New("the writer refused the shared ring: records go through the socket"))
+			}
 		default:
 			s.reportLocked(fmt.Errorf("unexpected control frame %T from the writer", m))
 		}
@@ -681,6 +743,12 @@ func (s *Sink) close() error {
 		close(s.done)
 		s.cancel()
 		s.wg.Wait()
+		s.wmu.Lock()
+		if s.shared != nil {
+			s.shared.ring.Close()
+			s.shared = nil
+		}
+		s.wmu.Unlock()
 
 		s.mu.Lock()
 		if s.ring.n > 0 {

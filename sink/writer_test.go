@@ -158,8 +158,9 @@ func dedupOutput(t *testing.T, path string) (kept []byte, lines, dups int, repor
 // output exactly once, whole, in each goroutine's order.
 func TestRealWriterRestartBlock(t *testing.T) {
 	w := newRealWriter(t)
+	connected := make(chan struct{}, 64)
 	s, err := New(w.addr(), WithBufferSize(64<<10), WithBackoff(time.Millisecond, 4*time.Millisecond),
-		WithErrorOutput(&syncBuffer{}))
+		WithErrorOutput(&syncBuffer{}), withConnectHook(func() { signal(connected) }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,6 +180,9 @@ func TestRealWriterRestartBlock(t *testing.T) {
 		})
 	}
 	for k := 1; k <= restarts; k++ {
+		// Each writer is stopped only once the sink has connected to
+		// it: otherwise a writer might come and go unseen.
+		<-connected
 		w.waitRecords(uint64(k * g * n / (restarts + 2)))
 		w.stop()
 		w.start()

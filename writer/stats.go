@@ -13,6 +13,7 @@ type Stats struct {
 	Writes      uint64 // successful Write calls on the output (one per batch)
 	ClientsNow  int64  // stream connections open now
 	Connections uint64 // stream connections accepted in all
+	SharedRings uint64 // stream connections whose data came through a shared ring
 	Datagrams   uint64 // datagrams received
 	PipeRecords uint64 // records reassembled from pipes
 	Lines       uint64 // lines read by AddLines sources
@@ -41,6 +42,7 @@ type counters struct {
 	records, bytes, writes               atomic.Uint64
 	clientsNow                           atomic.Int64
 	connections, datagrams, pipeRecords  atomic.Uint64
+	sharedRings                          atomic.Uint64
 	lines                                atomic.Uint64
 	protocolErrors, tooLarge, partial    atomic.Uint64
 	garbageBytes, idleClosed, refused    atomic.Uint64
@@ -55,6 +57,7 @@ func (c *counters) snapshot() Stats {
 		Writes:         c.writes.Load(),
 		ClientsNow:     c.clientsNow.Load(),
 		Connections:    c.connections.Load(),
+		SharedRings:    c.sharedRings.Load(),
 		Datagrams:      c.datagrams.Load(),
 		PipeRecords:    c.pipeRecords.Load(),
 		Lines:          c.lines.Load(),
@@ -99,6 +102,7 @@ func (s Stats) Fields() []StatField {
 		c("writes", "writes_total", "Successful writes of a batch to the output.", s.Writes),
 		g("clients", "clients", "Stream connections open now.", s.ClientsNow),
 		c("connections", "connections_total", "Stream connections accepted.", s.Connections),
+		c("shared_rings", "shared_rings_total", "Stream connections whose data came through a shared ring.", s.SharedRings),
 		c("datagrams", "datagrams_total", "Datagrams received.", s.Datagrams),
 		c("pipe_records", "pipe_records_total", "Records reassembled from pipes.", s.PipeRecords),
 		c("lines", "lines_total", "Lines read from captured output.", s.Lines),

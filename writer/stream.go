@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/logfanin/logfanin/internal/shmring"
 	"github.com/logfanin/logfanin/internal/wire"
 	"golang.org/x/sys/unix"
 )
@@ -121,6 +122,14 @@ type conn struct {
 
 	deadline bool // an idle deadline is set
 
+	// Shared memory: until the first frame, reads take descriptors too;
+	// after a hello with wire.HelloShm, data comes through ring and the
+	// socket carries only wake-ups.
+	awaitHello bool
+	catch      shmring.FDCatcher
+	ring       *shmring.Reader
+	spaceDue   atomic.Bool // the ack loop owes the client a space notice
+
 	// Ack mode.
 	sess     *session
 	nextSeq  uint64
@@ -163,6 +172,8 @@ func (s *Server) serveConn(nc net.Conn) {
 	}
 	c.fr = wire.NewFrameReader(c, s.cfg.maxRecord)
 	c.fr.SetBudget(connBudget{c})
+	c.awaitHello = true
+	c.catch.Conn, _ = nc.(*net.UnixConn)
 	s.c.clientsNow.Add(1)
 	s.addChild(c, c.serve)
 }
@@ -219,7 +230,41 @@ func (c *conn) Read(p []byte) (int, error) {
 		c.nc.SetReadDeadline(time.Time{})
 		c.deadline = false
 	}
+	switch {
+	case c.ring != nil:
+		if c.forced.Load() {
+			// Take what was sent before Shutdown, not whatever a busy
+			// client keeps adding: that is replayed to the next writer.
+			c.ring.C.Freeze()
+		}
+		return c.ring.Read(p)
+	case c.awaitHello && c.catch.Conn != nil:
+		return c.catch.Read(p)
+	}
 	return c.nc.Read(p)
+}
+
+// startRing takes the data path of a connection whose hello asks for
+// shared memory into the ring passed with the hello.
+func (c *conn) startRing(h wire.Hello) error {
+	defer c.catch.Close()
+	if h.Flags&wire.HelloShm == 0 {
+		return nil
+	}
+	if c.catch.File == nil {
+		return errors.New("hello asks for shared memory but passed no descriptor")
+	}
+	r, err := shmring.Map(c.catch.File)
+	if err != nil {
+		return err
+	}
+	c.ring = shmring.NewReader(r, c.nc, func() {
+		c.spaceDue.Store(true)
+		c.notifyAck()
+	})
+	c.fr.Discard() // wake-ups sent along with the hello
+	c.s.c.sharedRings.Add(1)
+	return nil
 }
 
 // drain does nothing: a connection ends when its client closes it.
@@ -244,8 +289,11 @@ func (c *conn) serve() {
 		c.nc.Close()
 		c.fr.Release()
 		c.fd.f.release()
+		c.catch.Close()
+		if c.ring != nil {
+			c.ring.C.Close()
+		}
 	}()
-	first := true
 	for {
 		f, err := c.fr.Next()
 		if err != nil {
@@ -253,16 +301,26 @@ func (c *conn) serve() {
 			c.readError(err)
 			break
 		}
+		first := c.awaitHello
+		c.awaitHello = false
 		if f.Control {
-			if first && c.hello(f.Payload) {
-				first = false
-				continue
+			if first {
+				if h, ok := c.hello(f.Payload); ok {
+					err := c.startRing(h)
+					if err == nil {
+						continue
+					}
+					c.protocolErrorf("shared ring: %v", err)
+					break
+				}
 			}
 			c.fd.flush()
 			c.protocolError(f.Payload)
 			break
 		}
-		first = false
+		if first {
+			c.catch.Close()
+		}
 		c.record(f.Payload)
 	}
 	if c.sess != nil {
@@ -293,14 +351,14 @@ func (c *conn) record(rec []byte) {
 
 // hello handles the first frame if it is a hello, and reports whether it
 // was.
-func (c *conn) hello(p []byte) bool {
+func (c *conn) hello(p []byte) (wire.Hello, bool) {
 	v, err := wire.ParseControl(p)
 	h, ok := v.(wire.Hello)
 	if err != nil || !ok {
-		return false
+		return h, false
 	}
 	if h.Flags&wire.HelloAck == 0 {
-		return true
+		return h, true
 	}
 	c.sess = c.s.session(h.Session)
 	c.sess.owner.Store(c)
@@ -309,7 +367,7 @@ func (c *conn) hello(p []byte) bool {
 	c.ackDone = make(chan struct{})
 	c.readDone = make(chan struct{})
 	go c.ackLoop()
-	return true
+	return h, true
 }
 
 func (c *conn) notifyAck() {
@@ -342,6 +400,9 @@ func (c *conn) ackLoop() {
 		case <-c.s.abort:
 			return
 		}
+		if c.spaceDue.Swap(false) && !c.sendSpace(&buf) {
+			return
+		}
 		ok := c.sendAck(&buf, &sent)
 		if readDone == nil && (!ok || sent >= c.lastNext.Load() || c.forced.Load()) {
 			return
@@ -367,6 +428,15 @@ func (c *conn) sendAck(buf *[]byte, sent *uint64) bool {
 	return true
 }
 
+// sendSpace tells the client that its shared ring has room again.
+func (c *conn) sendSpace(buf *[]byte) bool {
+	*buf = wire.AppendSpace((*buf)[:0])
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	_, err := c.nc.Write(*buf)
+	return err == nil
+}
+
 // sendError sends the writer's last word before closing.
 func (c *conn) sendError(code uint16, msg string) {
 	b := wire.AppendError(nil, wire.ErrorFrame{Code: code, Message: msg})
@@ -381,6 +451,11 @@ func (c *conn) protocolError(p []byte) {
 	if _, err := wire.ParseControl(p); err != nil {
 		reason = err.Error()
 	}
+	c.protocolErrorf("%s", reason)
+}
+
+func (c *conn) protocolErrorf(format string, args ...any) {
+	reason := fmt.Sprintf(format, args...)
 	c.s.c.protocolErrors.Add(1)
 	c.s.diag.printf("closing connection from %s: protocol error: %s", c.who(), reason)
 	c.sendError(wire.CodeProtocol, reason)
@@ -404,6 +479,11 @@ func (c *conn) readError(err error) {
 			c.sendError(wire.CodeProtocol, se.Error())
 		}
 		c.s.diag.printf("closing connection from %s: %v", c.who(), se)
+	case errors.Is(err, shmring.ErrCorrupt):
+		if c.fr.Buffered() > 0 {
+			c.s.c.partial.Add(1)
+		}
+		c.protocolErrorf("%v", err)
 	case errors.Is(err, os.ErrDeadlineExceeded) && !c.forced.Load():
 		c.s.c.idleClosed.Add(1)
 		c.s.c.partial.Add(1)

@@ -10,13 +10,21 @@ const (
 	TypeHello = 0x01 // client → writer, first frame of a connection
 	TypeAck   = 0x02 // writer → client
 	TypeError = 0x03 // writer → client, just before the writer closes
+	TypeSpace = 0x04 // writer → client: the shared ring has room again
 )
 
 // ProtocolVersion is the version a hello carries.
 const ProtocolVersion = 1
 
-// HelloAck in Hello.Flags asks the writer for acknowledgements.
-const HelloAck = 0x01
+// Hello flags.
+const (
+	// HelloAck asks the writer for acknowledgements.
+	HelloAck = 0x01
+	// HelloShm says that the data frames come through the shared ring
+	// whose memfd travels with the hello (SCM_RIGHTS), not through the
+	// socket; it needs HelloAck.
+	HelloShm = 0x02
+)
 
 // SessionIDSize is the length of a session id.
 const SessionIDSize = 16
@@ -56,6 +64,16 @@ func AppendAck(dst []byte, a Ack) []byte {
 	return binary.BigEndian.AppendUint64(dst, a.Seq)
 }
 
+// Space tells a client waiting for room in its shared ring that the
+// writer has taken bytes out of it.
+type Space struct{}
+
+// AppendSpace appends a space notice as a control frame.
+func AppendSpace(dst []byte) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, ControlBit|1)
+	return append(dst, TypeSpace)
+}
+
 // Error codes carried by an ErrorFrame.
 const (
 	CodeTooLarge = 1 // a record exceeded the writer's limit
@@ -88,7 +106,7 @@ func AppendError(dst []byte, e ErrorFrame) []byte {
 	return append(dst, msg...)
 }
 
-// ParseControl decodes a control frame payload into a Hello, Ack or
+// ParseControl decodes a control frame payload into a Hello, Ack, Space or
 // *ErrorFrame.
 func ParseControl(p []byte) (any, error) {
 	if len(p) == 0 {
@@ -104,8 +122,11 @@ func ParseControl(p []byte) (any, error) {
 		if h.Version != ProtocolVersion {
 			return nil, &ProtocolError{Reason: fmt.Sprintf("hello version %d, want %d", h.Version, ProtocolVersion)}
 		}
-		if h.Flags&^HelloAck != 0 {
+		if h.Flags&^(HelloAck|HelloShm) != 0 {
 			return nil, &ProtocolError{Reason: fmt.Sprintf("unknown hello flags %#x", h.Flags)}
+		}
+		if h.Flags&HelloShm != 0 && h.Flags&HelloAck == 0 {
+			return nil, &ProtocolError{Reason: "hello asks for shared memory without acknowledgements"}
 		}
 		return h, nil
 	case TypeAck:
@@ -113,6 +134,11 @@ func ParseControl(p []byte) (any, error) {
 			return nil, &ProtocolError{Reason: fmt.Sprintf("ack of %d bytes, want 9", len(p))}
 		}
 		return Ack{Seq: binary.BigEndian.Uint64(p[1:])}, nil
+	case TypeSpace:
+		if len(p) != 1 {
+			return nil, &ProtocolError{Reason: fmt.Sprintf("space notice of %d bytes, want 1", len(p))}
+		}
+		return Space{}, nil
 	case TypeError:
 		if len(p) < 3 {
 			return nil, &ProtocolError{Reason: "short error frame"}

@@ -129,6 +129,16 @@ func (fr *FrameReader) Next() (Frame, error) {
 	return Frame{Control: ctrl, Payload: p}, nil
 }
 
+// Discard drops the bytes read from the stream but not yet returned as
+// frames and returns how many there were. A connection whose data moves
+// to a shared ring after its hello uses it to drop the wake-up bytes read
+// along with the hello.
+func (fr *FrameReader) Discard() int {
+	n := fr.w - fr.r
+	fr.r, fr.w = 0, 0
+	return n
+}
+
 // Buffered reports how many bytes have been read from the stream but not
 // yet returned as frames.
 func (fr *FrameReader) Buffered() int { return fr.w - fr.r }

@@ -115,15 +115,16 @@ func TestCheckRecord(t *testing.T) {
 }
 
 func TestControlRoundTrip(t *testing.T) {
-	h := Hello{Version: ProtocolVersion, Flags: HelloAck, FirstSeq: 1 << 40}
+	h := Hello{Version: ProtocolVersion, Flags: HelloAck | HelloShm, FirstSeq: 1 << 40}
 	copy(h.Session[:], "0123456789abcdef")
 	var stream []byte
 	stream = AppendHello(stream, h)
 	stream = AppendFrame(stream, []byte("rec"))
 	stream = AppendAck(stream, Ack{Seq: 42})
+	stream = AppendSpace(stream)
 	stream = AppendError(stream, ErrorFrame{Code: CodeTooLarge, Message: "too big"})
 	fr := NewFrameReader(bytes.NewReader(stream), 0)
-	want := []any{h, "rec", Ack{Seq: 42}, &ErrorFrame{Code: CodeTooLarge, Message: "too big"}}
+	want := []any{h, "rec", Ack{Seq: 42}, Space{}, &ErrorFrame{Code: CodeTooLarge, Message: "too big"}}
 	for i, w := range want {
 		f, err := fr.Next()
 		if err != nil {
@@ -158,13 +159,16 @@ func TestControlRoundTrip(t *testing.T) {
 func TestParseControlRejects(t *testing.T) {
 	badVersion := AppendHello(nil, Hello{Version: 9})[FrameHeaderSize:]
 	badFlags := AppendHello(nil, Hello{Version: ProtocolVersion, Flags: HelloAck | 0x80})[FrameHeaderSize:]
+	shmNoAck := AppendHello(nil, Hello{Version: ProtocolVersion, Flags: HelloShm})[FrameHeaderSize:]
 	for name, p := range map[string][]byte{
 		"empty":         {},
 		"unknown type":  {0x77},
 		"short hello":   {TypeHello, 1},
 		"hello version": badVersion,
 		"hello flags":   badFlags,
+		"shm no ack":    shmNoAck,
 		"long ack":      make([]byte, 10),
+		"long space":    {TypeSpace, 0},
 		"short error":   {TypeError, 0},
 	} {
 		if name == "long ack" {
@@ -197,5 +201,24 @@ func BenchmarkFrameReader(b *testing.B) {
 		} else if err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestDiscard(t *testing.T) {
+	var stream []byte
+	stream = AppendHello(stream, Hello{Version: ProtocolVersion, Flags: HelloAck | HelloShm})
+	stream = append(stream, 1, 1, 1) // wake-up bytes read along with the hello
+	fr := NewFrameReader(bytes.NewReader(stream), 0)
+	if _, err := fr.Next(); err != nil {
+		t.Fatal(err)
+	}
+	if n := fr.Discard(); n != 3 {
+		t.Fatalf("Discard dropped %d bytes, want 3", n)
+	}
+	if n := fr.Buffered(); n != 0 {
+		t.Fatalf("%d bytes still buffered", n)
+	}
+	if _, err := fr.Next(); err != io.EOF {
+		t.Fatalf("after Discard: got %v, want io.EOF", err)
 	}
 }

@@ -23,7 +23,7 @@
 // Flags:
 //
 //	-contenders LIST   comma-separated contenders (default all):
-//	                   zap, zap-buffered, raw, naive, rsyslog, fanin, fanin-noack, fanin-batch,
+//	                   zap, zap-buffered, raw, naive, rsyslog, fanin, fanin-socket, fanin-noack, fanin-batch,
 //	                   fanin-pipe, fanin-dgram, direct, direct-rotate, direct-raw,
 //	                   direct-shared, direct-always
 //	-producers LIST    producer process counts (default 1,4,16)
@@ -39,6 +39,8 @@
 //	-install=false     don't apt-get install rsyslog when it is missing
 //	-md PATH           Markdown report (default docs/BENCHMARKS.md, "" for none)
 //	-chart PATH        chart (default docs/bench.png, "" for none)
+//	-sidecar PATH      the logfanin binary to run instead of building cmd/logfanin
+//	                   (a build of your own, for profiling)
 package main
 
 import (
@@ -97,6 +99,7 @@ func run() error {
 	install := flag.Bool("install", true, "apt-get install rsyslog when rsyslogd is missing")
 	md := flag.String("md", "docs/BENCHMARKS.md", "Markdown report, relative to the module root (\"\" for none)")
 	chart := flag.String("chart", "docs/bench.png", "chart, relative to the module root (\"\" for none)")
+	sidecarBin := flag.String("sidecar", "", "logfanin binary to run (default: build cmd/logfanin), for profiling a build of your own")
 	flag.Parse()
 
 	set := map[string]bool{}
@@ -140,9 +143,11 @@ func run() error {
 	}
 	defer os.RemoveAll(dir)
 	cfg.Dir = dir
-	fmt.Fprintln(os.Stderr, "building the sidecar")
-	if cfg.Sidecar, err = bench.BuildSidecar(dir); err != nil {
-		return err
+	if cfg.Sidecar = *sidecarBin; cfg.Sidecar == "" {
+		fmt.Fprintln(os.Stderr, "building the sidecar")
+		if cfg.Sidecar, err = bench.BuildSidecar(dir); err != nil {
+			return err
+		}
 	}
 	want := cfg.Contenders == nil || strings.Contains(*contenders, "rsyslog")
 	var rsNote string

@@ -1,0 +1,254 @@
+//go:build linux
+
+package shmring
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Layout of the shared memory: one page of header, then the data area.
+// Each field has a cache line of its own.
+const (
+	HeaderSize = 4096
+
+	offHead     = 0   // uint64: bytes published by the producer, ever
+	offTail     = 64  // uint64: bytes consumed by the writer, ever
+	offSleeping = 128 // uint32: 1 while the writer waits for a wake-up
+	offWaiting  = 192 // uint32: 1 while the producer waits for space
+)
+
+type shared struct {
+	mem      []byte // the whole mapping
+	data     []byte
+	mask     uint64
+	pubHead  *atomic.Uint64
+	pubTail  *atomic.Uint64
+	sleeping *atomic.Uint32
+	waiting  *atomic.Uint32
+}
+
+func newShared(mem []byte) shared {
+	p := unsafe.Pointer(unsafe.SliceData(mem))
+	return shared{
+		mem:      mem,
+		data:     mem[HeaderSize:],
+		mask:     uint64(len(mem)-HeaderSize) - 1,
+		pubHead:  (*atomic.Uint64)(unsafe.Add(p, offHead)),
+		pubTail:  (*atomic.Uint64)(unsafe.Add(p, offTail)),
+		sleeping: (*atomic.Uint32)(unsafe.Add(p, offSleeping)),
+		waiting:  (*atomic.Uint32)(unsafe.Add(p, offWaiting)),
+	}
+}
+
+func (s *shared) unmap() error {
+	if s.mem == nil {
+		return nil
+	}
+	err := unix.Munmap(s.mem)
+	*s = shared{}
+	return err
+}
+
+// Producer is the client's side of a ring. It is not safe for concurrent
+// use.
+type Producer struct {
+	shared
+	head uint64 // the producer's own position, published in pubHead
+	tail uint64 // the writer's position when last loaded
+}
+
+// NewProducer creates a ring with a data area of size bytes (a power of
+// two between MinSize and MaxSize) in a sealed memfd. The caller passes the
+// returned file to the writer and then closes it; the mapping stays.
+func NewProducer(size int) (*Producer, *os.File, error) {
+	if !ValidSize(size) {
+		return nil, nil, fmt.Errorf("shmring: size %d is not a power of two between %d and %d", size, MinSize, MaxSize)
+	}
+	fd, err := unix.MemfdCreate("logfanin-ring", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return nil, nil, fmt.Errorf("shmring: memfd_create: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "logfanin-ring")
+	fail := func(what string, err error) (*Producer, *os.File, error) {
+		f.Close()
+		return nil, nil, fmt.Errorf("shmring: %s: %w", what, err)
+	}
+	if err := unix.Ftruncate(fd, int64(HeaderSize+size)); err != nil {
+		return fail("ftruncate", err)
+	}
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_SEAL); err != nil {
+		return fail("seal", err)
+	}
+	mem, err := unix.Mmap(fd, 0, HeaderSize+size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return fail("mmap", err)
+	}
+	return &Producer{shared: newShared(mem)}, f, nil
+}
+
+// Write copies as much of b as fits and publishes it. It returns the
+// number of bytes copied, 0 when the ring is full.
+func (p *Producer) Write(b []byte) int {
+	free := p.free()
+	if free < uint64(len(b)) {
+		// The shared position is loaded only when the cached one is not
+		// enough: the cache line stays put while the ring has room.
+		p.tail = p.pubTail.Load()
+		free = p.free()
+	}
+	n := min(uint64(len(b)), free)
+	if n == 0 {
+		return 0
+	}
+	off := p.head & p.mask
+	k := copy(p.data[off:], b[:n])
+	copy(p.data, b[k:n])
+	p.head += n
+	p.pubHead.Store(p.head)
+	return int(n)
+}
+
+func (p *Producer) free() uint64 {
+	used := p.head - p.tail
+	if used > uint64(len(p.data)) {
+		return 0 // a writer's position is never ahead of ours
+	}
+	return uint64(len(p.data)) - used
+}
+
+// TakeSleeper reports whether the writer is asleep and this call claimed
+// the duty to wake it: the caller then sends a wake-up on the socket. Call
+// it after every Write that copied something.
+func (p *Producer) TakeSleeper() bool {
+	return p.sleeping.Load() == 1 && p.sleeping.CompareAndSwap(1, 0)
+}
+
+// Wait announces that the producer is about to wait for space and reports
+// whether it still must: false if space appeared meanwhile. After true the
+// writer sends a space notice once it has consumed something.
+func (p *Producer) Wait() bool {
+	p.waiting.Store(1)
+	p.tail = p.pubTail.Load()
+	return p.free() == 0
+}
+
+// Close unmaps the ring.
+func (p *Producer) Close() error { return p.unmap() }
+
+// Consumer is the writer's side of a ring. It is not safe for concurrent
+// use.
+type Consumer struct {
+	shared
+	tail   uint64 // the writer's own position, published in pubTail
+	frozen bool
+	limit  uint64 // with frozen: Read stops here
+}
+
+// Map maps the ring in the memfd f after checking that f is sealed against
+// shrinking and has a valid size. It does not take ownership of f.
+func Map(f *os.File) (*Consumer, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return nil, fmt.Errorf("shmring: %w", err)
+	}
+	var c *Consumer
+	var merr error
+	err = rc.Control(func(fd uintptr) { c, merr = mapFD(int(fd)) })
+	if err == nil {
+		err = merr
+	}
+	return c, err
+}
+
+func mapFD(fd int) (*Consumer, error) {
+	seals, err := unix.FcntlInt(uintptr(fd), unix.F_GET_SEALS, 0)
+	if err != nil {
+		return nil, fmt.Errorf("shmring: descriptor is not a sealable memfd: %w", err)
+	}
+	if seals&unix.F_SEAL_SHRINK == 0 {
+		return nil, errors.New("shmring: memfd is not sealed against shrinking")
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, fmt.Errorf("shmring: fstat: %w", err)
+	}
+	if st.Size < HeaderSize || !ValidSize(int(st.Size-HeaderSize)) {
+		return nil, fmt.Errorf("shmring: memfd of %d bytes: the data area must be a power of two between %d and %d", st.Size, MinSize, MaxSize)
+	}
+	mem, err := unix.Mmap(fd, 0, int(st.Size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("shmring: mmap: %w", err)
+	}
+	c := &Consumer{shared: newShared(mem)}
+	c.pubTail.Store(0)
+	return c, nil
+}
+
+// Size returns the size of the data area.
+func (c *Consumer) Size() int { return len(c.data) }
+
+// Read copies the published bytes, up to len(b), and releases their space
+// to the producer. It returns 0 and no error when the ring is empty, and
+// ErrCorrupt when the producer's position is impossible.
+func (c *Consumer) Read(b []byte) (int, error) {
+	avail := c.head() - c.tail
+	if avail > uint64(len(c.data)) {
+		return 0, ErrCorrupt
+	}
+	n := min(uint64(len(b)), avail)
+	if n == 0 {
+		return 0, nil
+	}
+	off := c.tail & c.mask
+	k := copy(b[:n], c.data[off:])
+	copy(b[k:n], c.data)
+	c.tail += n
+	c.pubTail.Store(c.tail)
+	return int(n), nil
+}
+
+// head returns the end of what Read may return.
+func (c *Consumer) head() uint64 {
+	if c.frozen {
+		return c.limit
+	}
+	return c.pubHead.Load()
+}
+
+// Freeze makes Read stop at the bytes published so far: a writer that
+// shuts down takes what was sent before, not whatever a busy producer keeps
+// adding.
+func (c *Consumer) Freeze() {
+	if !c.frozen {
+		c.frozen, c.limit = true, c.pubHead.Load()
+	}
+}
+
+// Sleep announces that the writer is about to wait for a wake-up and
+// reports whether it still must: false if bytes were published meanwhile.
+func (c *Consumer) Sleep() bool {
+	c.sleeping.Store(1)
+	if c.head() != c.tail {
+		c.sleeping.Store(0)
+		return false
+	}
+	return true
+}
+
+// Awake clears the writer's sleeping flag after a wake-up.
+func (c *Consumer) Awake() { c.sleeping.Store(0) }
+
+// TakeWaiter reports whether the producer waits for space and this call
+// claimed the duty to notify it. Call it after a Read that returned bytes.
+func (c *Consumer) TakeWaiter() bool {
+	return c.waiting.Load() == 1 && c.waiting.CompareAndSwap(1, 0)
+}
+
+// Close unmaps the ring.
+func (c *Consumer) Close() error { return c.unmap() }

@@ -1,0 +1,241 @@
+//go:build linux
+
+package shmring
+
+import (
+	"bytes"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// pair returns the two sides of one ring, each through its own mapping of
+// the memfd, as in two processes.
+func pair(t *testing.T, size int) (*Producer, *Consumer) {
+	t.Helper()
+	p, f, err := NewProducer(size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	c, err := Map(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := p.Close(); err != nil {
+			t.Error(err)
+		}
+		if err := c.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return p, c
+}
+
+func TestStreamAcrossWraps(t *testing.T) {
+	p, c := pair(t, MinSize)
+	rng := rand.New(rand.NewPCG(1, 2))
+	src := make([]byte, 1<<20)
+	for i := range src {
+		src[i] = byte(rng.Uint32())
+	}
+	var got []byte
+	buf := make([]byte, 3*MinSize)
+	in := src
+	for len(got) < len(src) {
+		if len(in) > 0 {
+			n := p.Write(in[:min(len(in), 1+rng.IntN(2*MinSize))])
+			in = in[n:]
+		}
+		n, err := c.Read(buf[:1+rng.IntN(len(buf)-1)])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, buf[:n]...)
+	}
+	if !bytes.Equal(got, src) {
+		t.Fatal("the bytes read differ from the bytes written")
+	}
+}
+
+func TestFullAndSpaceHandshake(t *testing.T) {
+	p, c := pair(t, MinSize)
+	if n := p.Write(make([]byte, MinSize+100)); n != MinSize {
+		t.Fatalf("Write into an empty ring copied %d bytes, want %d", n, MinSize)
+	}
+	if n := p.Write([]byte("x")); n != 0 {
+		t.Fatalf("Write into a full ring copied %d bytes", n)
+	}
+	if c.TakeWaiter() {
+		t.Fatal("TakeWaiter true before the producer waits")
+	}
+	if !p.Wait() {
+		t.Fatal("Wait on a full ring says there is space")
+	}
+	if n, err := c.Read(make([]byte, 10)); n != 10 || err != nil {
+		t.Fatalf("Read: %d, %v", n, err)
+	}
+	if !c.TakeWaiter() {
+		t.Fatal("TakeWaiter false while the producer waits")
+	}
+	if c.TakeWaiter() {
+		t.Fatal("TakeWaiter claimed the same wait twice")
+	}
+	if p.Wait() {
+		t.Fatal("Wait says the ring is full after the writer read 10 bytes")
+	}
+	if n := p.Write(make([]byte, 20)); n != 10 {
+		t.Fatalf("Write copied %d bytes into 10 free, want 10", n)
+	}
+}
+
+func TestSleepHandshake(t *testing.T) {
+	p, c := pair(t, MinSize)
+	if p.TakeSleeper() {
+		t.Fatal("TakeSleeper true while the writer is awake")
+	}
+	if !c.Sleep() {
+		t.Fatal("Sleep on an empty ring says there are bytes")
+	}
+	p.Write([]byte("rec"))
+	if !p.TakeSleeper() {
+		t.Fatal("TakeSleeper false while the writer sleeps")
+	}
+	if p.TakeSleeper() {
+		t.Fatal("TakeSleeper claimed the same sleep twice")
+	}
+	c.Awake()
+	// Bytes published before Sleep: the writer must not sleep.
+	if c.Sleep() {
+		t.Fatal("Sleep with unread bytes says the writer must sleep")
+	}
+	if p.TakeSleeper() {
+		t.Fatal("TakeSleeper true after Sleep declined")
+	}
+}
+
+func TestCorruptHead(t *testing.T) {
+	for name, head := range map[string]uint64{
+		"beyond the ring": MinSize + 1,
+		"behind the tail": ^uint64(0),
+	} {
+		t.Run(name, func(t *testing.T) {
+			p, c := pair(t, MinSize)
+			p.pubHead.Store(head)
+			if _, err := c.Read(make([]byte, 10)); !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("got %v, want ErrCorrupt", err)
+			}
+		})
+	}
+}
+
+func memfd(t *testing.T, size int64, seals int) *os.File {
+	t.Helper()
+	fd, err := unix.MemfdCreate("test", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := os.NewFile(uintptr(fd), "test")
+	t.Cleanup(func() { f.Close() })
+	if err := unix.Ftruncate(fd, size); err != nil {
+		t.Fatal(err)
+	}
+	if seals != 0 {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return f
+}
+
+func TestMapRefuses(t *testing.T) {
+	plain, err := os.Create(filepath.Join(t.TempDir(), "ring"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	plain.Truncate(HeaderSize + MinSize)
+	for name, f := range map[string]*os.File{
+		"regular file":   plain,
+		"not sealed":     memfd(t, HeaderSize+MinSize, 0),
+		"grow seal only": memfd(t, HeaderSize+MinSize, unix.F_SEAL_GROW),
+		"too small":      memfd(t, HeaderSize+MinSize/2, unix.F_SEAL_SHRINK),
+		"no header":      memfd(t, 100, unix.F_SEAL_SHRINK),
+		"not power of 2": memfd(t, HeaderSize+3*MinSize, unix.F_SEAL_SHRINK),
+		"too large":      memfd(t, HeaderSize+2*MaxSize, unix.F_SEAL_SHRINK),
+		"write sealed":   memfd(t, HeaderSize+MinSize, unix.F_SEAL_SHRINK|unix.F_SEAL_WRITE),
+	} {
+		if c, err := Map(f); err == nil {
+			c.Close()
+			t.Errorf("%s: mapped", name)
+		}
+	}
+	if c, err := Map(memfd(t, HeaderSize+MinSize, unix.F_SEAL_SHRINK)); err != nil {
+		t.Errorf("a sealed memfd of a valid size: %v", err)
+	} else {
+		c.Close()
+	}
+}
+
+func TestNewProducerSizes(t *testing.T) {
+	for _, size := range []int{0, MinSize - 1, MinSize + 1, 2 * MaxSize} {
+		if p, f, err := NewProducer(size); err == nil {
+			p.Close()
+			f.Close()
+			t.Errorf("size %d accepted", size)
+		}
+	}
+}
+
+func BenchmarkProducerConsumer(b *testing.B) {
+	p, f, err := NewProducer(DefaultSize)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	c, err := Map(f)
+	f.Close()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	rec := make([]byte, 224)
+	buf := make([]byte, 64<<10)
+	b.SetBytes(int64(len(rec)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if p.Write(rec) < len(rec) {
+			c.Read(buf)
+			p.Write(rec)
+		}
+	}
+}
+
+func TestFreeze(t *testing.T) {
+	p, c := pair(t, MinSize)
+	p.Write([]byte("before"))
+	c.Freeze()
+	p.Write([]byte("after"))
+	buf := make([]byte, 100)
+	n, err := c.Read(buf)
+	if err != nil || string(buf[:n]) != "before" {
+		t.Fatalf("Read after Freeze: %q, %v; want the bytes published before it", buf[:n], err)
+	}
+	if n, err := c.Read(buf); n != 0 || err != nil {
+		t.Fatalf("second Read after Freeze: %d, %v", n, err)
+	}
+}
+
+func TestSleepWhenFrozen(t *testing.T) {
+	p, c := pair(t, MinSize)
+	c.Freeze()
+	p.Write([]byte("after"))
+	if !c.Sleep() {
+		t.Fatal("a frozen ring read to its limit does not let the writer sleep")
+	}
+}
