@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -12,6 +13,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/logfanin/logfanin/internal/logcheck"
+	"github.com/logfanin/logfanin/internal/shmring"
+	"github.com/logfanin/logfanin/internal/wire"
 )
 
 // startWriter starts the sidecar and waits until it answers on sock.
@@ -169,8 +174,9 @@ func dedupBySession(t *testing.T, path string) string {
 }
 
 // TestKilledMidRecord: a sender killed in the middle of a record, over a
-// stream socket and over the shared pipe, leaves no trace of the half
-// record in the output, and the writer counts both.
+// stream socket, over a shared ring and over the shared pipe, leaves no
+// trace of the half record in the output, and the writer counts each.
+// What the ring's sender published whole before it is written.
 func TestKilledMidRecord(t *testing.T) {
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "s.sock")
@@ -187,7 +193,7 @@ func TestKilledMidRecord(t *testing.T) {
 	pr.Close()
 	waitFor(t, "socket", exists(sock))
 
-	for _, transport := range []string{"stream", "pipe"} {
+	for _, transport := range []string{"stream", "ring", "pipe"} {
 		child := self()
 		child.Env = append(os.Environ(), envHelperRole+"=half-"+transport, "LOGFANIN_TEST_ADDR="+sock)
 		if transport == "pipe" {
@@ -223,9 +229,9 @@ func TestKilledMidRecord(t *testing.T) {
 	if bytes.Contains(data, []byte("HALF")) {
 		t.Errorf("a half record reached the output:\n%s", data)
 	}
-	verify(t, out, map[int]int{7: 3})
-	if !bytes.Contains(stderr.Bytes(), []byte(" partial=2 ")) {
-		t.Errorf("want partial=2 in the summary:\n%s", stderr)
+	verify(t, out, map[int]int{7: 3, 8: 1})
+	if !bytes.Contains(stderr.Bytes(), []byte(" partial=3 ")) || !bytes.Contains(stderr.Bytes(), []byte(" shared_rings=1 ")) {
+		t.Errorf("want partial=3 and shared_rings=1 in the summary:\n%s", stderr)
 	}
 }
 
@@ -246,6 +252,31 @@ func halfRecord(transport string) int {
 		if _, err := c.Write(frame); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
+		}
+	case "ring":
+		// A whole record, then half of the next, through a shared ring.
+		c, err := net.Dial("unix", os.Getenv("LOGFANIN_TEST_ADDR"))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		ring, memfd, err := shmring.NewProducer(shmring.DefaultSize)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		hello := wire.AppendHello(nil, wire.Hello{Version: wire.ProtocolVersion, Flags: wire.HelloAck | wire.HelloShm, FirstSeq: 1})
+		if _, _, err := c.(*net.UnixConn).WriteMsgUnix(hello, shmring.PassFD(memfd), nil); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		memfd.Close()
+		data := wire.AppendFrame(nil, logcheck.Make(nil, 8, 0, 300, rand.New(rand.NewPCG(8, 0))))
+		data = append(data, 0, 0, 0x4e, 0x20) // announces 20000
+		data = append(data, big[:10000]...)
+		ring.Write(data)
+		if ring.TakeSleeper() {
+			c.Write([]byte{1})
 		}
 	case "pipe":
 		w := os.NewFile(3, "pipe")

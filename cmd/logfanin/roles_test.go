@@ -15,7 +15,7 @@ func init() {
 	switch role := os.Getenv(envHelperRole); role {
 	case "":
 		return
-	case "half-stream", "half-pipe":
+	case "half-stream", "half-ring", "half-pipe":
 		os.Exit(halfRecord(role[len("half-"):]))
 	case "systemd":
 		// systemd sets LISTEN_PID to the pid of the process it starts;

@@ -1,0 +1,230 @@
+package writer
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/logfanin/logfanin/internal/shmring"
+	"github.com/logfanin/logfanin/internal/wire"
+	"github.com/logfanin/logfanin/sink"
+)
+
+var shmHello = wire.AppendHello(nil, wire.Hello{Version: wire.ProtocolVersion, Flags: wire.HelloAck | wire.HelloShm, FirstSeq: 1})
+
+// memfd returns a memfd of size bytes named name, sealed with seals.
+func memfd(t *testing.T, name string, size int64, seals int) *os.File {
+	t.Helper()
+	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := os.NewFile(uintptr(fd), name)
+	t.Cleanup(func() { f.Close() })
+	if err := unix.Ftruncate(fd, size); err != nil {
+		t.Fatal(err)
+	}
+	if seals != 0 {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return f
+}
+
+// heldMemfd reports whether this process (the writer, in-process) still
+// holds a descriptor of the memfd called name.
+func heldMemfd(name string) bool {
+	ents, _ := os.ReadDir("/proc/self/fd")
+	for _, e := range ents {
+		if l, _ := os.Readlink(filepath.Join("/proc/self/fd", e.Name())); strings.HasPrefix(l, "/memfd:"+name+" ") {
+			return true
+		}
+	}
+	return false
+}
+
+// sendWithFD writes b on a new connection with f passed alongside (none
+// if f is nil).
+func sendWithFD(t *testing.T, path string, b []byte, f *os.File) *net.UnixConn {
+	t.Helper()
+	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	var oob []byte
+	if f != nil {
+		oob = shmring.PassFD(f)
+	}
+	if _, _, err := c.WriteMsgUnix(b, oob, nil); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// readErrorFrame reads control frames until an error frame and returns its
+// code, then expects the connection to end.
+func readErrorFrame(t *testing.T, c net.Conn) (uint16, string) {
+	t.Helper()
+	fr := wire.NewFrameReader(c, 0)
+	for {
+		fm, err := fr.Next()
+		if err != nil {
+			t.Fatalf("want an error frame, got %v", err)
+		}
+		v, err := wire.ParseControl(fm.Payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ef, ok := v.(*wire.ErrorFrame); ok {
+			if _, err := fr.Next(); !errors.Is(err, io.EOF) {
+				t.Fatalf("connection not closed after the error frame: %v", err)
+			}
+			return ef.Code, ef.Message
+		}
+	}
+}
+
+// TestRingRefused: a hello asking for a shared ring is refused with a
+// protocol error, counted, when the ring can't be used safely; the writer
+// keeps no descriptor of it.
+func TestRingRefused(t *testing.T) {
+	plain, err := os.Create(filepath.Join(t.TempDir(), "ring"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	plain.Truncate(shmring.HeaderSize + shmring.MinSize)
+	cases := []struct {
+		name string
+		fd   func(t *testing.T) *os.File
+		want string
+	}{
+		{"no descriptor", func(*testing.T) *os.File { return nil }, "no descriptor"},
+		{"regular file", func(*testing.T) *os.File { return plain }, "not a sealable memfd"},
+		{"not sealed", func(t *testing.T) *os.File { return memfd(t, "unsealed", shmring.HeaderSize+shmring.MinSize, 0) }, "not sealed"},
+		{"size", func(t *testing.T) *os.File {
+			return memfd(t, "badsize", shmring.HeaderSize+3*shmring.MinSize, unix.F_SEAL_SHRINK)
+		}, "power of two"},
+		{"write sealed", func(t *testing.T) *os.File {
+			return memfd(t, "wsealed", shmring.HeaderSize+shmring.MinSize, unix.F_SEAL_SHRINK|unix.F_SEAL_WRITE)
+		}, "mmap"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			path := f.sock("s.sock")
+			f.listen("unix://" + path)
+			fd := tc.fd(t)
+			c := sendWithFD(t, path, shmHello, fd)
+			if fd != nil && fd != plain {
+				fd.Close() // only the writer's copy is left
+			}
+			code, msg := readErrorFrame(t, c)
+			if code != wire.CodeProtocol || !strings.Contains(msg, tc.want) {
+				t.Errorf("error frame %d %q, want code %d mentioning %q", code, msg, wire.CodeProtocol, tc.want)
+			}
+			waitFor(t, "connection to end", func() bool { return f.s.Stats().ClientsNow == 0 })
+			if st := f.s.Stats(); st.ProtocolErrors != 1 || st.SharedRings != 0 {
+				t.Errorf("stats: %v", st)
+			}
+			if fd != nil && fd != plain && heldMemfd(fd.Name()) {
+				t.Errorf("the writer still holds the refused memfd")
+			}
+		})
+	}
+}
+
+// TestRingCorruptHead: a client that publishes an impossible position is
+// closed with a protocol error; what it sent before is written.
+func TestRingCorruptHead(t *testing.T) {
+	f := newFixture(t)
+	path := f.sock("s.sock")
+	f.listen("unix://" + path)
+	ring, memfd, err := shmring.NewProducer(shmring.MinSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ring.Close()
+	defer memfd.Close()
+	c := sendWithFD(t, path, shmHello, memfd)
+	ring.Write(wire.AppendFrame(nil, []byte(`{"ok":1}`)))
+	if ring.TakeSleeper() {
+		c.Write([]byte{1})
+	}
+	waitFor(t, "the first record", func() bool { return f.s.Stats().Records == 1 })
+	// A second mapping stands for a client scribbling on the header.
+	mem, err := unix.Mmap(int(memfd.Fd()), 0, shmring.HeaderSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(mem)
+	binary.NativeEndian.PutUint64(mem, 1<<40)
+	c.Write([]byte{1})
+	if code, msg := readErrorFrame(t, c); code != wire.CodeProtocol || !strings.Contains(msg, "out of range") {
+		t.Errorf("error frame %d %q", code, msg)
+	}
+	lines := f.lines()
+	if len(lines) != 1 || lines[0]["ok"] != 1.0 {
+		t.Errorf("output: %v", lines)
+	}
+	if st := f.s.Stats(); st.ProtocolErrors != 1 || st.SharedRings != 1 {
+		t.Errorf("stats: %v", st)
+	}
+}
+
+// TestStrayDescriptorsClosed: descriptors passed with a hello that does not
+// ask for a ring, or with a data frame, are closed, and the records are
+// written as usual.
+func TestStrayDescriptorsClosed(t *testing.T) {
+	f := newFixture(t)
+	path := f.sock("s.sock")
+	f.listen("unix://" + path)
+	plainHello := wire.AppendHello(nil, wire.Hello{Version: wire.ProtocolVersion, Flags: wire.HelloAck, FirstSeq: 1})
+	for i, first := range [][]byte{plainHello, wire.AppendFrame(nil, []byte(`{"n":1}`))} {
+		name := []string{"stray-hello", "stray-frame"}[i]
+		fd := memfd(t, name, shmring.HeaderSize+shmring.MinSize, unix.F_SEAL_SHRINK)
+		c := sendWithFD(t, path, append(first, wire.AppendFrame(nil, []byte(`{"n":2}`))...), fd)
+		fd.Close()
+		c.Close()
+		want := []uint64{1, 3}[i]
+		waitFor(t, "records", func() bool { return f.s.Stats().Records == want })
+		if heldMemfd(name) {
+			t.Errorf("%s: the writer holds the stray memfd", name)
+		}
+	}
+	if st := f.s.Stats(); st.SharedRings != 0 || st.ProtocolErrors != 0 {
+		t.Errorf("stats: %v", st)
+	}
+}
+
+// TestRingLargeRecords: records larger than the ring pass through it in
+// pieces, the client waiting for space notices.
+func TestRingLargeRecords(t *testing.T) {
+	f := newFixture(t)
+	path := f.sock("s.sock")
+	f.listen("unix://" + path)
+	inproc := senders(0, 2, 40, 256<<10)
+	runSenders(t, inproc, nil, func(sd sender) error {
+		s, err := sink.New("unix://"+path, sink.WithSharedMemory(shmring.MinSize), sink.WithMaxRecord(256<<10))
+		if err != nil {
+			return err
+		}
+		if err := sd.records(func(rec []byte) error { _, err := s.Write(rec); return err }); err != nil {
+			return err
+		}
+		return s.Close()
+	}, nil)
+	f.check(inproc)
+	if st := f.s.Stats(); st.SharedRings != 2 {
+		t.Errorf("stats: %v", st)
+	}
+}
