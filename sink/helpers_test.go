@@ -34,6 +34,7 @@ type streamServer struct {
 	path     string
 	ackEvery int
 	discard  bool // count only (benchmarks)
+	noRings  bool // refuse shared rings, as a writer that can't map them
 
 	mu      sync.Mutex
 	cond    sync.Cond
@@ -145,6 +146,10 @@ func (srv *streamServer) serve(c net.Conn) {
 				srv.rings++
 			}
 			srv.mu.Unlock()
+			if h.Flags&wire.HelloShm != 0 && srv.noRings {
+				c.Write(wire.AppendError(nil, wire.ErrorFrame{Code: wire.CodeProtocol, Message: "shared ring: refused"}))
+				return
+			}
 			if h.Flags&wire.HelloShm != 0 {
 				if catch.File == nil {
 					srv.t.Errorf("server: hello asks for shared memory without a descriptor")

@@ -49,9 +49,19 @@ func dedup(t *testing.T, recs []rec) []string {
 // write: with Block and acks every record arrives, in order, and a record
 // that arrives twice carries the same sequence.
 func TestRestartBlockAck(t *testing.T) {
+	for name, opts := range map[string][]Option{
+		"ring":   nil,
+		"socket": {WithSharedMemory(0)},
+	} {
+		t.Run(name, func(t *testing.T) { testRestartBlockAck(t, opts) })
+	}
+}
+
+func testRestartBlockAck(t *testing.T, opts []Option) {
 	srv := newStreamServer(t, 5)
-	s, err := New(srv.addr(), WithBufferSize(32<<10), WithBackoff(time.Millisecond, 4*time.Millisecond),
-		WithErrorOutput(&syncBuffer{}))
+	connected := make(chan struct{}, 64)
+	s, err := New(srv.addr(), append([]Option{WithBufferSize(32 << 10), WithBackoff(time.Millisecond, 4*time.Millisecond),
+		WithErrorOutput(&syncBuffer{}), withConnectHook(func() { signal(connected) })}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,6 +72,7 @@ func TestRestartBlockAck(t *testing.T) {
 		close(done)
 	}()
 	for k := 1; k <= restarts; k++ {
+		<-connected // stop each server only once the sink has found it
 		srv.waitRecords(k * g * n / (restarts + 2))
 		srv.stop()
 		srv.start()
@@ -78,6 +89,13 @@ func TestRestartBlockAck(t *testing.T) {
 	st := s.Stats()
 	if st.Sent != g*n || st.Reconnects < restarts || st.Lost != 0 || st.Dropped != 0 {
 		t.Errorf("stats %+v", st)
+	}
+	wantRings := 0
+	if len(opts) == 0 {
+		wantRings = srv.hellos
+	}
+	if srv.rings != wantRings {
+		t.Errorf("%d of %d hellos passed a ring, want %d", srv.rings, srv.hellos, wantRings)
 	}
 	t.Logf("%d records received for %d, %d reconnects, %d hellos", len(recs), g*n, st.Reconnects, srv.hellos)
 }

@@ -6,10 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/logfanin/logfanin/internal/shmring"
 	"github.com/logfanin/logfanin/internal/wire"
 )
 
@@ -17,12 +19,16 @@ func TestStreamOrder(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		opts []Option
+		ring bool // the records go through a shared ring
 	}{
-		{"ack", nil},
-		{"noack", []Option{WithAck(false)}},
-		{"batch", []Option{WithBatch(2 * time.Millisecond)}},
-		{"batch-noack", []Option{WithBatch(time.Millisecond), WithAck(false)}},
-		{"small-buffer", []Option{WithBufferSize(4 << 10)}},
+		{"ack", nil, true},
+		{"socket", []Option{WithSharedMemory(0)}, false},
+		{"small-ring", []Option{WithSharedMemory(shmring.MinSize)}, true},
+		{"noack", []Option{WithAck(false)}, false},
+		{"batch", []Option{WithBatch(2 * time.Millisecond)}, true},
+		{"batch-socket", []Option{WithBatch(2 * time.Millisecond), WithSharedMemory(0)}, false},
+		{"batch-noack", []Option{WithBatch(time.Millisecond), WithAck(false)}, false},
+		{"small-buffer", []Option{WithBufferSize(4 << 10)}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := newStreamServer(t, 7)
@@ -43,6 +49,9 @@ func TestStreamOrder(t *testing.T) {
 			st := s.Stats()
 			if st.Sent != g*n || st.Buffered != 0 || st.Dropped != 0 || st.Errors != 0 {
 				t.Errorf("stats %+v", st)
+			}
+			if got := srv.rings == 1; got != tc.ring || srv.hellos > 1 {
+				t.Errorf("%d hellos, %d with a ring; want a ring: %v", srv.hellos, srv.rings, tc.ring)
 			}
 		})
 	}
@@ -272,5 +281,36 @@ func TestPipeBroken(t *testing.T) {
 	}
 	if st := s.Stats(); st.Lost != 1 || st.Errors != 1 {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestRingRefusedFallsBackToSocket: a writer that refuses the shared ring
+// closes the first connection with a protocol error; the sink reports it,
+// connects again without a ring, and every record arrives in order.
+func TestRingRefusedFallsBackToSocket(t *testing.T) {
+	srv := newStreamServer(t, 7)
+	srv.noRings = true
+	errOut := &syncBuffer{}
+	s, err := New(srv.addr(), WithErrorOutput(errOut), WithBackoff(time.Millisecond, 2*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const g, n = 4, 200
+	writeAll(t, s, g, n)
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkOrdered(t, datas(srv.records()), g, n)
+	srv.mu.Lock()
+	hellos, rings := srv.hellos, srv.rings
+	srv.mu.Unlock()
+	if hellos != 2 || rings != 1 {
+		t.Errorf("%d hellos, %d with a ring; want 2 and 1", hellos, rings)
+	}
+	if !strings.Contains(errOut.String(), "refused the shared ring") {
+		t.Errorf("error output does not report the refusal:\n%s", errOut)
 	}
 }
