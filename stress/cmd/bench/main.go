@@ -16,8 +16,8 @@
 // It prints the table, writes it with the machine, the command and the
 // targets to docs/BENCHMARKS.md, and draws records/s per contender and
 // size into docs/bench.png (paths relative to the module root). It also
-// measures the fan-in latency at half the fanin contender's throughput,
-// the sidecar's memory with 1000 connected clients, and runs the writer
+// measures the fan-in latency at half the fanin contender's throughput (the
+// target's point) and at a quarter of it, the sidecar's memory with 1000 connected clients, and runs the writer
 // package's allocation benchmarks.
 //
 // Flags:
@@ -33,7 +33,7 @@
 //	-reps N            repetitions per run; the median is reported (default 3)
 //	-quick             small matrix: 4 producers, 200 B and 8 KiB, 20000 records, 1 rep
 //	-latency=false     skip the latency measurement
-//	-latency-rate N    records/s for it (default: half the fanin throughput)
+//	-latency-rate N    records/s for it (default: half and a quarter of the fanin throughput)
 //	-clients N         clients for the memory measurement (default 1000, 0 skips)
 //	-gobench=false     skip go test -bench of the writer package
 //	-install=false     don't apt-get install rsyslog when it is missing
@@ -169,9 +169,9 @@ func run() error {
 		}
 	}
 
-	var lat *bench.Latency
+	var lats []*bench.Latency
 	if *latency {
-		lat = measureLatency(cfg, results, *latRate)
+		lats = measureLatency(cfg, results, *latRate)
 	}
 	var mem *bench.Memory
 	if *clients > 0 {
@@ -190,8 +190,12 @@ func run() error {
 	fmt.Println()
 	os.Stdout.Write(table.Bytes())
 	fmt.Println()
-	extras := extrasText(lat, mem)
+	extras := extrasText(lats, mem)
 	fmt.Print(extras)
+	var lat *bench.Latency
+	if len(lats) > 0 {
+		lat = lats[0]
+	}
 	targets := bench.Targets(results, lat, mem, goBench)
 	for _, t := range targets {
 		fmt.Println(t.String())
@@ -216,8 +220,9 @@ func run() error {
 
 // measureLatency runs the fanin contender at half its measured throughput
 // (4 producers and 200 B when that was measured, else the first fanin row;
-// measured afresh if there is none).
-func measureLatency(cfg bench.Config, results []bench.Result, rate int) *bench.Latency {
+// measured afresh if there is none), the target's point, then at a quarter
+// of it, to show how the delay grows with the load.
+func measureLatency(cfg bench.Config, results []bench.Result, rate int) []*bench.Latency {
 	var base *bench.Result
 	for i, r := range results {
 		if r.Contender == "fanin" && r.Err == nil && r.Elapsed > 0 {
@@ -235,21 +240,27 @@ func measureLatency(cfg bench.Config, results []bench.Result, rate int) *bench.L
 		c.Progress = os.Stderr
 		rs, err := bench.Run(c)
 		if err != nil || len(rs) == 0 || rs[0].Err != nil || rs[0].Elapsed == 0 {
-			return &bench.Latency{Err: fmt.Errorf("no fanin throughput to halve: %v", err)}
+			return []*bench.Latency{{Err: fmt.Errorf("no fanin throughput to halve: %v", err)}}
 		}
 		base = &rs[0]
 	}
+	rates := []int{rate}
 	if rate <= 0 {
-		rate = int(base.RecordsPerSec() / 2)
+		half := int(base.RecordsPerSec() / 2)
+		rates = []int{half, half / 2}
 	}
-	fmt.Fprintf(os.Stderr, "latency: fanin, %d producers, %d B, %d records/s\n", base.Producers, base.Size, rate)
-	l := bench.MeasureLatency(cfg, base.Producers, base.Size, rate, 3*time.Second)
-	return &l
+	var ls []*bench.Latency
+	for _, r := range rates {
+		fmt.Fprintf(os.Stderr, "latency: fanin, %d producers, %d B, %d records/s\n", base.Producers, base.Size, r)
+		l := bench.MeasureLatency(cfg, base.Producers, base.Size, r, 3*time.Second)
+		ls = append(ls, &l)
+	}
+	return ls
 }
 
-func extrasText(lat *bench.Latency, mem *bench.Memory) string {
+func extrasText(lats []*bench.Latency, mem *bench.Memory) string {
 	var b strings.Builder
-	if lat != nil {
+	for _, lat := range lats {
 		if lat.Err != nil {
 			fmt.Fprintf(&b, "Latency: error: %v\n", lat.Err)
 		} else {
