@@ -14,6 +14,7 @@ const (
 	DefaultQueueBytes  = 8 << 20   // WithQueueBytes
 	DefaultSocketMode  = 0o600     // WithSocketMode
 	DefaultMaxBuffered = 64 << 20  // WithMaxBuffered
+	DefaultMaxRing     = 1 << 20   // WithMaxRing
 )
 
 // An Option configures a Server. Options are made by the With… functions of
@@ -39,6 +40,7 @@ type config struct {
 	chunk         wire.ChunkConfig
 	now           func() time.Time
 	maxBuffered   int
+	maxRing       int // 0: shared rings refused
 	allowUIDs     map[uint32]bool // nil: everyone the socket's mode lets in
 }
 
@@ -53,6 +55,7 @@ func defaultConfig() config {
 		idleTimeout: wire.DefaultIdleTimeout,
 		now:         time.Now,
 		maxBuffered: DefaultMaxBuffered,
+		maxRing:     DefaultMaxRing,
 	}
 }
 
@@ -169,6 +172,15 @@ func WithMaxBuffered(n int) Option {
 			c.maxBuffered = n
 		}
 	})
+}
+
+// WithMaxRing sets the largest shared ring a client may pass with its hello
+// (DefaultMaxRing, 1 MiB; see docs/PROTOCOL.md), 0 to refuse shared rings.
+// A refused client falls back to sending through the socket. The ring's
+// pages belong to the client, but those the writer has read count in its
+// resident size: up to this much per connection.
+func WithMaxRing(n int) Option {
+	return optionFunc(func(c *config) { c.maxRing = max(n, 0) })
 }
 
 // WithAllowUIDs lets only senders running as one of uids in: a stream

@@ -104,23 +104,30 @@ func TestRingRefused(t *testing.T) {
 	defer plain.Close()
 	plain.Truncate(shmring.HeaderSize + shmring.MinSize)
 	cases := []struct {
-		name string
-		fd   func(t *testing.T) *os.File
-		want string
+		name    string
+		fd      func(t *testing.T) *os.File
+		want    string
+		maxRing int
 	}{
-		{"no descriptor", func(*testing.T) *os.File { return nil }, "no descriptor"},
-		{"regular file", func(*testing.T) *os.File { return plain }, "not a sealable memfd"},
-		{"not sealed", func(t *testing.T) *os.File { return memfd(t, "unsealed", shmring.HeaderSize+shmring.MinSize, 0) }, "not sealed"},
+		{"no descriptor", func(*testing.T) *os.File { return nil }, "no descriptor", DefaultMaxRing},
+		{"regular file", func(*testing.T) *os.File { return plain }, "not a sealable memfd", DefaultMaxRing},
+		{"not sealed", func(t *testing.T) *os.File { return memfd(t, "unsealed", shmring.HeaderSize+shmring.MinSize, 0) }, "not sealed", DefaultMaxRing},
 		{"size", func(t *testing.T) *os.File {
 			return memfd(t, "badsize", shmring.HeaderSize+3*shmring.MinSize, unix.F_SEAL_SHRINK)
-		}, "power of two"},
+		}, "power of two", DefaultMaxRing},
 		{"write sealed", func(t *testing.T) *os.File {
 			return memfd(t, "wsealed", shmring.HeaderSize+shmring.MinSize, unix.F_SEAL_SHRINK|unix.F_SEAL_WRITE)
-		}, "mmap"},
+		}, "mmap", DefaultMaxRing},
+		{"over the limit", func(t *testing.T) *os.File {
+			return memfd(t, "big", shmring.HeaderSize+2*shmring.MinSize, unix.F_SEAL_SHRINK)
+		}, "over this writer's limit", shmring.MinSize},
+		{"rings off", func(t *testing.T) *os.File {
+			return memfd(t, "off", shmring.HeaderSize+shmring.MinSize, unix.F_SEAL_SHRINK)
+		}, "over this writer's limit of 0", 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t)
+			f := newFixture(t, WithMaxRing(tc.maxRing))
 			path := f.sock("s.sock")
 			f.listen("unix://" + path)
 			fd := tc.fd(t)

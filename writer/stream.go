@@ -258,6 +258,10 @@ func (c *conn) startRing(h wire.Hello) error {
 	if err != nil {
 		return err
 	}
+	if r.Size() > c.s.cfg.maxRing {
+		r.Close()
+		return fmt.Errorf("ring of %d bytes over this writer's limit of %d", r.Size(), c.s.cfg.maxRing)
+	}
 	c.ring = shmring.NewReader(r, c.nc, func() {
 		c.spaceDue.Store(true)
 		c.notifyAck()

@@ -43,6 +43,7 @@ type config struct {
 	metrics      string
 	idleTimeout  time.Duration
 	maxBuffered  int
+	maxRing      int
 	systemd      bool // take listeners from systemd (-listen systemd, or LISTEN_PID is ours)
 	peerCred     bool
 	drainTimeout time.Duration
@@ -111,6 +112,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.metrics, "metrics", "", "serve counters in the Prometheus text format at http://ADDR/metrics: HOST:PORT or unix:///PATH (default: off)")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", wire.DefaultIdleTimeout, "close a stream connection that stalls this long inside a frame, and drop a pipe record unfinished this long")
 	fs.IntVar(&c.maxBuffered, "max-buffered", writer.DefaultMaxBuffered, "bytes of large frames in flight, all connections together; others wait")
+	fs.IntVar(&c.maxRing, "max-ring", writer.DefaultMaxRing, "largest shared ring a client may pass, in bytes; 0 refuses rings (clients then use the socket)")
 	fs.BoolVar(&c.peerCred, "peer-cred", false, "stamp each record with the sender's pid, uid and gid from the kernel (peer_pid, peer_uid, peer_gid)")
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", 10*time.Second, "on shutdown, how long to wait for senders to finish")
 	fs.BoolVar(&c.quiet, "quiet", false, "don't print the summary line at exit")
@@ -136,6 +138,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if c.idleTimeout <= 0 {
 		return nil, &usageError{msg: "-idle-timeout must be positive"}
+	}
+	if c.maxRing < 0 {
+		return nil, &usageError{msg: "-max-ring must not be negative"}
 	}
 	if c.maxBuffered <= 0 {
 		return nil, &usageError{msg: "-max-buffered must be positive"}

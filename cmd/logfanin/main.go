@@ -41,6 +41,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		writer.WithAllowUIDs(cfg.allowUIDs...),
 		writer.WithIdleTimeout(cfg.idleTimeout),
 		writer.WithMaxBuffered(cfg.maxBuffered),
+		writer.WithMaxRing(cfg.maxRing),
 		writer.WithDiagnostics(stderr),
 	)
 	if cfg.metrics != "" {
