@@ -8,7 +8,10 @@
 //
 //   - Unix stream sockets (Listen("unix://PATH"), AddListener): records in
 //     length-prefixed frames (package internal/wire), one goroutine per
-//     connection. A connection may open with a hello asking for acks.
+//     connection. A connection may open with a hello asking for acks, and
+//     with them for a shared ring: the client passes a sealed memfd with
+//     the hello and copies its frames into it, the socket carrying only
+//     wake-ups (internal/shmring; WithMaxRing bounds its size).
 //   - Unix datagram sockets (Listen("unixgram://PATH"), AddPacketConn): one
 //     record per datagram; a syslog header is parsed into fields, so
 //     logger(1) and Python's SysLogHandler work unchanged.
@@ -53,6 +56,7 @@
 //	WithQueueBytes (8 MiB)              records between the readers and the output
 //	+ 2 × WithMaxBuffered (64 MiB)      stream frames over 64 KiB in flight, and their formatting
 //	+ 136 KiB per open stream connection  a 64 KiB read buffer, up to 64 KiB of formatting scratch, a stack
+//	+ WithMaxRing (1 MiB) per connection with a shared ring   the pages of the ring it has read (the client's memory, counted in the writer's RSS)
 //	+ wire.ChunkConfig MaxPending (16 MiB) per pipe   unfinished pipe records
 //	+ 2 × WithMaxRecord per datagram socket           its receive buffer and scratch
 //	+ WithBatchSize (256 KiB)           the output batch

@@ -40,7 +40,7 @@ type config struct {
 	chunk         wire.ChunkConfig
 	now           func() time.Time
 	maxBuffered   int
-	maxRing       int // 0: shared rings refused
+	maxRing       int             // 0: shared rings refused
 	allowUIDs     map[uint32]bool // nil: everyone the socket's mode lets in
 }
 
