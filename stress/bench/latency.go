@@ -8,9 +8,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/logfanin/logfanin/internal/logcheck"
 )
@@ -69,6 +72,13 @@ func MeasureLatency(cfg Config, producers, size, rate int, d time.Duration) (l L
 	readDone := make(chan error, 1)
 	go func() {
 		defer pr.Close()
+		// The instrument should not add its own delay: the reader's
+		// thread runs at the highest priority this process may set (it
+		// needs CAP_SYS_NICE; without it the call fails and the reader
+		// runs at normal priority), so that a line is timed when the
+		// writer has written it, not when the reader next gets a core.
+		runtime.LockOSThread()
+		unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), -20)
 		br := bufio.NewReaderSize(pr, 1<<20)
 		bw := bufio.NewWriterSize(f, 1<<20)
 		var long []byte
