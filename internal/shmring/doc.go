@@ -16,8 +16,9 @@
 // Wake-ups follow the classic two-flag handshake: a side about to sleep
 // sets its flag, then checks the other side's position once more; the
 // other side publishes its position, then takes the flag (compare and
-// swap) and, if it took it, sends the wake-up. Go's atomics are
-// sequentially consistent, so one of the two always sees the other.
+// swap) and, if it took it, sends the wake-up. Each store that precedes
+// the other word's load is a full barrier (an atomic exchange), so one of
+// the two always sees the other.
 package shmring
 
 import "errors"

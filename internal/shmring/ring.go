@@ -12,6 +12,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// fence: each handshake stores one word and then loads another, so the
+// store must not be reordered after the load (the store-buffer case).
+// Those stores are Swaps: an atomic exchange is a full barrier on every
+// architecture Go supports, also under the race detector, whose atomic
+// stores are only release stores on memory it does not track.
+
 // Layout of the shared memory: one page of header, then the data area.
 // Each field has a cache line of its own.
 const (
@@ -110,7 +116,7 @@ func (p *Producer) Write(b []byte) int {
 	k := copy(p.data[off:], b[:n])
 	copy(p.data, b[k:n])
 	p.head += n
-	p.pubHead.Store(p.head)
+	p.pubHead.Swap(p.head) // a full barrier: see fence
 	return int(n)
 }
 
@@ -133,7 +139,7 @@ func (p *Producer) TakeSleeper() bool {
 // whether it still must: false if space appeared meanwhile. After true the
 // writer sends a space notice once it has consumed something.
 func (p *Producer) Wait() bool {
-	p.waiting.Store(1)
+	p.waiting.Swap(1) // a full barrier: see fence
 	p.tail = p.pubTail.Load()
 	return p.free() == 0
 }
@@ -209,7 +215,7 @@ func (c *Consumer) Read(b []byte) (int, error) {
 	k := copy(b[:n], c.data[off:])
 	copy(b[k:n], c.data)
 	c.tail += n
-	c.pubTail.Store(c.tail)
+	c.pubTail.Swap(c.tail) // a full barrier: see fence
 	return int(n), nil
 }
 
@@ -233,7 +239,7 @@ func (c *Consumer) Freeze() {
 // Sleep announces that the writer is about to wait for a wake-up and
 // reports whether it still must: false if bytes were published meanwhile.
 func (c *Consumer) Sleep() bool {
-	c.sleeping.Store(1)
+	c.sleeping.Swap(1) // a full barrier: see fence
 	if c.head() != c.tail {
 		c.sleeping.Store(0)
 		return false

@@ -5,6 +5,7 @@ package shmring
 import (
 	"bytes"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -238,4 +239,72 @@ func TestSleepWhenFrozen(t *testing.T) {
 	if !c.Sleep() {
 		t.Fatal("a frozen ring read to its limit does not let the writer sleep")
 	}
+}
+
+// TestHandshakesConcurrent streams bytes through a small ring between two
+// goroutines that use both handshakes as the sink and the writer do: the
+// producer wakes a sleeping reader with a byte on a socket, the reader
+// tells a waiting producer about space with a byte on another. A missed
+// wake-up on either side hangs the test.
+func TestHandshakesConcurrent(t *testing.T) {
+	for round := range 5 {
+		p, c := pair(t, MinSize)
+		wake, err := socketPair()
+		if err != nil {
+			t.Fatal(err)
+		}
+		space, err := socketPair()
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := make([]byte, 4<<20)
+		rng := rand.New(rand.NewPCG(uint64(round), 3))
+		for i := range src {
+			src[i] = byte(rng.Uint32())
+		}
+		done := make(chan error, 1)
+		go func() {
+			in, buf := src, make([]byte, 1)
+			for len(in) > 0 {
+				n := p.Write(in[:min(len(in), 1+rng.IntN(3000))])
+				in = in[n:]
+				if n > 0 && p.TakeSleeper() {
+					if _, err := wake[0].Write([]byte{1}); err != nil {
+						done <- err
+						return
+					}
+				}
+				if n == 0 && p.Wait() {
+					if _, err := space[1].Read(buf); err != nil {
+						done <- err
+						return
+					}
+				}
+			}
+			done <- wake[0].Close()
+		}()
+		r := NewReader(c, wake[1], func() { space[0].Write([]byte{1}) })
+		got, err := io.ReadAll(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, src) {
+			t.Fatalf("round %d: %d bytes read, they differ from the %d written", round, len(got), len(src))
+		}
+		for _, f := range append(wake, space...) {
+			f.Close()
+		}
+	}
+}
+
+// socketPair returns the two ends of a Unix stream socket pair.
+func socketPair() ([]*os.File, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	return []*os.File{os.NewFile(uintptr(fds[0]), "a"), os.NewFile(uintptr(fds[1]), "b")}, nil
 }
