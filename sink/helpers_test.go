@@ -163,6 +163,7 @@ func (srv *streamServer) serve(c net.Conn) {
 				defer cons.Close()
 				src.r = shmring.NewReader(cons, c, func() { c.Write(wire.AppendSpace(nil)) })
 				fr.Discard()
+				c.Write(wire.AppendSpace(nil)) // the ring is taken
 			}
 			catch.Close()
 			continue

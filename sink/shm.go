@@ -3,6 +3,7 @@ package sink
 import (
 	"errors"
 	"net"
+	"sync/atomic"
 )
 
 // The shared ring: on a unix:// connection with acknowledgements, the sink
@@ -10,8 +11,11 @@ import (
 // then go into the ring instead of through the socket, and the socket
 // carries only a wake-up byte when the writer sleeps (see
 // internal/shmring and docs/PROTOCOL.md). A record is then handed over by
-// a copy, with no system call while the writer is busy. Acknowledgements,
-// replay and every other guarantee are those of the socket.
+// a copy, with no system call while the writer is busy. Nothing is copied
+// into the ring before the writer's first space notice says it took the
+// ring: a writer that refuses it never leaves records stranded there.
+// Acknowledgements, replay and every other guarantee are those of the
+// socket.
 
 // ringProducer is the client's side of a shared ring (shmring.Producer).
 type ringProducer interface {
@@ -24,6 +28,7 @@ type ringProducer interface {
 // shmConn is the shared ring of one connection.
 type shmConn struct {
 	ring  ringProducer
+	ready atomic.Bool   // the writer took the ring (its first space notice)
 	space chan struct{} // the writer sent a space notice
 	gone  chan struct{} // closed when the connection's reader stops
 }

@@ -256,7 +256,7 @@ func (s *Sink) flush(target uint64) {
 		s.mu.Lock()
 		conn, gen, sc := s.conn, s.gen, s.shared
 		first := s.ackSeq + uint64(s.ring.n-s.ring.unsent) + 1 // first unsent
-		if conn == nil || s.ring.unsent == 0 || first > target {
+		if conn == nil || s.ring.unsent == 0 || first > target || (sc != nil && !sc.ready.Load()) {
 			s.mu.Unlock()
 			return
 		}
@@ -597,12 +597,15 @@ func (s *Sink) read(conn net.Conn, gen uint64, sc *shmConn) {
 			}
 		case wire.Space:
 			if sc != nil {
+				if !sc.ready.Swap(true) {
+					signal(s.urgent) // what waited for the ring goes now
+				}
 				signal(sc.space)
 			}
 		case *wire.ErrorFrame:
 			s.lastErr = m
 			s.reportLocked(m)
-			if sc != nil && m.Code == wire.CodeProtocol && !s.shmOff {
+			if sc != nil && !sc.ready.Load() && m.Code == wire.CodeProtocol && !s.shmOff {
 				// A writer that can't take the ring closes at the hello.
 				s.shmOff = true
 				s.reportLocked(errors.New("the writer refused the shared ring: records go through the socket"))

@@ -56,7 +56,7 @@
 //	WithQueueBytes (8 MiB)              records between the readers and the output
 //	+ 2 × WithMaxBuffered (64 MiB)      stream frames over 64 KiB in flight, and their formatting
 //	+ 136 KiB per open stream connection  a 64 KiB read buffer, up to 64 KiB of formatting scratch, a stack
-//	+ WithMaxRing (1 MiB) per connection with a shared ring   the pages of the ring it has read (the client's memory, counted in the writer's RSS)
+//	+ WithMaxRing (1 MiB) per connection with a shared ring   the pages of the ring it has read (the client's memfd; pages the writer touches first are charged to it)
 //	+ wire.ChunkConfig MaxPending (16 MiB) per pipe   unfinished pipe records
 //	+ 2 × WithMaxRecord per datagram socket           its receive buffer and scratch
 //	+ WithBatchSize (256 KiB)           the output batch

@@ -268,6 +268,10 @@ func (c *conn) startRing(h wire.Hello) error {
 	})
 	c.fr.Discard() // wake-ups sent along with the hello
 	c.s.c.sharedRings.Add(1)
+	// The first space notice tells the client the ring is taken: until
+	// then it copies nothing into it.
+	c.spaceDue.Store(true)
+	c.notifyAck()
 	return nil
 }
 
@@ -281,6 +285,9 @@ func (c *conn) force() {
 		return
 	}
 	close(c.forcedCh)
+	// A client that does not read could hold an ack or space notice in
+	// write(2) forever, and Shutdown with it: the last words get a bound.
+	c.nc.SetWriteDeadline(time.Now().Add(errorFrameTimeout))
 	if cr, ok := c.nc.(interface{ CloseRead() error }); ok && cr.CloseRead() == nil {
 		return
 	}
@@ -289,7 +296,6 @@ func (c *conn) force() {
 
 func (c *conn) serve() {
 	defer func() {
-		c.s.c.clientsNow.Add(-1)
 		c.nc.Close()
 		c.fr.Release()
 		c.fd.f.release()
@@ -297,6 +303,7 @@ func (c *conn) serve() {
 		if c.ring != nil {
 			c.ring.C.Close()
 		}
+		c.s.c.clientsNow.Add(-1) // last: a client counted gone holds nothing
 	}()
 	for {
 		f, err := c.fr.Next()
