@@ -22,20 +22,11 @@ var shmHello = wire.AppendHello(nil, wire.Hello{Version: wire.ProtocolVersion, F
 // memfd returns a memfd of size bytes named name, sealed with seals.
 func memfd(t *testing.T, name string, size int64, seals int) *os.File {
 	t.Helper()
-	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	f, err := shmring.Memfd(name, size, seals)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := os.NewFile(uintptr(fd), name)
 	t.Cleanup(func() { f.Close() })
-	if err := unix.Ftruncate(fd, size); err != nil {
-		t.Fatal(err)
-	}
-	if seals != 0 {
-		if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
-			t.Fatal(err)
-		}
-	}
 	return f
 }
 

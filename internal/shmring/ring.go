@@ -76,26 +76,38 @@ func NewProducer(size int) (*Producer, *os.File, error) {
 	if !ValidSize(size) {
 		return nil, nil, fmt.Errorf("shmring: size %d is not a power of two between %d and %d", size, MinSize, MaxSize)
 	}
-	fd, err := unix.MemfdCreate("logfanin-ring", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	f, err := Memfd("logfanin-ring", HeaderSize+int64(size), unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_SEAL)
 	if err != nil {
-		return nil, nil, fmt.Errorf("shmring: memfd_create: %w", err)
+		return nil, nil, err
 	}
-	f := os.NewFile(uintptr(fd), "logfanin-ring")
-	fail := func(what string, err error) (*Producer, *os.File, error) {
+	mem, err := unix.Mmap(int(f.Fd()), 0, HeaderSize+size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
 		f.Close()
-		return nil, nil, fmt.Errorf("shmring: %s: %w", what, err)
-	}
-	if err := unix.Ftruncate(fd, int64(HeaderSize+size)); err != nil {
-		return fail("ftruncate", err)
-	}
-	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_SEAL); err != nil {
-		return fail("seal", err)
-	}
-	mem, err := unix.Mmap(fd, 0, HeaderSize+size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
-	if err != nil {
-		return fail("mmap", err)
+		return nil, nil, fmt.Errorf("shmring: mmap: %w", err)
 	}
 	return &Producer{shared: newShared(mem)}, f, nil
+}
+
+// Memfd creates a memfd called name of size bytes and adds seals (0 for
+// none). NewProducer makes its ring with it; the writer's tests make the
+// rings a client should not pass.
+func Memfd(name string, size int64, seals int) (*os.File, error) {
+	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return nil, fmt.Errorf("shmring: memfd_create: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), name)
+	if err := unix.Ftruncate(fd, size); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("shmring: ftruncate: %w", err)
+	}
+	if seals != 0 {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("shmring: seal: %w", err)
+		}
+	}
+	return f, nil
 }
 
 // Write copies as much of b as fits and publishes it. It returns the

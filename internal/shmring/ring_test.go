@@ -137,20 +137,11 @@ func TestCorruptHead(t *testing.T) {
 
 func memfd(t *testing.T, size int64, seals int) *os.File {
 	t.Helper()
-	fd, err := unix.MemfdCreate("test", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	f, err := Memfd("test", size, seals)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := os.NewFile(uintptr(fd), "test")
 	t.Cleanup(func() { f.Close() })
-	if err := unix.Ftruncate(fd, size); err != nil {
-		t.Fatal(err)
-	}
-	if seals != 0 {
-		if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
-			t.Fatal(err)
-		}
-	}
 	return f
 }
 
