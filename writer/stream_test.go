@@ -348,3 +348,27 @@ func TestShutdownAcceptsBacklog(t *testing.T) {
 	}
 	f.check(sds)
 }
+
+// TestForceBoundsBlockedWrite: a client that never reads can't hold an ack
+// or space notice in write(2) beyond a forced shutdown, and Shutdown with
+// it.
+func TestForceBoundsBlockedWrite(t *testing.T) {
+	ours, theirs := net.Pipe() // writes block until the other end reads
+	defer theirs.Close()
+	defer ours.Close()
+	c := &conn{nc: ours, forcedCh: make(chan struct{})}
+	done := make(chan bool)
+	go func() {
+		var buf []byte
+		done <- c.sendSpace(&buf)
+	}()
+	c.force()
+	select {
+	case ok := <-done:
+		if ok {
+			t.Fatal("the space notice was written, though nobody reads")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a write to a client that does not read outlived the forced shutdown")
+	}
+}
