@@ -82,10 +82,12 @@
 // socket carries a one-byte wake-up only when the writer has nothing left
 // to read and sleeps. Under load that is no system call per record on
 // either side, which makes fan-in faster than every process writing the
-// file itself. Nothing else changes: a record is in the ring, out of the
-// process's hands, when Write returns (it survives the process), the
-// writer acknowledges what it wrote, and the Sink replays the rest after
-// a reconnection. A writer that refuses the ring (an old writer, or one
+// file itself. Nothing else changes: while connected, once the writer has
+// taken the ring (its first space notice, one round trip after the hello),
+// a record is in the ring when Write returns (without WithBatch), out of
+// the process's hands as after a write(2) on the socket; the writer
+// acknowledges what it wrote, and the Sink replays the rest after a
+// reconnection. A writer that refuses the ring (an old writer, or one
 // run with -max-ring 0) closes the first connection with a protocol
 // error; the Sink reports it and from then on uses the socket.
 //

@@ -163,8 +163,10 @@ func WithAck(on bool) Option {
 // writer and returns without a system call while the writer is busy;
 // the socket carries only a wake-up when the writer sleeps. The guarantees
 // are unchanged: the records are acknowledged and replayed as on the
-// socket, and a record Write has returned for survives the death of the
-// process. The ring's memory is charged to this process.
+// socket, and once the writer has taken the ring (one round trip after
+// connecting; until then records wait in the buffer) a record Write has
+// returned for survives the death of the process, as one written to the
+// socket does. The ring's memory is charged to this process.
 func WithSharedMemory(size int) Option {
 	return optionFunc(func(c *config) {
 		c.shm = size
