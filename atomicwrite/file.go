@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/logfanin/logfanin/internal/rerun"
 	"go.uber.org/zap/zapcore"
 )
 
@@ -37,7 +38,7 @@ type File struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	mill millState // compression and pruning of backups
+	mill rerun.Runner // compression and pruning of backups
 }
 
 var _ zapcore.WriteSyncer = (*File)(nil)
@@ -353,7 +354,7 @@ func (f *File) Close() error {
 		f.fd = -1
 		f.mu.Unlock()
 		// Outside f.mu, as the mill may be waiting for nothing but time.
-		f.closeErr = errors.Join(err, f.mill.wait())
+		f.closeErr = errors.Join(err, f.mill.Wait())
 	})
 	return f.closeErr
 }

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -46,7 +45,7 @@ func (f *File) rotateLocked() error {
 	f.unlock()
 	sys.close(f.fd)
 	f.fd, f.id, f.size = fd, id, id.size
-	f.mill.start(f)
+	f.startMill()
 	return nil
 }
 
@@ -84,54 +83,13 @@ func (f *File) settleDelay() time.Duration {
 	return max(2*f.cfg.reopenCheck, time.Second)
 }
 
-// millState runs compression and pruning in one goroutine at a time,
-// owned by the File: Close waits for it.
-type millState struct {
-	mu      sync.Mutex
-	running bool
-	again   bool
-	wg      sync.WaitGroup
-	err     error // last error, returned by Close
-}
-
-// start runs f.cleanup in the background, once more if it is running.
-func (m *millState) start(f *File) {
+// startMill runs compression and pruning of the backups in the
+// background, one run at a time, owned by the File: Close waits for it.
+func (f *File) startMill() {
 	if !f.cfg.compress && f.cfg.maxBackups == 0 && f.cfg.maxAge == 0 {
 		return
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.running {
-		m.again = true
-		return
-	}
-	m.running = true
-	m.wg.Add(1)
-	go func() {
-		defer m.wg.Done()
-		for {
-			err := f.cleanup()
-			m.mu.Lock()
-			if err != nil {
-				m.err = err
-			}
-			if !m.again {
-				m.running = false
-				m.mu.Unlock()
-				return
-			}
-			m.again = false
-			m.mu.Unlock()
-		}
-	}()
-}
-
-// wait waits for the goroutine and returns the last error it met.
-func (m *millState) wait() error {
-	m.wg.Wait()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.err
+	f.mill.Start(f.cleanup)
 }
 
 // backup is one rotated file, possibly in two forms (plain and .gz) if a

@@ -4,10 +4,10 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/logfanin/logfanin/atomicwrite"
+	"github.com/logfanin/logfanin/internal/rerun"
 )
 
 // compressor gzips rotated files in a goroutine that Close waits for.
@@ -17,53 +17,15 @@ import (
 // backup and its .gz as one).
 type compressor struct {
 	path string // the live file; backups are name-TIMESTAMP.ext beside it
-
-	mu      sync.Mutex
-	running bool
-	again   bool
-	err     error // the first failure, for Close
-	wg      sync.WaitGroup
+	run  rerun.Runner
 }
 
 // start compresses every backup not compressed yet, in the background.
 // Called during a run, it makes that run look once more when it ends.
-func (c *compressor) start() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.running {
-		c.again = true
-		return
-	}
-	c.running = true
-	c.wg.Add(1)
-	go c.run()
-}
-
-func (c *compressor) run() {
-	defer c.wg.Done()
-	for {
-		err := c.compressAll()
-		c.mu.Lock()
-		if c.err == nil {
-			c.err = err
-		}
-		if !c.again {
-			c.running = false
-			c.mu.Unlock()
-			return
-		}
-		c.again = false
-		c.mu.Unlock()
-	}
-}
+func (c *compressor) start() { c.run.Start(c.compressAll) }
 
 // wait waits for the compression under way and returns the first error.
-func (c *compressor) wait() error {
-	c.wg.Wait()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.err
-}
+func (c *compressor) wait() error { return c.run.Wait() }
 
 func (c *compressor) compressAll() error {
 	dir, base := filepath.Split(c.path)
