@@ -3,7 +3,6 @@ package sink
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -39,7 +38,6 @@ type streamServer struct {
 	mu      sync.Mutex
 	cond    sync.Cond
 	recs    []rec
-	count   int
 	hellos  int
 	rings   int // hellos that passed a shared ring
 	ln      *net.UnixListener
@@ -378,5 +376,3 @@ func isDropNotice(s string) (uint64, bool) {
 	}
 	return n.Dropped, true
 }
-
-var errStop = errors.New("stop")

@@ -175,7 +175,7 @@ func (g *gram) datagram(n, oobn, flags int) {
 		}
 	}
 	if m, ok := parseSyslog(rec); ok {
-		g.fields = appendSyslogFields(g.fields[:0], &m, s.cfg.now())
+		g.fields = appendSyslogFields(g.fields[:0], &m, time.Now())
 		g.fd.add(m.msg, g.fields, g.tail, true, nil, 0)
 		return
 	}

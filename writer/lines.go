@@ -110,7 +110,7 @@ func (ls *lineSource) serve() {
 func (ls *lineSource) line(b []byte) {
 	ls.s.c.lines.Add(1)
 	ls.wrap = append(ls.wrap[:0], `"time":"`...)
-	ls.wrap = ls.s.cfg.now().UTC().AppendFormat(ls.wrap, time.RFC3339Nano)
+	ls.wrap = time.Now().UTC().AppendFormat(ls.wrap, time.RFC3339Nano)
 	ls.wrap = append(ls.wrap, `",`...)
 	ls.fd.add(b, ls.wrap, ls.tail, false, nil, 0)
 }

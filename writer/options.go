@@ -38,7 +38,6 @@ type config struct {
 	diag          io.Writer
 	idleTimeout   time.Duration
 	chunk         wire.ChunkConfig
-	now           func() time.Time
 	maxBuffered   int
 	maxRing       int             // 0: shared rings refused
 	allowUIDs     map[uint32]bool // nil: everyone the socket's mode lets in
@@ -53,7 +52,6 @@ func defaultConfig() config {
 		queueBytes:  DefaultQueueBytes,
 		diag:        os.Stderr,
 		idleTimeout: wire.DefaultIdleTimeout,
-		now:         time.Now,
 		maxBuffered: DefaultMaxBuffered,
 		maxRing:     DefaultMaxRing,
 	}
@@ -201,9 +199,4 @@ func WithAllowUIDs(uids ...uint32) Option {
 			c.allowUIDs[u] = true
 		}
 	})
-}
-
-// withClock replaces time.Now, for tests.
-func withClock(now func() time.Time) Option {
-	return optionFunc(func(c *config) { c.now = now })
 }

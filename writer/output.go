@@ -72,7 +72,6 @@ type FileOutput struct {
 	max        int64 // rotation size in bytes, 0 for none
 	size       int64 // bytes in the current file
 	lastRotate time.Time
-	now        func() time.Time
 
 	// The open file's identity, to notice it moved away.
 	dev, ino   uint64
@@ -117,7 +116,6 @@ func NewFileOutput(cfg FileConfig) (*FileOutput, error) {
 			LocalTime: cfg.LocalTime,
 		},
 		max:        int64(max(cfg.MaxSizeMB, 0)) << 20,
-		now:        time.Now,
 		checkEvery: time.Second,
 	}
 	// An empty write opens the file (or fails) without writing anything.
@@ -126,7 +124,7 @@ func NewFileOutput(cfg FileConfig) (*FileOutput, error) {
 	}
 	f.statSize()
 	f.noteIdentity()
-	f.lastCheck = f.now()
+	f.lastCheck = time.Now()
 	if cfg.Compress {
 		// Backups a previous run left uncompressed are compressed now.
 		f.gzip = &compressor{path: f.l.Filename}
@@ -146,7 +144,7 @@ func (f *FileOutput) noteIdentity() {
 // checkMoved reopens the file if its path names another file or none,
 // at most once every checkEvery.
 func (f *FileOutput) checkMoved() {
-	now := f.now()
+	now := time.Now()
 	if now.Sub(f.lastCheck) < f.checkEvery {
 		return
 	}
@@ -250,14 +248,14 @@ func (f *FileOutput) Reopen() error {
 // that backup names, which have millisecond resolution, never collide.
 func (f *FileOutput) Rotate() error {
 	for {
-		now := f.now()
+		now := time.Now()
 		if now.Truncate(time.Millisecond).After(f.lastRotate.Truncate(time.Millisecond)) {
 			break
 		}
 		time.Sleep(time.Until(f.lastRotate.Truncate(time.Millisecond).Add(time.Millisecond)))
 	}
 	err := f.l.Rotate()
-	f.lastRotate = f.now()
+	f.lastRotate = time.Now()
 	f.size = 0
 	if err != nil {
 		f.statSize()

@@ -69,7 +69,7 @@ func New(out Output, opts ...Option) *Server {
 	s := &Server{
 		cfg:        cfg,
 		out:        out,
-		diag:       newDiag(cfg.diag, cfg.now),
+		diag:       newDiag(cfg.diag),
 		queue:      make(chan *block, cfg.queueBytes/blockSize+64),
 		reopenCh:   make(chan chan error),
 		inputsDone: make(chan struct{}),
@@ -284,7 +284,6 @@ func waitCtx(ctx context.Context, wg *sync.WaitGroup) bool {
 type diag struct {
 	mu         sync.Mutex
 	w          io.Writer
-	now        func() time.Time
 	window     time.Time
 	n          int
 	suppressed int
@@ -293,12 +292,12 @@ type diag struct {
 
 const diagBurst = 20
 
-func newDiag(w io.Writer, now func() time.Time) *diag { return &diag{w: w, now: now} }
+func newDiag(w io.Writer) *diag { return &diag{w: w} }
 
 func (d *diag) printf(format string, args ...any) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	now := d.now()
+	now := time.Now()
 	if now.Sub(d.window) >= time.Second {
 		if d.suppressed > 0 {
 			fmt.Fprintf(d.w, "logfanin: %d diagnostic lines suppressed\n", d.suppressed)

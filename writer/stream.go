@@ -223,7 +223,7 @@ func (c *conn) Read(p []byte) (int, error) {
 		}
 	} else if c.fr.Buffered() > 0 {
 		if !c.deadline {
-			c.nc.SetReadDeadline(c.s.cfg.now().Add(c.s.cfg.idleTimeout))
+			c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.idleTimeout))
 			c.deadline = true
 		}
 	} else if c.deadline {

@@ -138,12 +138,11 @@ func frameHeader(n uint32) []byte { return binary.BigEndian.AppendUint32(nil, n)
 // record written as a valid JSON line.
 func TestStreamBadInput(t *testing.T) {
 	type outcome struct {
-		lines     int    // output lines expected
-		msg       string // the "msg" of the first line, if wrapped
-		closed    bool   // the writer closes the connection with an error frame
-		code      uint16
-		counter   func(Stats) uint64
-		keepAlive bool // the client keeps the connection open afterwards
+		lines   int    // output lines expected
+		msg     string // the "msg" of the first line, if wrapped
+		closed  bool   // the writer closes the connection with an error frame
+		code    uint16
+		counter func(Stats) uint64
 	}
 	cases := []struct {
 		name string

@@ -7,11 +7,6 @@ import (
 	"text/tabwriter"
 )
 
-// row is one formatted line of the table.
-type row struct {
-	cells []string
-}
-
 var header = []string{"contender", "prod", "size", "rec B", "records/s", "MB/s", "x zap", "x rsyslog",
 	"rec/write", "writer CPU s/M", "writer RSS MiB", "prod CPU s/M", "missing", "torn", "note"}
 
