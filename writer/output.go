@@ -68,6 +68,12 @@ type FileConfig struct {
 // in the package documentation) when opened and at each reopen; a reopen
 // that fails the rule keeps the file open.
 type FileOutput struct {
+	// Torn is how many bytes NewFileOutput removed from the end of the
+	// file: the cut-short last batch of a writer killed while writing it
+	// (the file did not end with a newline). Its records were never
+	// acknowledged; clients with acknowledgements send them again.
+	Torn int64
+
 	l          *lumberjack.Logger
 	max        int64 // rotation size in bytes, 0 for none
 	size       int64 // bytes in the current file
@@ -106,7 +112,12 @@ func NewFileOutput(cfg FileConfig) (*FileOutput, error) {
 	if fi, err := os.Stat(cfg.Path); err == nil && !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("file output %s: not a regular file (%s)", cfg.Path, fi.Mode().Type())
 	}
+	torn, err := repairTornTail(filepath.Clean(cfg.Path))
+	if err != nil {
+		return nil, fmt.Errorf("file output %s: %w", cfg.Path, err)
+	}
 	f := &FileOutput{
+		Torn: torn,
 		l: &lumberjack.Logger{
 			Filename:   filepath.Clean(cfg.Path),
 			MaxSize:    noRotateMB, // FileOutput rotates, see above

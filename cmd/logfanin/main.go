@@ -33,6 +33,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "logfanin: %v\n", err)
 		return 2
 	}
+	if fo, ok := out.(*writer.FileOutput); ok && fo.Torn > 0 {
+		fmt.Fprintf(stderr, "logfanin: %s did not end with a newline: removed the %d bytes of a batch a killed writer left unfinished\n", cfg.out, fo.Torn)
+	}
 	srv := writer.New(out,
 		writer.WithMaxRecord(cfg.maxRecord),
 		writer.WithPeerCred(cfg.peerCred),
