@@ -1,14 +1,11 @@
 package bench
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"time"
@@ -25,15 +22,18 @@ type Latency struct {
 	Producers, Size int
 	Rate            int // records per second, all producers together
 	Records         int
+	Timed           int // records whose stamp came out
 	P50, P99, Max   time.Duration
+	P99s            []time.Duration // with repetitions: the p99 of each run
 	Missing, Torn   int
 	Err             error
 }
 
-// MeasureLatency runs the fanin contender with the sidecar writing to a pipe
-// that this process reads: each producer stamps its records with the
-// wall-clock time of the Write call, and the delay is taken when the line
-// arrives. rate is the total records per second; the run lasts about d.
+// MeasureLatency runs the fanin contender with the sidecar writing to a
+// descriptor that this process reads (stampedOutput): each producer stamps
+// its records with the wall-clock time of the Write call, and the delay
+// runs to the time the kernel took the sidecar's write(2) of the line.
+// rate is the total records per second; the run lasts about d.
 func MeasureLatency(cfg Config, producers, size, rate int, d time.Duration) (l Latency) {
 	l = Latency{Producers: producers, Size: size, Rate: rate}
 	if err := cfg.fill(); err != nil {
@@ -56,58 +56,26 @@ func MeasureLatency(cfg Config, producers, size, rate int, d time.Duration) (l L
 	}
 	defer f.Close()
 
-	pr, pw, err := os.Pipe()
+	so, err := newStampedOutput()
 	if err != nil {
 		l.Err = err
 		return l
 	}
-	sc, err := startSidecarArgs(cfg.Sidecar, "unix", dir, []string{"-out", "-"}, pw)
-	pw.Close()
+	sc, err := startSidecarArgs(cfg.Sidecar, "unix", dir, []string{"-out", "-"}, so.W)
+	so.W.Close()
 	if err != nil {
-		pr.Close()
+		unix.Close(so.fd)
 		l.Err = err
 		return l
 	}
 	lats := make([]time.Duration, 0, l.Records)
 	readDone := make(chan error, 1)
 	go func() {
-		defer pr.Close()
-		// The instrument should not add its own delay: the reader's
-		// thread runs at the highest priority this process may set (it
-		// needs CAP_SYS_NICE; without it the call fails and the reader
-		// runs at normal priority), so that a line is timed when the
-		// writer has written it, not when the reader next gets a core.
-		runtime.LockOSThread()
-		unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), -20)
-		br := bufio.NewReaderSize(pr, 1<<20)
-		bw := bufio.NewWriterSize(f, 1<<20)
-		var long []byte
-		for {
-			line, err := br.ReadSlice('\n')
-			now := time.Now().UnixNano()
-			if err == bufio.ErrBufferFull {
-				long = append(long, line...)
-				continue
-			}
-			if long != nil {
-				line = append(long, line...)
-				long = nil
-			}
+		readDone <- so.read(f, func(line []byte, at int64) {
 			if t := stampOf(line); t > 0 {
-				lats = append(lats, time.Duration(now-t))
+				lats = append(lats, time.Duration(at-t))
 			}
-			bw.Write(line)
-			if err != nil {
-				if err == io.EOF {
-					err = nil
-				}
-				if ferr := bw.Flush(); err == nil {
-					err = ferr
-				}
-				readDone <- err
-				return
-			}
-		}
+		})
 	}()
 
 	base := job{Contender: "fanin", Records: perProducer, Size: size, Addr: sc.addr, Rate: max(rate/producers, 1), Stamp: true}
@@ -155,6 +123,7 @@ func MeasureLatency(cfg Config, producers, size, rate int, d time.Duration) (l L
 		l.Err = fmt.Errorf("no stamped record came out")
 		return l
 	}
+	l.Timed = len(lats)
 	slices.Sort(lats)
 	l.P50 = lats[len(lats)/2]
 	l.P99 = lats[len(lats)*99/100]
