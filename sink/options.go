@@ -161,7 +161,10 @@ func WithAck(on bool) Option {
 //
 // With the ring, Write copies the record into memory shared with the
 // writer and returns without a system call while the writer is busy;
-// the socket carries only a wake-up when the writer sleeps. The guarantees
+// the socket carries only a wake-up when the writer sleeps, and the
+// writer's acknowledgements come through the ring too, read when the
+// buffer fills or Sync, Close or Stats asks, so that they don't wake the
+// process up. The guarantees
 // are unchanged: the records are acknowledged and replayed as on the
 // socket, and once the writer has taken the ring (one round trip after
 // connecting; until then records wait in the buffer) a record Write has

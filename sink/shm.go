@@ -14,14 +14,18 @@ import (
 // a copy, with no system call while the writer is busy. Nothing is copied
 // into the ring before the writer's first space notice says it took the
 // ring: a writer that refuses it never leaves records stranded there.
-// Acknowledgements, replay and every other guarantee are those of the
-// socket.
+// The writer publishes its acknowledgements in the ring's header, where
+// Write, Sync and Stats read them: an ack frame comes only when the sink
+// waits for one (wire.HelloRingAck). Replay and every other guarantee are
+// those of the socket.
 
 // ringProducer is the client's side of a shared ring (shmring.Producer).
 type ringProducer interface {
 	Write(b []byte) int
 	TakeSleeper() bool
 	Wait() bool
+	Acked() uint64
+	WantAck() uint64
 	Close() error
 }
 

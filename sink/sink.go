@@ -216,7 +216,7 @@ func (s *Sink) Write(p []byte) (int, error) {
 		if s.pendingDrops > 0 {
 			s.noteDropsLocked()
 		}
-		if s.ring.fits(n) {
+		if s.ring.fits(n) || (s.ringAcksLocked(false) && s.ring.fits(n)) {
 			break
 		}
 		if s.cfg.policy == Drop {
@@ -225,7 +225,7 @@ func (s *Sink) Write(p []byte) (int, error) {
 			s.mu.Unlock()
 			return len(p), nil
 		}
-		s.cond.Wait()
+		s.waitLocked()
 	}
 	s.ring.push(p)
 	target := s.ackSeq + uint64(s.ring.n)
@@ -330,6 +330,53 @@ func (s *Sink) releaseLocked(k int) {
 		s.ring.release(k)
 		s.ackSeq += uint64(k)
 	}
+}
+
+// ackedLocked takes the writer's acknowledgement of the records up to seq.
+func (s *Sink) ackedLocked(seq uint64) {
+	last := s.ackSeq + uint64(s.ring.n)
+	if seq > last {
+		s.reportLocked(fmt.Errorf("writer acknowledged sequence %d, beyond the last sent %d", seq, last))
+		seq = last
+	}
+	if seq > s.ackHigh {
+		s.ackHigh = seq
+		s.applyAcksLocked()
+	}
+}
+
+// ringAcksLocked takes the acknowledgement the writer published in the
+// shared ring, if it publishes them there; with want, it first tells the
+// writer that the caller is about to wait, so that the writer sends an ack
+// frame once it has a newer one. It reports whether records were
+// released.
+func (s *Sink) ringAcksLocked(want bool) bool {
+	sc := s.shared
+	if sc == nil || !sc.ready.Load() {
+		return false
+	}
+	var next uint64
+	if want {
+		next = sc.ring.WantAck()
+	} else {
+		next = sc.ring.Acked()
+	}
+	before := s.ackSeq
+	if next > 0 {
+		s.ackedLocked(next - 1)
+	}
+	return s.ackSeq != before
+}
+
+// waitLocked waits for a change of state: an acknowledgement, room, a
+// connection. Acknowledgements in the shared ring come without a wake-up,
+// so it takes those first, and asks for an ack frame if they were not
+// enough.
+func (s *Sink) waitLocked() {
+	if s.ringAcksLocked(false) || s.ringAcksLocked(true) {
+		return
+	}
+	s.cond.Wait()
 }
 
 // applyAcksLocked releases the acknowledged records whose write has
@@ -503,7 +550,7 @@ func (s *Sink) connect(conn net.Conn, wasFailing bool) error {
 				s.reportLocked(fmt.Errorf("shared ring unavailable, records go through the socket: %w", err))
 			} else {
 				s.shared = sc
-				flags |= wire.HelloShm
+				flags |= wire.HelloShm | wire.HelloRingAck
 				rights = passRights(f)
 				defer f.Close()
 			}
@@ -586,15 +633,7 @@ func (s *Sink) read(conn net.Conn, gen uint64, sc *shmConn) {
 		}
 		switch m := msg.(type) {
 		case wire.Ack:
-			last := s.ackSeq + uint64(s.ring.n)
-			if m.Seq > last {
-				s.reportLocked(fmt.Errorf("writer acknowledged sequence %d, beyond the last sent %d", m.Seq, last))
-				m.Seq = last
-			}
-			if m.Seq > s.ackHigh {
-				s.ackHigh = m.Seq
-				s.applyAcksLocked()
-			}
+			s.ackedLocked(m.Seq)
 		case wire.Space:
 			if sc != nil {
 				if !sc.ready.Swap(true) {
@@ -680,7 +719,7 @@ func (s *Sink) Sync() error {
 			s.mu.Unlock()
 			return err
 		}
-		s.cond.Wait()
+		s.waitLocked()
 	}
 	s.mu.Unlock()
 	return s.syncFallback()
@@ -733,7 +772,7 @@ func (s *Sink) close() error {
 			s.mu.Unlock()
 		})
 		for s.ackSeq < target && !s.timedOut && !s.fallbackOn {
-			s.cond.Wait()
+			s.waitLocked()
 		}
 		t.Stop()
 		s.closed = true
@@ -747,10 +786,12 @@ func (s *Sink) close() error {
 		s.cancel()
 		s.wg.Wait()
 		s.wmu.Lock()
+		s.mu.Lock()
 		if s.shared != nil {
 			s.shared.ring.Close()
 			s.shared = nil
 		}
+		s.mu.Unlock()
 		s.wmu.Unlock()
 
 		s.mu.Lock()
@@ -783,6 +824,11 @@ func (s *Sink) close() error {
 
 // Stats returns the counters so far.
 func (s *Sink) Stats() Stats {
+	if s.pipe == nil {
+		s.mu.Lock()
+		s.ringAcksLocked(false)
+		s.mu.Unlock()
+	}
 	st := Stats{
 		Sent:       s.sent.Load(),
 		Dropped:    s.dropped.Load(),

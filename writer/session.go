@@ -17,7 +17,9 @@ import (
 // highest sequence it accepted, and replayed records at or below it are
 // skipped (Stats.Duplicates). After each batch write the writer sends the
 // connection an ack with the highest sequence written, one ack per batch
-// at most.
+// at most; a client with a shared ring that asked for acknowledgements in
+// it (wire.HelloRingAck) reads them there instead, and gets an ack frame
+// only when it waits for one, and after it stopped sending.
 
 // maxSessions bounds the sessions remembered; beyond it, sessions without
 // a connection are forgotten.
@@ -54,7 +56,7 @@ func (ss *session) written(seq uint64) {
 		}
 	}
 	if c := ss.owner.Load(); c != nil {
-		c.notifyAck()
+		c.written()
 	}
 }
 

@@ -3,6 +3,7 @@ package writer
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -218,6 +219,100 @@ func TestRingLargeRecords(t *testing.T) {
 		}
 		if err := sd.records(func(rec []byte) error { _, err := s.Write(rec); return err }); err != nil {
 			return err
+		}
+		return s.Close()
+	}, nil)
+	f.check(inproc)
+	if st := f.s.Stats(); st.SharedRings != 2 {
+		t.Errorf("stats: %v", st)
+	}
+}
+
+// TestRingAcks: a client that asks for acknowledgements in its ring reads
+// them there and gets an ack frame only when it says it waits for one, and,
+// once it has closed its side, for the last records.
+func TestRingAcks(t *testing.T) {
+	f := newFixture(t)
+	path := f.sock("s.sock")
+	f.listen("unix://" + path)
+	ring, memfd, err := shmring.NewProducer(shmring.MinSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ring.Close()
+	defer memfd.Close()
+	hello := wire.AppendHello(nil, wire.Hello{Version: wire.ProtocolVersion, Flags: wire.HelloAck | wire.HelloShm | wire.HelloRingAck, FirstSeq: 1})
+	c := sendWithFD(t, path, hello, memfd)
+	frames := make(chan any, 16)
+	go func() {
+		defer close(frames)
+		fr := wire.NewFrameReader(c, 0)
+		for {
+			fm, err := fr.Next()
+			if err != nil {
+				return
+			}
+			v, err := wire.ParseControl(fm.Payload)
+			if err != nil {
+				v = err
+			}
+			frames <- v
+		}
+	}()
+	if v := <-frames; v != (wire.Space{}) {
+		t.Fatalf("first frame %#v, want the space notice that takes the ring", v)
+	}
+	send := func(n int) {
+		for range n {
+			ring.Write(wire.AppendFrame(nil, []byte(`{"ok":1}`)))
+			if ring.TakeSleeper() {
+				c.Write([]byte{1})
+			}
+		}
+	}
+	send(3)
+	waitFor(t, "the ring to acknowledge 3 records", func() bool { return ring.Acked() == 4 })
+	if got := ring.WantAck(); got != 4 {
+		t.Fatalf("WantAck returned %d, want 4", got)
+	}
+	send(1)
+	// Had the writer sent an ack frame per batch, the first would be 1..3.
+	if v := <-frames; v != (wire.Ack{Seq: 4}) {
+		t.Fatalf("frame %#v, want the ack of record 4 the client waited for", v)
+	}
+	send(1)
+	c.CloseWrite()
+	if v := <-frames; v != (wire.Ack{Seq: 5}) {
+		t.Fatalf("frame %#v, want the ack of the last record after the client closed", v)
+	}
+	if v, ok := <-frames; ok {
+		t.Fatalf("frame %#v after the last ack, want the end of the connection", v)
+	}
+	if st := f.s.Stats(); st.Acks != 2 || st.Records != 5 {
+		t.Errorf("stats: %v", st)
+	}
+}
+
+// TestRingAcksSmallBuffer: a sink whose buffer fills again and again waits
+// for acknowledgements it reads in the ring, and every record arrives.
+func TestRingAcksSmallBuffer(t *testing.T) {
+	f := newFixture(t)
+	path := f.sock("s.sock")
+	f.listen("unix://" + path)
+	inproc := senders(0, 2, 3000, 300)
+	runSenders(t, inproc, nil, func(sd sender) error {
+		s, err := sink.New("unix://"+path, sink.WithBufferSize(16<<10))
+		if err != nil {
+			return err
+		}
+		if err := sd.records(func(rec []byte) error { _, err := s.Write(rec); return err }); err != nil {
+			return err
+		}
+		if err := s.Sync(); err != nil {
+			return err
+		}
+		if st := s.Stats(); st.Sent != 3000 || st.Buffered != 0 {
+			return fmt.Errorf("sink stats after Sync: %+v", st)
 		}
 		return s.Close()
 	}, nil)

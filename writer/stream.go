@@ -130,6 +130,13 @@ type conn struct {
 	ring       *shmring.Reader
 	spaceDue   atomic.Bool // the ack loop owes the client a space notice
 
+	// Acknowledgements in the ring (wire.HelloRingAck): the output
+	// publishes them in ackRing, nil once the ring is unmapped, and wakes
+	// the ack loop only for a client that waits, or once reading ended.
+	ackMu     sync.Mutex
+	ackRing   *shmring.Consumer
+	readEnded bool
+
 	// Ack mode.
 	sess     *session
 	nextSeq  uint64
@@ -268,6 +275,12 @@ func (c *conn) startRing(h wire.Hello) error {
 	})
 	c.fr.Discard() // wake-ups sent along with the hello
 	c.s.c.sharedRings.Add(1)
+	if h.Flags&wire.HelloRingAck != 0 {
+		c.ackMu.Lock()
+		c.ackRing = r
+		c.ackMu.Unlock()
+		c.written() // what an earlier connection of the session had written
+	}
 	// The first space notice tells the client the ring is taken: until
 	// then it copies nothing into it.
 	c.spaceDue.Store(true)
@@ -301,6 +314,9 @@ func (c *conn) serve() {
 		c.fd.f.release()
 		c.catch.Close()
 		if c.ring != nil {
+			c.ackMu.Lock()
+			c.ackRing = nil
+			c.ackMu.Unlock()
 			c.ring.C.Close()
 		}
 		c.s.c.clientsNow.Add(-1) // last: a client counted gone holds nothing
@@ -335,6 +351,9 @@ func (c *conn) serve() {
 		c.record(f.Payload)
 	}
 	if c.sess != nil {
+		c.ackMu.Lock()
+		c.readEnded = true
+		c.ackMu.Unlock()
 		close(c.readDone)
 		<-c.ackDone
 		c.sess.owner.CompareAndSwap(c, nil)
@@ -351,7 +370,7 @@ func (c *conn) record(rec []byte) {
 	c.lastNext.Store(seq + 1)
 	if !c.sess.accept(seq) {
 		c.s.c.duplicates.Add(1)
-		c.notifyAck()
+		c.written()
 		return
 	}
 	c.tail = append(c.tail[:0], c.sess.prefix...)
@@ -379,6 +398,22 @@ func (c *conn) hello(p []byte) (wire.Hello, bool) {
 	c.readDone = make(chan struct{})
 	go c.ackLoop()
 	return h, true
+}
+
+// written tells the connection that its session's records up to
+// sess.writtenNext are written: the ack loop sends an ack frame, or, for a
+// client that reads acknowledgements in the ring, the value is published
+// there and the ack loop wakes only if the client waits for a frame.
+func (c *conn) written() {
+	c.ackMu.Lock()
+	frame := c.ackRing == nil || c.readEnded
+	if !frame {
+		frame = c.ackRing.PublishAck(c.sess.writtenNext.Load())
+	}
+	c.ackMu.Unlock()
+	if frame {
+		c.notifyAck()
+	}
 }
 
 func (c *conn) notifyAck() {

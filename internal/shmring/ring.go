@@ -27,6 +27,8 @@ const (
 	offTail     = 64  // uint64: bytes consumed by the writer, ever
 	offSleeping = 128 // uint32: 1 while the writer waits for a wake-up
 	offWaiting  = 192 // uint32: 1 while the producer waits for space
+	offAcked    = 256 // uint64: the writer's acknowledgement, a sequence + 1 (0: none)
+	offAckWant  = 320 // uint32: 1 while the producer waits for an ack frame
 )
 
 type shared struct {
@@ -37,6 +39,8 @@ type shared struct {
 	pubTail  *atomic.Uint64
 	sleeping *atomic.Uint32
 	waiting  *atomic.Uint32
+	acked    *atomic.Uint64
+	ackWant  *atomic.Uint32
 }
 
 func newShared(mem []byte) shared {
@@ -49,6 +53,8 @@ func newShared(mem []byte) shared {
 		pubTail:  (*atomic.Uint64)(unsafe.Add(p, offTail)),
 		sleeping: (*atomic.Uint32)(unsafe.Add(p, offSleeping)),
 		waiting:  (*atomic.Uint32)(unsafe.Add(p, offWaiting)),
+		acked:    (*atomic.Uint64)(unsafe.Add(p, offAcked)),
+		ackWant:  (*atomic.Uint32)(unsafe.Add(p, offAckWant)),
 	}
 }
 
@@ -156,6 +162,18 @@ func (p *Producer) Wait() bool {
 	return p.free() == 0
 }
 
+// Acked returns the acknowledgement the writer published last: the
+// highest sequence written to its output plus one, 0 if none.
+func (p *Producer) Acked() uint64 { return p.acked.Load() }
+
+// WantAck announces that the producer is about to wait for an
+// acknowledgement and returns the one published so far: if it is not
+// enough, the writer sends an ack frame once it publishes a new one.
+func (p *Producer) WantAck() uint64 {
+	p.ackWant.Swap(1) // a full barrier: see fence
+	return p.acked.Load()
+}
+
 // Close unmaps the ring.
 func (p *Producer) Close() error { return p.unmap() }
 
@@ -163,9 +181,10 @@ func (p *Producer) Close() error { return p.unmap() }
 // use.
 type Consumer struct {
 	shared
-	tail   uint64 // the writer's own position, published in pubTail
-	frozen bool
-	limit  uint64 // with frozen: Read stops here
+	tail     uint64 // the writer's own position, published in pubTail
+	ackedOwn uint64 // the last acknowledgement published in acked
+	frozen   bool
+	limit    uint64 // with frozen: Read stops here
 }
 
 // Map maps the ring in the memfd f after checking that f is sealed against
@@ -266,6 +285,20 @@ func (c *Consumer) Awake() { c.sleeping.Store(0) }
 // claimed the duty to notify it. Call it after a Read that returned bytes.
 func (c *Consumer) TakeWaiter() bool {
 	return c.waiting.Load() == 1 && c.waiting.CompareAndSwap(1, 0)
+}
+
+// PublishAck publishes the acknowledgement next (the highest sequence
+// written plus one) if it is past the last one published, and reports
+// whether the producer waits for it and this call claimed the duty to
+// send it an ack frame. The writer's own last value is what counts: the
+// producer can't hold the acknowledgements back by writing the word. It
+// may run concurrently with Read, but not with itself.
+func (c *Consumer) PublishAck(next uint64) bool {
+	if next > c.ackedOwn {
+		c.ackedOwn = next
+		c.acked.Swap(next) // a full barrier: see fence
+	}
+	return c.ackWant.Load() == 1 && c.ackWant.CompareAndSwap(1, 0)
 }
 
 // Close unmaps the ring.

@@ -120,6 +120,69 @@ func TestSleepHandshake(t *testing.T) {
 	}
 }
 
+func TestAckHandshake(t *testing.T) {
+	p, c := pair(t, MinSize)
+	if got := p.Acked(); got != 0 {
+		t.Fatalf("Acked of a new ring is %d", got)
+	}
+	if c.PublishAck(5) {
+		t.Fatal("PublishAck claimed a frame nobody waits for")
+	}
+	if got := p.Acked(); got != 5 {
+		t.Fatalf("Acked is %d after PublishAck(5)", got)
+	}
+	c.PublishAck(3)
+	if got := p.Acked(); got != 5 {
+		t.Fatalf("Acked went back to %d", got)
+	}
+	if got := p.WantAck(); got != 5 {
+		t.Fatalf("WantAck returned %d, want 5", got)
+	}
+	if !c.PublishAck(7) {
+		t.Fatal("PublishAck did not claim the frame the producer waits for")
+	}
+	if c.PublishAck(8) {
+		t.Fatal("PublishAck claimed the same wait twice")
+	}
+	// A producer that writes the word does not hold acknowledgements back.
+	p.acked.Store(1 << 60)
+	c.PublishAck(9)
+	if got := p.Acked(); got != 9 {
+		t.Fatalf("Acked is %d after the writer published 9 over a forged value", got)
+	}
+}
+
+// TestAckHandshakeConcurrent races a producer that waits for every
+// acknowledgement against a writer that publishes them: a wait announced
+// just as the last value is published must still end, by the value WantAck
+// returns or by the frame PublishAck claims.
+func TestAckHandshakeConcurrent(t *testing.T) {
+	p, c := pair(t, MinSize)
+	const last = 200000
+	frames := make(chan struct{}, last) // the claims a producer that stopped waiting left unread
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for next := uint64(1); next <= last; next++ {
+			if c.PublishAck(next) {
+				frames <- struct{}{}
+			}
+		}
+	}()
+	for want := uint64(1); want <= last; want += 997 {
+		for p.Acked() < want {
+			if p.WantAck() >= want {
+				break
+			}
+			<-frames
+		}
+	}
+	<-done
+	if got := p.Acked(); got != last {
+		t.Fatalf("Acked is %d, want %d", got, last)
+	}
+}
+
 func TestCorruptHead(t *testing.T) {
 	for name, head := range map[string]uint64{
 		"beyond the ring": MinSize + 1,

@@ -24,6 +24,10 @@ const (
 	// whose memfd travels with the hello (SCM_RIGHTS), not through the
 	// socket; it needs HelloAck.
 	HelloShm = 0x02
+	// HelloRingAck says that the client reads the writer's position from
+	// the shared ring's header and asks for an Ack frame only when it
+	// waits for one; it needs HelloShm.
+	HelloRingAck = 0x04
 )
 
 // SessionIDSize is the length of a session id.
@@ -122,11 +126,14 @@ func ParseControl(p []byte) (any, error) {
 		if h.Version != ProtocolVersion {
 			return nil, &ProtocolError{Reason: fmt.Sprintf("hello version %d, want %d", h.Version, ProtocolVersion)}
 		}
-		if h.Flags&^(HelloAck|HelloShm) != 0 {
+		if h.Flags&^(HelloAck|HelloShm|HelloRingAck) != 0 {
 			return nil, &ProtocolError{Reason: fmt.Sprintf("unknown hello flags %#x", h.Flags)}
 		}
 		if h.Flags&HelloShm != 0 && h.Flags&HelloAck == 0 {
 			return nil, &ProtocolError{Reason: "hello asks for shared memory without acknowledgements"}
+		}
+		if h.Flags&HelloRingAck != 0 && h.Flags&HelloShm == 0 {
+			return nil, &ProtocolError{Reason: "hello asks for acknowledgements in a ring without one"}
 		}
 		return h, nil
 	case TypeAck:

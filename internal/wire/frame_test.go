@@ -115,7 +115,7 @@ func TestCheckRecord(t *testing.T) {
 }
 
 func TestControlRoundTrip(t *testing.T) {
-	h := Hello{Version: ProtocolVersion, Flags: HelloAck | HelloShm, FirstSeq: 1 << 40}
+	h := Hello{Version: ProtocolVersion, Flags: HelloAck | HelloShm | HelloRingAck, FirstSeq: 1 << 40}
 	copy(h.Session[:], "0123456789abcdef")
 	var stream []byte
 	stream = AppendHello(stream, h)
@@ -160,16 +160,18 @@ func TestParseControlRejects(t *testing.T) {
 	badVersion := AppendHello(nil, Hello{Version: 9})[FrameHeaderSize:]
 	badFlags := AppendHello(nil, Hello{Version: ProtocolVersion, Flags: HelloAck | 0x80})[FrameHeaderSize:]
 	shmNoAck := AppendHello(nil, Hello{Version: ProtocolVersion, Flags: HelloShm})[FrameHeaderSize:]
+	ringAckNoShm := AppendHello(nil, Hello{Version: ProtocolVersion, Flags: HelloAck | HelloRingAck})[FrameHeaderSize:]
 	for name, p := range map[string][]byte{
-		"empty":         {},
-		"unknown type":  {0x77},
-		"short hello":   {TypeHello, 1},
-		"hello version": badVersion,
-		"hello flags":   badFlags,
-		"shm no ack":    shmNoAck,
-		"long ack":      make([]byte, 10),
-		"long space":    {TypeSpace, 0},
-		"short error":   {TypeError, 0},
+		"empty":           {},
+		"unknown type":    {0x77},
+		"short hello":     {TypeHello, 1},
+		"hello version":   badVersion,
+		"hello flags":     badFlags,
+		"shm no ack":      shmNoAck,
+		"ring ack no shm": ringAckNoShm,
+		"long ack":        make([]byte, 10),
+		"long space":      {TypeSpace, 0},
+		"short error":     {TypeError, 0},
 	} {
 		if name == "long ack" {
 			p[0] = TypeAck

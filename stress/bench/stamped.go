@@ -1,9 +1,9 @@
 package bench
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"time"
 	"unsafe"
@@ -47,9 +47,8 @@ func newStampedOutput() (*stampedOutput, error) {
 // read copies every packet to out and calls line with each line and the
 // time its packet was written, until the sidecar closes its end (the
 // caller closes W once the sidecar has it). It closes the reader's end.
-func (so *stampedOutput) read(out *os.File, line func(l []byte, at int64)) error {
+func (so *stampedOutput) read(out io.Writer, line func(l []byte, at int64)) error {
 	defer unix.Close(so.fd)
-	bw := bufio.NewWriterSize(out, 1<<20)
 	buf := make([]byte, maxPacket)
 	var part []byte
 	oob := make([]byte, unix.CmsgSpace(int(unsafe.Sizeof(unix.Timespec{}))))
@@ -62,7 +61,7 @@ func (so *stampedOutput) read(out *os.File, line func(l []byte, at int64)) error
 			return fmt.Errorf("read the sidecar's output: %w", err)
 		}
 		if n == 0 {
-			return bw.Flush()
+			return nil
 		}
 		if flags&unix.MSG_TRUNC != 0 {
 			return fmt.Errorf("a write of the sidecar was larger than %d bytes", maxPacket)
@@ -72,7 +71,9 @@ func (so *stampedOutput) read(out *os.File, line func(l []byte, at int64)) error
 			return err
 		}
 		p := buf[:n]
-		bw.Write(p)
+		if _, err := out.Write(p); err != nil {
+			return err
+		}
 		// The writer writes whole lines, but a line split across writes
 		// is timed by the write that ends it.
 		for len(p) > 0 {

@@ -1,8 +1,7 @@
 package bench
 
 import (
-	"os"
-	"path/filepath"
+	"bytes"
 	"slices"
 	"testing"
 	"time"
@@ -16,11 +15,7 @@ func TestStampedOutput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := os.Create(filepath.Join(t.TempDir(), "out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
+	var out bytes.Buffer
 	type timed struct {
 		line string
 		at   int64
@@ -28,7 +23,7 @@ func TestStampedOutput(t *testing.T) {
 	var got []timed
 	done := make(chan error, 1)
 	go func() {
-		done <- so.read(out, func(l []byte, at int64) { got = append(got, timed{string(l), at}) })
+		done <- so.read(&out, func(l []byte, at int64) { got = append(got, timed{string(l), at}) })
 	}()
 	writes := []string{"a\nb\n", "c", "c\nd\n"}
 	var before, after []int64
@@ -59,9 +54,8 @@ func TestStampedOutput(t *testing.T) {
 			t.Errorf("line %q timed at %d, outside its write (%d..%d)", g.line, g.at, before[w.write], after[w.write])
 		}
 	}
-	data, _ := os.ReadFile(out.Name())
-	if string(data) != "a\nb\ncc\nd\n" {
-		t.Errorf("copied %q", data)
+	if out.String() != "a\nb\ncc\nd\n" {
+		t.Errorf("copied %q", out.String())
 	}
 }
 
