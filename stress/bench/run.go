@@ -128,35 +128,61 @@ func Run(cfg Config) ([]Result, error) {
 	var results []Result
 	for _, p := range cfg.Producers {
 		for _, size := range cfg.Sizes {
-			for _, name := range cfg.Contenders {
-				c, _ := contenderByName(name)
-				if c.kind == kindRsyslog && cfg.Rsyslogd == "" {
-					results = append(results, Result{Contender: name, Producers: p, Size: size, Note: "skipped: rsyslogd not available"})
-					continue
-				}
-				if c.kind == kindSidecar && cfg.Sidecar == "" {
-					results = append(results, Result{Contender: name, Producers: p, Size: size, Note: "skipped: no sidecar binary"})
-					continue
-				}
-				results = append(results, runReps(&cfg, c, p, size))
-			}
+			results = append(results, runCell(&cfg, p, size)...)
 		}
 	}
 	return results, nil
 }
 
-func runReps(cfg *Config, c contender, producers, size int) Result {
-	var reps []Result
-	missing, torn := 0, 0
-	for i := range cfg.Reps {
-		r := runOnce(cfg, c, producers, size, cfg.recordsPerProducer(producers, size), 0, false)
-		fmt.Fprintf(cfg.Progress, "%-14s p=%-2d size=%-6d rep %d: %s\n", c.name, producers, size, i+1, r.brief())
-		if r.Err != nil {
-			return r
+// runCell measures every contender at one producer count and record size.
+// The repetitions go round the contenders, every contender once and then
+// again, so that a slow spell of a shared machine weighs on all of them
+// alike rather than on the one that happened to run through it.
+func runCell(cfg *Config, producers, size int) []Result {
+	results := make([]Result, len(cfg.Contenders))
+	reps := make([][]Result, len(cfg.Contenders))
+	runs := make([]bool, len(cfg.Contenders))
+	for i, name := range cfg.Contenders {
+		c, _ := contenderByName(name)
+		switch {
+		case c.kind == kindRsyslog && cfg.Rsyslogd == "":
+			results[i] = Result{Contender: name, Producers: producers, Size: size, Note: "skipped: rsyslogd not available"}
+		case c.kind == kindSidecar && cfg.Sidecar == "":
+			results[i] = Result{Contender: name, Producers: producers, Size: size, Note: "skipped: no sidecar binary"}
+		default:
+			runs[i] = true
 		}
+	}
+	for rep := range cfg.Reps {
+		for i, name := range cfg.Contenders {
+			if !runs[i] {
+				continue
+			}
+			c, _ := contenderByName(name)
+			r := runOnce(cfg, c, producers, size, cfg.recordsPerProducer(producers, size), 0, false)
+			fmt.Fprintf(cfg.Progress, "%-14s p=%-2d size=%-6d rep %d: %s\n", c.name, producers, size, rep+1, r.brief())
+			if r.Err != nil {
+				results[i], runs[i] = r, false
+				continue
+			}
+			reps[i] = append(reps[i], r)
+		}
+	}
+	for i := range cfg.Contenders {
+		if runs[i] {
+			results[i] = median(reps[i])
+		}
+	}
+	return results
+}
+
+// median returns the repetition with the median throughput, with the
+// verification counts of all of them.
+func median(reps []Result) Result {
+	missing, torn := 0, 0
+	for _, r := range reps {
 		missing += r.Report.Missing
 		torn += r.Report.Torn + r.Report.Interleaved
-		reps = append(reps, r)
 	}
 	sort.Slice(reps, func(i, j int) bool { return reps[i].RecordsPerSec() < reps[j].RecordsPerSec() })
 	m := reps[len(reps)/2]

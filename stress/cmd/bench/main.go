@@ -36,7 +36,8 @@
 //	-sizes LIST        target record sizes in bytes (default 200,1024,8192,65536)
 //	-records N         records per run at most (default 400000)
 //	-mb N              MiB per run at most, fewer records for large sizes (default 128)
-//	-reps N            repetitions per run; the median is reported (default 3)
+//	-reps N            repetitions per run, taken in turns across the contenders;
+//	                   the median is reported (default 3)
 //	-quick             small matrix: 4 producers, 200 B and 8 KiB, 20000 records, 1 rep
 //	-latency=false     skip the latency measurement
 //	-latency-rate N    records/s for it (default: half and a quarter of the fanin throughput)
