@@ -18,7 +18,10 @@
 // other side publishes its position, then takes the flag (compare and
 // swap) and, if it took it, sends the wake-up. Each store that precedes
 // the other word's load is a full barrier (an atomic exchange), so one of
-// the two always sees the other.
+// the two always sees the other. The writer's acknowledgements use the
+// same handshake in the other direction: the Consumer publishes the
+// written sequence (PublishAck), and a Producer about to wait for an ack
+// frame sets its flag first (WantAck).
 package shmring
 
 import "errors"

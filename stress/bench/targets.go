@@ -116,3 +116,32 @@ func Targets(results []Result, lat *Latency, mem *Memory, goBench string) []Targ
 	ts = append(ts, t)
 	return ts
 }
+
+// DirectRatios reports direct mode's rows at 4 producers and 200 B against
+// the raw O_APPEND path and against naive zap: the default, with rotation,
+// and each stricter locking level. The zap rows compare best with naive
+// zap (the same records); direct-raw with raw (the same pre-encoded
+// records).
+func DirectRatios(results []Result) string {
+	raw, okRaw := find(results, "raw", 4, 200)
+	naive, okNaive := find(results, "naive", 4, 200)
+	var parts []string
+	for _, name := range []string{"direct", "direct-rotate", "direct-shared", "direct-always", "direct-raw"} {
+		r, ok := find(results, name, 4, 200)
+		if !ok {
+			continue
+		}
+		p := name
+		if okRaw && raw.RecordsPerSec() > 0 {
+			p += fmt.Sprintf(" %.2f× raw", r.RecordsPerSec()/raw.RecordsPerSec())
+		}
+		if okNaive && naive.RecordsPerSec() > 0 && name != "direct-raw" {
+			p += fmt.Sprintf(", %.2f× naive", r.RecordsPerSec()/naive.RecordsPerSec())
+		}
+		parts = append(parts, p)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "Direct mode (4 producers, 200 B): " + strings.Join(parts, "; ")
+}

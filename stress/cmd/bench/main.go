@@ -199,7 +199,7 @@ func run() error {
 	fmt.Println()
 	os.Stdout.Write(table.Bytes())
 	fmt.Println()
-	extras := extrasText(lats, mem)
+	extras := extrasText(results, lats, mem)
 	fmt.Print(extras)
 	var lat *bench.Latency
 	if len(lats) > 0 {
@@ -287,8 +287,11 @@ func medianLatency(runs []bench.Latency) *bench.Latency {
 	return &m
 }
 
-func extrasText(lats []*bench.Latency, mem *bench.Memory) string {
+func extrasText(results []bench.Result, lats []*bench.Latency, mem *bench.Memory) string {
 	var b strings.Builder
+	if d := bench.DirectRatios(results); d != "" {
+		fmt.Fprintln(&b, d)
+	}
 	for _, lat := range lats {
 		if lat.Err != nil {
 			fmt.Fprintf(&b, "Latency: error: %v\n", lat.Err)
@@ -360,7 +363,7 @@ func writeMarkdown(path, cmdline string, started time.Time, results []bench.Resu
 	fmt.Fprintf(&b, "## Contenders\n\n")
 	bench.WriteContenders(&b, results)
 	if extras != "" {
-		fmt.Fprintf(&b, "\n## Latency and writer memory\n\n")
+		fmt.Fprintf(&b, "\n## Direct mode, latency and writer memory\n\n")
 		for _, l := range strings.Split(strings.TrimSpace(extras), "\n") {
 			fmt.Fprintf(&b, "- %s\n", l)
 		}
