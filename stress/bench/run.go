@@ -99,6 +99,7 @@ type Result struct {
 	Missing, Torn int // summed over every repetition
 	Report        logcheck.Report
 	Reps          int
+	RepRates      []float64 // records/s of each repetition, in the order run
 	Note          string
 	Err           error
 }
@@ -180,13 +181,15 @@ func runCell(cfg *Config, producers, size int) []Result {
 // verification counts of all of them.
 func median(reps []Result) Result {
 	missing, torn := 0, 0
+	var rates []float64
 	for _, r := range reps {
 		missing += r.Report.Missing
 		torn += r.Report.Torn + r.Report.Interleaved
+		rates = append(rates, r.RecordsPerSec())
 	}
 	sort.Slice(reps, func(i, j int) bool { return reps[i].RecordsPerSec() < reps[j].RecordsPerSec() })
 	m := reps[len(reps)/2]
-	m.Missing, m.Torn, m.Reps = missing, torn, len(reps)
+	m.Missing, m.Torn, m.Reps, m.RepRates = missing, torn, len(reps), rates
 	return m
 }
 

@@ -353,7 +353,7 @@ func writeMarkdown(path, cmdline string, started time.Time, results []bench.Resu
 	fmt.Fprintf(&b, "# Benchmarks\n\n")
 	fmt.Fprintf(&b, "Written by `%s` (see `go doc ./stress/cmd/bench`); rerun it to refresh this file and `bench.png`.\n\n", cmdline)
 	fmt.Fprintf(&b, "- date: %s\n- machine: %d CPUs, %s\n- %s, %s/%s\n\n", started.UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), cpuModel(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	fmt.Fprintf(&b, "## Targets\n\nMeasured as ratios within this one run (4 producers, 200 B records unless said).\n\n")
+	fmt.Fprintf(&b, "## Targets\n\nMeasured as ratios within this one run (4 producers, 200 B records unless said). Each repetition runs every contender in turn; a ratio is the median of the repetitions' ratios, the medians of the throughputs beside it.\n\n")
 	for _, t := range targets {
 		fmt.Fprintf(&b, "- %s\n", t.String())
 	}
