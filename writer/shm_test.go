@@ -62,6 +62,18 @@ func sendWithFD(t *testing.T, path string, b []byte, f *os.File) *net.UnixConn {
 	return c
 }
 
+// dialRing connects to path with a new ring of the smallest size, passed
+// with hello.
+func dialRing(t *testing.T, path string, hello []byte) (*shmring.Producer, *os.File, *net.UnixConn) {
+	t.Helper()
+	ring, memfd, err := shmring.NewProducer(shmring.MinSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ring.Close(); memfd.Close() })
+	return ring, memfd, sendWithFD(t, path, hello, memfd)
+}
+
 // readErrorFrame reads control frames until an error frame and returns its
 // code, then expects the connection to end.
 func readErrorFrame(t *testing.T, c net.Conn) (uint16, string) {
@@ -148,13 +160,7 @@ func TestRingCorruptHead(t *testing.T) {
 	f := newFixture(t)
 	path := f.sock("s.sock")
 	f.listen("unix://" + path)
-	ring, memfd, err := shmring.NewProducer(shmring.MinSize)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ring.Close()
-	defer memfd.Close()
-	c := sendWithFD(t, path, shmHello, memfd)
+	ring, memfd, c := dialRing(t, path, shmHello)
 	ring.Write(wire.AppendFrame(nil, []byte(`{"ok":1}`)))
 	if ring.TakeSleeper() {
 		c.Write([]byte{1})
@@ -235,14 +241,8 @@ func TestRingAcks(t *testing.T) {
 	f := newFixture(t)
 	path := f.sock("s.sock")
 	f.listen("unix://" + path)
-	ring, memfd, err := shmring.NewProducer(shmring.MinSize)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ring.Close()
-	defer memfd.Close()
 	hello := wire.AppendHello(nil, wire.Hello{Version: wire.ProtocolVersion, Flags: wire.HelloAck | wire.HelloShm | wire.HelloRingAck, FirstSeq: 1})
-	c := sendWithFD(t, path, hello, memfd)
+	ring, _, c := dialRing(t, path, hello)
 	frames := make(chan any, 16)
 	go func() {
 		defer close(frames)
