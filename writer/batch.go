@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -18,25 +17,15 @@ import (
 // batch is full. Blocks are pooled; their memory is charged to a budget of
 // WithQueueBytes bytes, and a reader that finds the budget spent waits,
 // which stops it reading and pushes back onto its senders.
-//
-// A reader that finds the output idle (the queue empty, the output lock
-// free, none of its own blocks still on the way) writes its block itself,
-// under the output lock: handing it over would wake the output goroutine,
-// and on a busy machine every wake-up is a wait for a core. Under load the
-// lock is mostly taken and blocks queue up and are batched as above; at a
-// moderate rate writes carry fewer records each. A reader's blocks still
-// reach the output in order: it writes directly only once its earlier
-// blocks are written.
 
 const blockSize = 64 << 10
 
 type block struct {
 	buf     []byte
 	records int
-	charge  int           // bytes charged to the budget
-	sess    *session      // ack-mode connection: the session of the records
-	seq     uint64        // and the highest sequence number among them
-	pending *atomic.Int32 // the feeder's count of blocks not yet written
+	charge  int      // bytes charged to the budget
+	sess    *session // ack-mode connection: the session of the records
+	seq     uint64   // and the highest sequence number among them
 }
 
 var blockPool = sync.Pool{New: func() any { return &block{buf: make([]byte, 0, blockSize)} }}
@@ -87,10 +76,9 @@ func (b *budget) close() {
 // feeder is a reader's side of the queue: it formats records into the
 // reader's current block.
 type feeder struct {
-	s       *Server
-	f       formatter
-	blk     *block
-	pending atomic.Int32 // blocks handed to the output goroutine, not yet written
+	s   *Server
+	f   formatter
+	blk *block
 }
 
 // add formats one record into the current block. It returns false if the
@@ -145,36 +133,12 @@ func (fd *feeder) flush() {
 		fd.s.putBlock(b, true)
 		return
 	}
-	if fd.writeDirect(b) {
-		return
-	}
-	b.pending = &fd.pending
-	fd.pending.Add(1)
 	select {
 	case fd.s.queue <- b:
 	case <-fd.s.outDone:
-		fd.pending.Add(-1)
 		fd.s.c.lost.Add(uint64(b.records))
 		fd.s.putBlock(b, true)
 	}
-}
-
-// writeDirect writes b itself if the output is idle (see above) and
-// reports whether it did.
-func (fd *feeder) writeDirect(b *block) bool {
-	s := fd.s
-	if !s.direct.Load() || fd.pending.Load() != 0 || len(s.queue) != 0 || !s.outMu.TryLock() {
-		return false
-	}
-	defer s.outMu.Unlock()
-	// Checked again under the lock: the output goroutine takes the lock
-	// before it stops (direct off) and while it holds blocks from the queue.
-	if !s.direct.Load() || len(s.queue) != 0 {
-		return false
-	}
-	s.addBlock(b)
-	s.flushBatch()
-	return true
 }
 
 // putBlock returns b to the pool, releasing its charge if charged.
@@ -194,13 +158,11 @@ type ackNote struct {
 	seq  uint64
 }
 
-// output is the state of the output goroutine, guarded by Server.outMu
-// while the output runs.
+// output is the state of the output goroutine.
 type output struct {
 	batch   []byte
 	records int
 	acks    []ackNote
-	pending []*atomic.Int32 // feeders of the blocks in batch, one entry per block
 	timer   *time.Timer
 }
 
@@ -214,45 +176,27 @@ func (s *Server) runOutput() {
 	if s.cfg.flushInterval > 0 {
 		o.timer = time.NewTimer(s.cfg.flushInterval)
 		o.timer.Stop()
-	} else {
-		// Readers may write themselves while the output is idle; with a
-		// flush interval the output waits for more, so they don't.
-		s.direct.Store(true)
 	}
 	for {
-		select {
-		case b := <-s.queue:
-			s.outMu.Lock()
-			s.addBlock(b)
-			s.drainQueue()
-			s.outMu.Unlock()
-		case req := <-s.reopenCh:
-			s.outMu.Lock()
-			req <- s.reopen()
-			s.outMu.Unlock()
-		case <-s.inputsDone:
-			s.outMu.Lock()
-			s.direct.Store(false)
-			for {
-				select {
-				case b := <-s.queue:
-					s.addBlock(b)
-				default:
-					s.flushBatch()
-					s.outMu.Unlock()
-					return
+		if len(o.batch) == 0 {
+			select {
+			case b := <-s.queue:
+				s.addBlock(b)
+			case req := <-s.reopenCh:
+				req <- s.reopen()
+			case <-s.inputsDone:
+				for {
+					select {
+					case b := <-s.queue:
+						s.addBlock(b)
+					default:
+						s.flushBatch()
+						return
+					}
 				}
 			}
+			continue
 		}
-	}
-}
-
-// drainQueue adds the queued blocks to the batch, writing it whenever no
-// block waits or it is full, until the queue is empty and the batch
-// written. The caller holds outMu.
-func (s *Server) drainQueue() {
-	o := &s.o
-	for len(o.batch) > 0 {
 		select {
 		case b := <-s.queue:
 			s.addBlock(b)
@@ -293,17 +237,11 @@ func (s *Server) addBlock(b *block) {
 		if b.sess != nil {
 			b.sess.written(b.seq)
 		}
-		if b.pending != nil {
-			b.pending.Add(-1)
-		}
 		s.putBlock(b, true)
 		return
 	}
 	o.batch = append(o.batch, b.buf...)
 	o.records += b.records
-	if b.pending != nil {
-		o.pending = append(o.pending, b.pending)
-	}
 	if b.sess != nil {
 		if n := len(o.acks); n > 0 && o.acks[n-1].sess == b.sess {
 			o.acks[n-1].seq = b.seq
@@ -325,11 +263,6 @@ func (s *Server) flushBatch() {
 		o.acks[i] = ackNote{}
 	}
 	o.acks = o.acks[:0]
-	for i, p := range o.pending {
-		p.Add(-1)
-		o.pending[i] = nil
-	}
-	o.pending = o.pending[:0]
 	o.batch = o.batch[:0]
 	o.records = 0
 }

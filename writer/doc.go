@@ -26,12 +26,10 @@
 //
 // # Output
 //
-// Writes to the Output are serialised by one lock. Readers format records
-// into pooled blocks and hand them over; the output goroutine gathers them
-// into a batch of up to WithBatchSize bytes and writes the batch with one
-// Write as soon as no more records are waiting. A reader that finds the
-// output idle writes its block itself, sparing the output goroutine a
-// wake-up. A record is never split between two writes,
+// One goroutine owns the Output. Readers format records into pooled blocks
+// and hand them over; the output goroutine gathers them into a batch of up
+// to WithBatchSize bytes and writes the batch with one Write as soon as no
+// more records are waiting. A record is never split between two writes,
 // and the records of one sender are never reordered. Memory between the
 // readers and the output is bounded (WithQueueBytes); when it is full the
 // readers stop reading and the senders feel the backpressure. A failing

@@ -33,9 +33,7 @@ type Server struct {
 	inputsDone chan struct{} // closed when every input has ended
 	abort      chan struct{} // closed when Shutdown's context expires
 	outDone    chan struct{} // closed when the output goroutine ends
-	o          output        // owned by the output goroutine, or a reader holding outMu
-	outMu      sync.Mutex    // held by the output goroutine while it works, by a reader writing directly
-	direct     atomic.Bool   // readers may write directly (the output goroutine runs)
+	o          output        // owned by the output goroutine
 
 	wg       sync.WaitGroup // input goroutines Shutdown waits for
 	detached sync.WaitGroup // line readers that can't be interrupted
