@@ -538,6 +538,9 @@ func (s *Sink) connect(conn net.Conn, wasFailing bool) error {
 	flags := uint8(wire.HelloAck)
 	var rights []byte
 	if s.ack {
+		// What the last writer acknowledged in the old ring is not
+		// replayed; after the rewind no acknowledgement can release it.
+		s.ringAcksLocked(false)
 		s.ring.rewind()
 		s.doneSeq = s.ackSeq
 		if s.shared != nil {
@@ -861,6 +864,7 @@ func (s *Sink) fallbackLocked(p []byte) error {
 // drainToFallbackLocked moves every held record, in order, to the
 // fallback file. The caller holds wmu and mu.
 func (s *Sink) drainToFallbackLocked() {
+	s.ringAcksLocked(false) // written already: not copied to the fallback
 	n := s.ring.n
 	for off, i := s.ring.head, 0; i < n; i++ {
 		s.fallbackLocked(s.ring.record(off))

@@ -233,8 +233,7 @@ func (s *Server) addBlock(b *block) {
 	}
 	if len(b.buf) >= s.cfg.batchSize {
 		// Large enough on its own: write it without copying.
-		s.writeOut(b.buf, b.records)
-		if b.sess != nil {
+		if s.writeOut(b.buf, b.records) && b.sess != nil {
 			b.sess.written(b.seq)
 		}
 		s.putBlock(b, true)
@@ -257,9 +256,11 @@ func (s *Server) flushBatch() {
 	if len(o.batch) == 0 {
 		return
 	}
-	s.writeOut(o.batch, o.records)
+	ok := s.writeOut(o.batch, o.records)
 	for i, a := range o.acks {
-		a.sess.written(a.seq)
+		if ok {
+			a.sess.written(a.seq)
+		}
 		o.acks[i] = ackNote{}
 	}
 	o.acks = o.acks[:0]
@@ -274,8 +275,10 @@ const (
 
 // writeOut writes p, whole records only, to the output, retrying failures
 // with backoff until they succeed or Shutdown gives up (then the records
-// not written are counted as lost).
-func (s *Server) writeOut(p []byte, records int) {
+// not written are counted as lost). It reports whether all of p was
+// written: records given up on must not be acknowledged, so that their
+// senders replay them to the next writer.
+func (s *Server) writeOut(p []byte, records int) bool {
 	backoff := minBackoff
 	for len(p) > 0 {
 		n, err := s.out.Write(p)
@@ -305,7 +308,7 @@ func (s *Server) writeOut(p []byte, records int) {
 			records -= lost
 			s.diag.printf("output write failed, giving up on %d records at shutdown: %v", lost, err)
 			s.c.records.Add(uint64(max(records, 0)))
-			return
+			return false
 		default:
 		}
 		s.diag.printf("output write failed, retrying in %v: %v", backoff, err)
@@ -320,6 +323,7 @@ func (s *Server) writeOut(p []byte, records int) {
 		backoff = min(2*backoff, maxBackoff)
 	}
 	s.c.records.Add(uint64(records))
+	return true
 }
 
 func countLines(p []byte) int {

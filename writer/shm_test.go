@@ -1,6 +1,7 @@
 package writer
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -319,5 +321,37 @@ func TestRingAcksSmallBuffer(t *testing.T) {
 	f.check(inproc)
 	if st := f.s.Stats(); st.SharedRings != 2 {
 		t.Errorf("stats: %v", st)
+	}
+}
+
+// TestRingNoAckForLostRecords: records the writer gives up on at a forced
+// shutdown are counted lost and never acknowledged in the ring, so that
+// the client replays them to the next writer.
+func TestRingNoAckForLostRecords(t *testing.T) {
+	s := New(&faultyOutput{always: true}, WithDiagnostics(io.Discard))
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "s.sock")
+	if err := s.Listen("unix://" + path); err != nil {
+		t.Fatal(err)
+	}
+	hello := wire.AppendHello(nil, wire.Hello{Version: wire.ProtocolVersion, Flags: wire.HelloAck | wire.HelloShm | wire.HelloRingAck, FirstSeq: 1})
+	ring, _, c := dialRing(t, path, hello)
+	if _, err := wire.NewFrameReader(c, 0).Next(); err != nil { // the space notice
+		t.Fatal(err)
+	}
+	for range 3 {
+		ring.Write(wire.AppendFrame(nil, []byte(`{"ok":1}`)))
+		if ring.TakeSleeper() {
+			c.Write([]byte{1})
+		}
+	}
+	waitFor(t, "a failed write", func() bool { return s.Stats().WriteErrors > 0 })
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	s.Shutdown(ctx)
+	if st := s.Stats(); st.Lost != 3 || ring.Acked() != 0 {
+		t.Errorf("lost %d of 3 records, acknowledged in the ring up to %d, want 0", st.Lost, ring.Acked())
 	}
 }

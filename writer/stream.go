@@ -391,11 +391,11 @@ func (c *conn) hello(p []byte) (wire.Hello, bool) {
 		return h, true
 	}
 	c.sess = c.s.session(h.Session)
-	c.sess.owner.Store(c)
 	c.nextSeq = h.FirstSeq
 	c.ackWake = make(chan struct{}, 1)
 	c.ackDone = make(chan struct{})
 	c.readDone = make(chan struct{})
+	c.sess.owner.Store(c) // last: the output reaches c through it
 	go c.ackLoop()
 	return h, true
 }

@@ -288,16 +288,19 @@ func (c *Consumer) TakeWaiter() bool {
 }
 
 // PublishAck publishes the acknowledgement next (the highest sequence
-// written plus one) if it is past the last one published, and reports
-// whether the producer waits for it and this call claimed the duty to
-// send it an ack frame. The writer's own last value is what counts: the
+// written plus one) if it is past the last one published, and then
+// reports whether the producer waits for it and this call claimed the duty
+// to send it an ack frame. The writer's own last value is what counts: the
 // producer can't hold the acknowledgements back by writing the word. It
 // may run concurrently with Read, but not with itself.
 func (c *Consumer) PublishAck(next uint64) bool {
-	if next > c.ackedOwn {
-		c.ackedOwn = next
-		c.acked.Swap(next) // a full barrier: see fence
+	if next <= c.ackedOwn {
+		// Nothing new: a frame now would tell a waiting producer nothing
+		// and use up its wait, and the next new value would go unsent.
+		return false
 	}
+	c.ackedOwn = next
+	c.acked.Swap(next) // a full barrier: see fence
 	return c.ackWant.Load() == 1 && c.ackWant.CompareAndSwap(1, 0)
 }
 

@@ -144,11 +144,20 @@ func TestAckHandshake(t *testing.T) {
 	if c.PublishAck(8) {
 		t.Fatal("PublishAck claimed the same wait twice")
 	}
+	// A wait is not used up by a value that is not new (a replayed
+	// duplicate publishes the same value again).
+	p.WantAck()
+	if c.PublishAck(8) {
+		t.Fatal("PublishAck claimed a wait without a new value")
+	}
+	if !c.PublishAck(9) {
+		t.Fatal("PublishAck did not claim the wait with a new value")
+	}
 	// A producer that writes the word does not hold acknowledgements back.
 	p.acked.Store(1 << 60)
-	c.PublishAck(9)
-	if got := p.Acked(); got != 9 {
-		t.Fatalf("Acked is %d after the writer published 9 over a forged value", got)
+	c.PublishAck(10)
+	if got := p.Acked(); got != 10 {
+		t.Fatalf("Acked is %d after the writer published 10 over a forged value", got)
 	}
 }
 
