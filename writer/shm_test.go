@@ -76,6 +76,17 @@ func dialRing(t *testing.T, path string, hello []byte) (*shmring.Producer, *os.F
 	return ring, memfd, sendWithFD(t, path, hello, memfd)
 }
 
+// sendOK puts n records {"ok":1} into ring and wakes the writer on c if
+// it sleeps, as a client does.
+func sendOK(ring *shmring.Producer, c net.Conn, n int) {
+	for range n {
+		ring.Write(wire.AppendFrame(nil, []byte(`{"ok":1}`)))
+		if ring.TakeSleeper() {
+			c.Write([]byte{1})
+		}
+	}
+}
+
 // readErrorFrame reads control frames until an error frame and returns its
 // code, then expects the connection to end.
 func readErrorFrame(t *testing.T, c net.Conn) (uint16, string) {
@@ -163,10 +174,7 @@ func TestRingCorruptHead(t *testing.T) {
 	path := f.sock("s.sock")
 	f.listen("unix://" + path)
 	ring, memfd, c := dialRing(t, path, shmHello)
-	ring.Write(wire.AppendFrame(nil, []byte(`{"ok":1}`)))
-	if ring.TakeSleeper() {
-		c.Write([]byte{1})
-	}
+	sendOK(ring, c, 1)
 	waitFor(t, "the first record", func() bool { return f.s.Stats().Records == 1 })
 	// A second mapping stands for a client scribbling on the header.
 	mem, err := unix.Mmap(int(memfd.Fd()), 0, shmring.HeaderSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
@@ -264,25 +272,17 @@ func TestRingAcks(t *testing.T) {
 	if v := <-frames; v != (wire.Space{}) {
 		t.Fatalf("first frame %#v, want the space notice that takes the ring", v)
 	}
-	send := func(n int) {
-		for range n {
-			ring.Write(wire.AppendFrame(nil, []byte(`{"ok":1}`)))
-			if ring.TakeSleeper() {
-				c.Write([]byte{1})
-			}
-		}
-	}
-	send(3)
+	sendOK(ring, c, 3)
 	waitFor(t, "the ring to acknowledge 3 records", func() bool { return ring.Acked() == 4 })
 	if got := ring.WantAck(); got != 4 {
 		t.Fatalf("WantAck returned %d, want 4", got)
 	}
-	send(1)
+	sendOK(ring, c, 1)
 	// Had the writer sent an ack frame per batch, the first would be 1..3.
 	if v := <-frames; v != (wire.Ack{Seq: 4}) {
 		t.Fatalf("frame %#v, want the ack of record 4 the client waited for", v)
 	}
-	send(1)
+	sendOK(ring, c, 1)
 	c.CloseWrite()
 	if v := <-frames; v != (wire.Ack{Seq: 5}) {
 		t.Fatalf("frame %#v, want the ack of the last record after the client closed", v)
@@ -341,12 +341,7 @@ func TestRingNoAckForLostRecords(t *testing.T) {
 	if _, err := wire.NewFrameReader(c, 0).Next(); err != nil { // the space notice
 		t.Fatal(err)
 	}
-	for range 3 {
-		ring.Write(wire.AppendFrame(nil, []byte(`{"ok":1}`)))
-		if ring.TakeSleeper() {
-			c.Write([]byte{1})
-		}
-	}
+	sendOK(ring, c, 3)
 	waitFor(t, "a failed write", func() bool { return s.Stats().WriteErrors > 0 })
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
