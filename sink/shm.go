@@ -15,8 +15,9 @@ import (
 // into the ring before the writer's first space notice says it took the
 // ring: a writer that refuses it never leaves records stranded there.
 // The writer publishes its acknowledgements in the ring's header, where
-// Write, Sync and Stats read them: an ack frame comes only when the sink
-// waits for one (wire.HelloRingAck). Replay and every other guarantee are
+// the sink reads them when it needs room or counts (a full buffer, Sync,
+// Close, Stats, a reconnect, the fallback): an ack frame comes only when
+// the sink waits for one (wire.HelloRingAck). Replay and every other guarantee are
 // those of the socket.
 
 // ringProducer is the client's side of a shared ring (shmring.Producer).

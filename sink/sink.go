@@ -827,25 +827,22 @@ func (s *Sink) close() error {
 
 // Stats returns the counters so far.
 func (s *Sink) Stats() Stats {
+	var st Stats
 	if s.pipe == nil {
+		// Under the lock, so that Sent and Buffered agree; the ring's
+		// acknowledgements are taken first.
 		s.mu.Lock()
+		defer s.mu.Unlock()
 		s.ringAcksLocked(false)
-		s.mu.Unlock()
-	}
-	st := Stats{
-		Sent:       s.sent.Load(),
-		Dropped:    s.dropped.Load(),
-		Oversize:   s.oversize.Load(),
-		Fallback:   s.fallback.Load(),
-		Reconnects: s.reconnects.Load(),
-		Errors:     s.errs.Load(),
-		Lost:       s.lost.Load(),
-	}
-	if s.pipe == nil {
-		s.mu.Lock()
 		st.Buffered, st.BufferedBytes = s.ring.n, s.ring.bytes
-		s.mu.Unlock()
 	}
+	st.Sent = s.sent.Load()
+	st.Dropped = s.dropped.Load()
+	st.Oversize = s.oversize.Load()
+	st.Fallback = s.fallback.Load()
+	st.Reconnects = s.reconnects.Load()
+	st.Errors = s.errs.Load()
+	st.Lost = s.lost.Load()
 	return st
 }
 

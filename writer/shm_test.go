@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -348,5 +349,28 @@ func TestRingNoAckForLostRecords(t *testing.T) {
 	s.Shutdown(ctx)
 	if st := s.Stats(); st.Lost != 3 || ring.Acked() != 0 {
 		t.Errorf("lost %d of 3 records, acknowledged in the ring up to %d, want 0", st.Lost, ring.Acked())
+	}
+}
+
+// TestSinkReadsAcksInRing: the sink asks for acknowledgements in its ring
+// and reads them there: its counts catch up without a single ack frame
+// while it never waits.
+func TestSinkReadsAcksInRing(t *testing.T) {
+	f := newFixture(t)
+	path := f.sock("s.sock")
+	f.listen("unix://" + path)
+	s, err := sink.New("unix://" + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := range 2000 {
+		if _, err := s.Write([]byte(`{"n":` + strconv.Itoa(i) + `}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the sink to count 2000 records acknowledged", func() bool { return s.Stats().Sent == 2000 })
+	if st := f.s.Stats(); st.Acks != 0 || st.SharedRings != 1 {
+		t.Errorf("writer stats: %v, want no ack frame to a sink that never waited", st)
 	}
 }
