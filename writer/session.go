@@ -20,6 +20,11 @@ import (
 // at most; a client with a shared ring that asked for acknowledgements in
 // it (wire.HelloRingAck) reads them there instead, and gets an ack frame
 // only when it waits for one, and after it stopped sending.
+//
+// A session has one connection at a time that acknowledges (its owner).
+// A reconnecting client's new connection becomes the owner once the old
+// one has been read to its end (see conn.awaitPrevious), and the old
+// connection's ack loop then ends: the new one acknowledges for both.
 
 // maxSessions bounds the sessions remembered; beyond it, sessions without
 // a connection are forgotten.

@@ -395,9 +395,47 @@ func (c *conn) hello(p []byte) (wire.Hello, bool) {
 	c.ackWake = make(chan struct{}, 1)
 	c.ackDone = make(chan struct{})
 	c.readDone = make(chan struct{})
+	prev := c.sess.owner.Load()
+	if prev != nil {
+		c.awaitPrevious(prev)
+	}
 	c.sess.owner.Store(c) // last: the output reaches c through it
+	if prev != nil {
+		prev.notifyAck() // its ack loop may end: c acknowledges for the session now
+	}
 	go c.ackLoop()
 	return h, true
+}
+
+// testHookAwaitPrevious, when set by a test, is called as a connection
+// starts waiting for its session's previous one.
+var testHookAwaitPrevious func()
+
+// handoverWait bounds how long a session's new connection waits for the
+// previous one to be read to its end.
+const handoverWait = 5 * time.Second
+
+// awaitPrevious waits until the session's previous connection has read
+// and queued its last record, so that the records of the two connections
+// reach the output in the order the client sent them and an ack on the new
+// connection never covers a record of the old one still in the queue. A
+// client reconnects after closing its old connection, so the wait is that
+// of the old connection's records already in flight; one whose socket is
+// still held open elsewhere (a forked process) is waited for only
+// handoverWait, then both are read.
+func (c *conn) awaitPrevious(prev *conn) {
+	if testHookAwaitPrevious != nil {
+		testHookAwaitPrevious()
+	}
+	t := time.NewTimer(handoverWait)
+	defer t.Stop()
+	select {
+	case <-prev.readDone:
+	case <-c.forcedCh:
+	case <-c.s.abort:
+	case <-t.C:
+		c.s.diag.printf("connection from %s: the previous connection of its session is still open after %v; reading both, their records may be written out of order", c.who(), handoverWait)
+	}
 }
 
 // written tells the connection that its session's records up to
@@ -428,8 +466,8 @@ func (c *conn) notifyAck() {
 
 // ackLoop sends acks as batches are written. Once reading has ended it
 // stays until every record read has been acknowledged (a client may close
-// its sending side and wait for the last ack), the output stops, or
-// Shutdown forces the connection.
+// its sending side and wait for the last ack), a newer connection of the
+// session takes over, the output stops, or Shutdown forces the connection.
 func (c *conn) ackLoop() {
 	defer close(c.ackDone)
 	var buf []byte
@@ -450,8 +488,8 @@ func (c *conn) ackLoop() {
 			return
 		}
 		ok := c.sendAck(&buf, &sent)
-		if readDone == nil && (!ok || sent >= c.lastNext.Load() || c.forced.Load()) {
-			return
+		if readDone == nil && (!ok || sent >= c.lastNext.Load() || c.forced.Load() || c.sess.owner.Load() != c) {
+			return // a newer connection of the session acknowledges the rest
 		}
 	}
 }

@@ -1,0 +1,219 @@
+package writer
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/logfanin/logfanin/internal/wire"
+)
+
+// gateOutput holds every Write until open is closed; started gets a value
+// when a Write begins.
+type gateOutput struct {
+	started chan struct{}
+	open    chan struct{}
+	mu      sync.Mutex
+	buf     bytes.Buffer
+}
+
+func newGateOutput() *gateOutput {
+	return &gateOutput{started: make(chan struct{}, 1), open: make(chan struct{})}
+}
+
+func (o *gateOutput) Write(p []byte) (int, error) {
+	select {
+	case o.started <- struct{}{}:
+	default:
+	}
+	<-o.open
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.Write(p)
+}
+
+func (o *gateOutput) Reopen() error { return nil }
+func (o *gateOutput) Close() error  { return nil }
+
+// seqs returns the logfanin_seq of every output line, in order.
+func (o *gateOutput) seqs(t *testing.T) []uint64 {
+	t.Helper()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var seqs []uint64
+	for line := range strings.SplitSeq(strings.TrimSuffix(o.buf.String(), "\n"), "\n") {
+		var v struct {
+			Seq uint64 `json:"logfanin_seq"`
+		}
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Fatalf("output line %.80q: %v", line, err)
+		}
+		seqs = append(seqs, v.Seq)
+	}
+	return seqs
+}
+
+// sessionClient speaks the ack protocol of one session over successive
+// connections.
+type sessionClient struct {
+	t    *testing.T
+	path string
+	h    wire.Hello
+}
+
+func newSessionClient(t *testing.T, path string) *sessionClient {
+	sc := &sessionClient{t: t, path: path}
+	sc.h.Version, sc.h.Flags = wire.ProtocolVersion, wire.HelloAck
+	rand.Read(sc.h.Session[:])
+	return sc
+}
+
+// dial connects and returns the connection with the bytes to send: the
+// hello and records first…last, each of size bytes.
+func (sc *sessionClient) dial(first, last uint64, size int) (*net.UnixConn, []byte) {
+	sc.t.Helper()
+	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: sc.path, Net: "unix"})
+	if err != nil {
+		sc.t.Fatal(err)
+	}
+	sc.h.FirstSeq = first
+	b := wire.AppendHello(nil, sc.h)
+	for i := first; i <= last; i++ {
+		rec := `{"i":` + itoa(int(i)) + `,"pad":"`
+		rec += strings.Repeat("x", max(size-len(rec)-2, 0)) + `"}`
+		b = wire.AppendFrame(b, []byte(rec))
+	}
+	return c, b
+}
+
+// awaitAck reads acks on c until one covers seq.
+func awaitAck(t *testing.T, c net.Conn, seq uint64) {
+	t.Helper()
+	fr := wire.NewFrameReader(c, 0)
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	for {
+		f, err := fr.Next()
+		if err != nil {
+			t.Fatalf("waiting for the ack of %d: %v", seq, err)
+		}
+		v, _ := wire.ParseControl(f.Payload)
+		if a, ok := v.(wire.Ack); ok && a.Seq >= seq {
+			return
+		}
+	}
+}
+
+// TestReconnectKeepsOrder: a client reconnects while the writer still has
+// records of its old connection to read (the output is stalled, so the
+// old connection's reader waits for queue room). The new connection replays
+// them and adds more. Its records must not overtake the old connection's:
+// the output holds every sequence once, in order, and the new connection's
+// acks never cover a record still queued.
+func TestReconnectKeepsOrder(t *testing.T) {
+	waiting := make(chan struct{}, 1)
+	testHookAwaitPrevious = func() { waiting <- struct{}{} } // before the server's goroutines start
+	defer func() { testHookAwaitPrevious = nil }()
+	out := newGateOutput()
+	s := New(out, WithQueueBytes(blockSize), WithBatchSize(48<<10), WithDiagnostics(&syncBuffer{}))
+	s.Start()
+	path := filepath.Join(t.TempDir(), "s.sock")
+	if err := s.Listen("unix://" + path); err != nil {
+		t.Fatal(err)
+	}
+
+	const size, old, total = 40 << 10, 16, 18
+	cl := newSessionClient(t, path)
+	c1, b1 := cl.dial(1, old, size)
+	sent1 := make(chan error, 1)
+	go func() {
+		// More than the queue, the batch and the socket buffer hold: this
+		// write finishes only once the output moves again.
+		_, err := c1.Write(b1)
+		c1.Close()
+		sent1 <- err
+	}()
+	<-out.started
+
+	c2, b2 := cl.dial(1, total, size) // the oldest unacknowledged record is 1
+	defer c2.Close()
+	sent2 := make(chan error, 1)
+	go func() {
+		_, err := c2.Write(b2)
+		sent2 <- err
+	}()
+	select {
+	case <-waiting:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the new connection was read without waiting for the old one")
+	}
+	close(out.open)
+	if err := <-sent1; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-sent2; err != nil {
+		t.Fatal(err)
+	}
+	awaitAck(t, c2, total)
+	c2.Close()
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	seqs := out.seqs(t)
+	if len(seqs) != total {
+		t.Fatalf("%d records written, want %d: %v", len(seqs), total, seqs)
+	}
+	for i, seq := range seqs {
+		if seq != uint64(i+1) {
+			t.Fatalf("sequences out of order: %v", seqs)
+		}
+	}
+	if st := s.Stats(); st.Duplicates != old {
+		t.Errorf("%d duplicates skipped, want %d (the replayed records)", st.Duplicates, old)
+	}
+}
+
+// TestReplacedConnectionEnds: the old connection of a session whose last
+// record is written only after the client reconnected must still end (its
+// ack loop used to wait for a wake-up that went to the new connection
+// only, holding the connection, its goroutines and its ring until
+// Shutdown).
+func TestReplacedConnectionEnds(t *testing.T) {
+	out := newGateOutput()
+	s := New(out, WithDiagnostics(&syncBuffer{}))
+	s.Start()
+	path := filepath.Join(t.TempDir(), "s.sock")
+	if err := s.Listen("unix://" + path); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		// Bounded: the connection this test is about used to hold a
+		// graceful Shutdown forever.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		s.Shutdown(ctx)
+	}()
+	cl := newSessionClient(t, path)
+	c1, b1 := cl.dial(1, 1, 100)
+	c1.Write(b1)
+	<-out.started // record 1 is in the output's Write
+	c1.Close()    // the client gives up on the connection before the ack
+
+	c2, b2 := cl.dial(1, 2, 100)
+	defer c2.Close()
+	c2.Write(b2)
+	waitFor(t, "the replayed record read on the new connection", func() bool { return s.Stats().Duplicates == 1 })
+	close(out.open)
+	awaitAck(t, c2, 2)
+	c2.Close()
+	waitFor(t, "both connections to end", func() bool { return s.Stats().ClientsNow == 0 })
+	if got := out.seqs(t); len(got) != 2 || got[0] != 1 || got[1] != 2 {
+		t.Errorf("sequences %v, want [1 2]", got)
+	}
+}
