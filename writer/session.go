@@ -22,9 +22,11 @@ import (
 // only when it waits for one, and after it stopped sending.
 //
 // A session has one connection at a time that acknowledges (its owner).
-// A reconnecting client's new connection becomes the owner once the old
-// one has been read to its end (see conn.awaitPrevious), and the old
-// connection's ack loop then ends: the new one acknowledges for both.
+// Its connections are read one after the other, in the order of their
+// hellos: a reconnecting client's new connection starts reading, and
+// becomes the owner, once the one before has been read to its end (see
+// conn.awaitPrevious); the old connection's ack loop then ends, as the
+// new one acknowledges for both.
 
 // maxSessions bounds the sessions remembered; beyond it, sessions without
 // a connection are forgotten.
@@ -34,7 +36,8 @@ type session struct {
 	id           [wire.SessionIDSize]byte
 	acceptedNext atomic.Uint64 // highest sequence accepted + 1 (0: none)
 	writtenNext  atomic.Uint64 // highest sequence written + 1 (0: none)
-	owner        atomic.Pointer[conn]
+	owner        atomic.Pointer[conn] // the connection that acknowledges
+	latest       atomic.Pointer[conn] // the last to say hello, until it ends
 	prefix       []byte // ,"logfanin_sid":"…","logfanin_seq":
 }
 
@@ -65,16 +68,18 @@ func (ss *session) written(seq uint64) {
 	}
 }
 
-// session returns the session with id, made if new.
-func (s *Server) session(id [wire.SessionIDSize]byte) *session {
+// join returns the session with id, made if new, with c as its latest
+// connection, and the connection that was latest before c, if any. Under
+// s.mu, so that a session is never forgotten while a connection joins it.
+func (s *Server) join(id [wire.SessionIDSize]byte, c *conn) (*session, *conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if ss := s.sessions[id]; ss != nil {
-		return ss
+		return ss, ss.latest.Swap(c)
 	}
 	if len(s.sessions) >= maxSessions {
 		for k, ss := range s.sessions {
-			if ss.owner.Load() == nil {
+			if ss.latest.Load() == nil {
 				delete(s.sessions, k)
 				if len(s.sessions) < maxSessions*3/4 {
 					break
@@ -86,6 +91,7 @@ func (s *Server) session(id [wire.SessionIDSize]byte) *session {
 	ss.prefix = append(ss.prefix, `,"logfanin_sid":"`...)
 	ss.prefix = hex.AppendEncode(ss.prefix, id[:])
 	ss.prefix = append(ss.prefix, `","logfanin_seq":`...)
+	ss.latest.Store(c)
 	s.sessions[id] = ss
-	return ss
+	return ss, nil
 }

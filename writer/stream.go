@@ -357,6 +357,7 @@ func (c *conn) serve() {
 		close(c.readDone)
 		<-c.ackDone
 		c.sess.owner.CompareAndSwap(c, nil)
+		c.sess.latest.CompareAndSwap(c, nil)
 	}
 }
 
@@ -390,12 +391,14 @@ func (c *conn) hello(p []byte) (wire.Hello, bool) {
 	if h.Flags&wire.HelloAck == 0 {
 		return h, true
 	}
-	c.sess = c.s.session(h.Session)
 	c.nextSeq = h.FirstSeq
 	c.ackWake = make(chan struct{}, 1)
 	c.ackDone = make(chan struct{})
 	c.readDone = make(chan struct{})
-	prev := c.sess.owner.Load()
+	// The session's connections are read one after the other, in the
+	// order of their hellos.
+	sess, prev := c.s.join(h.Session, c)
+	c.sess = sess
 	if prev != nil {
 		c.awaitPrevious(prev)
 	}
@@ -409,32 +412,42 @@ func (c *conn) hello(p []byte) (wire.Hello, bool) {
 
 // testHookAwaitPrevious, when set by a test, is called as a connection
 // starts waiting for its session's previous one.
-var testHookAwaitPrevious func()
+var testHookAwaitPrevious func(c, prev *conn)
 
-// handoverWait bounds how long a session's new connection waits for the
-// previous one to be read to its end.
-const handoverWait = 5 * time.Second
+// handoverWait is how long a session's new connection lets the previous
+// one take more data before cutting it off (a variable for tests).
+var handoverWait = 5 * time.Second
 
 // awaitPrevious waits until the session's previous connection has read
 // and queued its last record, so that the records of the two connections
 // reach the output in the order the client sent them and an ack on the new
-// connection never covers a record of the old one still in the queue. A
-// client reconnects after closing its old connection, so the wait is that
-// of the old connection's records already in flight; one whose socket is
-// still held open elsewhere (a forked process) is waited for only
-// handoverWait, then both are read.
+// connection never covers a record of the old one still in the queue.
+//
+// A client reconnects after shutting down its old connection, so the wait
+// is that of the old connection's records already sent, however long a
+// stalled output makes it. An old connection that is still open after
+// handoverWait (its socket held by another process) is cut off: it is
+// read up to what the kernel has buffered, then ends; what it would have
+// sent later is refused.
 func (c *conn) awaitPrevious(prev *conn) {
 	if testHookAwaitPrevious != nil {
-		testHookAwaitPrevious()
+		testHookAwaitPrevious(c, prev)
 	}
 	t := time.NewTimer(handoverWait)
 	defer t.Stop()
-	select {
-	case <-prev.readDone:
-	case <-c.forcedCh:
-	case <-c.s.abort:
-	case <-t.C:
-		c.s.diag.printf("connection from %s: the previous connection of its session is still open after %v; reading both, their records may be written out of order", c.who(), handoverWait)
+	for {
+		select {
+		case <-prev.readDone:
+			return
+		case <-c.forcedCh:
+			return
+		case <-c.s.abort:
+			return
+		case <-t.C:
+			if cr, ok := prev.nc.(interface{ CloseRead() error }); ok && cr.CloseRead() == nil {
+				c.s.diag.printf("connection from %s: the previous connection of its session is still open after %v: reading it only up to what it has buffered", c.who(), handoverWait)
+			}
+		}
 	}
 }
 
