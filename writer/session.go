@@ -34,11 +34,11 @@ const maxSessions = 1 << 16
 
 type session struct {
 	id           [wire.SessionIDSize]byte
-	acceptedNext atomic.Uint64 // highest sequence accepted + 1 (0: none)
-	writtenNext  atomic.Uint64 // highest sequence written + 1 (0: none)
+	acceptedNext atomic.Uint64        // highest sequence accepted + 1 (0: none)
+	writtenNext  atomic.Uint64        // highest sequence written + 1 (0: none)
 	owner        atomic.Pointer[conn] // the connection that acknowledges
 	latest       atomic.Pointer[conn] // the last to say hello, until it ends
-	prefix       []byte // ,"logfanin_sid":"…","logfanin_seq":
+	prefix       []byte               // ,"logfanin_sid":"…","logfanin_seq":
 }
 
 // accept reports whether seq is new to the session, and records it.
