@@ -133,10 +133,6 @@ func (fd *feeder) flush() {
 		fd.s.putBlock(b, true)
 		return
 	}
-	if fd.s.writeDirect(b) {
-		return
-	}
-	fd.s.d.pending.Add(1)
 	select {
 	case fd.s.queue <- b:
 	case <-fd.s.outDone:
@@ -166,15 +162,12 @@ type ackNote struct {
 type output struct {
 	batch   []byte
 	records int
-	blocks  int // blocks copied into batch
 	acks    []ackNote
 	timer   *time.Timer
 }
 
 func (s *Server) runOutput() {
-	s.setRunning(true)
 	defer func() {
-		s.setRunning(false)
 		s.budget.close()
 		close(s.outDone)
 	}()
@@ -189,12 +182,8 @@ func (s *Server) runOutput() {
 			select {
 			case b := <-s.queue:
 				s.addBlock(b)
-			case <-s.d.kick:
-				s.flushCarry()
 			case req := <-s.reopenCh:
-				s.d.outMu.Lock() // no reader writes meanwhile
 				req <- s.reopen()
-				s.d.outMu.Unlock()
 			case <-s.inputsDone:
 				for {
 					select {
@@ -202,7 +191,6 @@ func (s *Server) runOutput() {
 						s.addBlock(b)
 					default:
 						s.flushBatch()
-						s.flushCarry()
 						return
 					}
 				}
@@ -245,16 +233,14 @@ func (s *Server) addBlock(b *block) {
 	}
 	if len(b.buf) >= s.cfg.batchSize {
 		// Large enough on its own: write it without copying.
-		if s.write(b.buf, b.records) && b.sess != nil {
+		if s.writeOut(b.buf, b.records) && b.sess != nil {
 			b.sess.written(b.seq)
 		}
 		s.putBlock(b, true)
-		s.d.pending.Add(-1)
 		return
 	}
 	o.batch = append(o.batch, b.buf...)
 	o.records += b.records
-	o.blocks++
 	if b.sess != nil {
 		if n := len(o.acks); n > 0 && o.acks[n-1].sess == b.sess {
 			o.acks[n-1].seq = b.seq
@@ -270,7 +256,7 @@ func (s *Server) flushBatch() {
 	if len(o.batch) == 0 {
 		return
 	}
-	ok := s.write(o.batch, o.records)
+	ok := s.writeOut(o.batch, o.records)
 	for i, a := range o.acks {
 		if ok {
 			a.sess.written(a.seq)
@@ -280,8 +266,6 @@ func (s *Server) flushBatch() {
 	o.acks = o.acks[:0]
 	o.batch = o.batch[:0]
 	o.records = 0
-	s.d.pending.Add(int64(-o.blocks))
-	o.blocks = 0
 }
 
 const (

@@ -29,11 +29,7 @@
 // One goroutine owns the Output. Readers format records into pooled blocks
 // and hand them over; the output goroutine gathers them into a batch of up
 // to WithBatchSize bytes and writes the batch with one Write as soon as no
-// more records are waiting. A reader that finds nothing waiting or being
-// written writes its block itself, which spares an idle writer a goroutine
-// wake-up per record (not with WithFlushInterval, which asks for batches);
-// it never retries: the output goroutine finishes a write that failed or
-// came short before anything else. A record is never split between two writes,
+// more records are waiting. A record is never split between two writes,
 // and the records of one sender are never reordered. Memory between the
 // readers and the output is bounded (WithQueueBytes); when it is full the
 // readers stop reading and the senders feel the backpressure. A failing

@@ -15,10 +15,8 @@ import (
 	"gopkg.in/natefinch/lumberjack.v2"
 )
 
-// Output is where records go. A Server never calls an Output from two
-// goroutines at once (its output goroutine writes, and so does a reader
-// that finds the output idle, one at a time under a lock), so an Output
-// need not be safe for concurrent use.
+// Output is where records go. A Server's single output goroutine is its only
+// user, so an Output need not be safe for concurrent use.
 //
 // Write receives whole lines, one or more records each ending in "\n"; a
 // record is never split between two calls. A Write that returns an error or

@@ -34,7 +34,6 @@ type Server struct {
 	abort      chan struct{} // closed when Shutdown's context expires
 	outDone    chan struct{} // closed when the output goroutine ends
 	o          output        // owned by the output goroutine
-	d          directState   // readers writing to an idle output (direct.go)
 
 	wg       sync.WaitGroup // input goroutines Shutdown waits for
 	detached sync.WaitGroup // line readers that can't be interrupted
@@ -76,7 +75,6 @@ func New(out Output, opts ...Option) *Server {
 		inputsDone: make(chan struct{}),
 		abort:      make(chan struct{}),
 		outDone:    make(chan struct{}),
-		d:          directState{kick: make(chan struct{}, 1)},
 		inputs:     make(map[input]struct{}),
 		sessions:   make(map[[wire.SessionIDSize]byte]*session),
 	}
