@@ -139,9 +139,7 @@ func testReconnectKeepsOrder(t *testing.T, stallPastHandover bool) {
 	}
 	out := newGateOutput()
 	diag := &syncBuffer{}
-	// A flush interval keeps readers from writing to the idle output
-	// themselves: records go through the queue, whose room runs out.
-	s := New(out, WithQueueBytes(blockSize), WithBatchSize(48<<10), WithFlushInterval(time.Microsecond), WithDiagnostics(diag))
+	s := New(out, WithQueueBytes(blockSize), WithBatchSize(48<<10), WithDiagnostics(diag))
 	s.Start()
 	path := filepath.Join(t.TempDir(), "s.sock")
 	if err := s.Listen("unix://" + path); err != nil {
@@ -215,7 +213,7 @@ func TestReconnectChain(t *testing.T) {
 	testHookAwaitPrevious = func(c, prev *conn) { waits <- wait{c, prev} }
 	defer func() { testHookAwaitPrevious = nil }()
 	out := newGateOutput()
-	s := New(out, WithFlushInterval(time.Microsecond), WithDiagnostics(&syncBuffer{}))
+	s := New(out, WithDiagnostics(&syncBuffer{}))
 	s.Start()
 	path := filepath.Join(t.TempDir(), "s.sock")
 	if err := s.Listen("unix://" + path); err != nil {
@@ -258,9 +256,7 @@ func TestReconnectChain(t *testing.T) {
 // Shutdown).
 func TestReplacedConnectionEnds(t *testing.T) {
 	out := newGateOutput()
-	// With a flush interval the output goroutine writes, not the old
-	// connection's reader, which then reaches the end of its input.
-	s := New(out, WithFlushInterval(time.Microsecond), WithDiagnostics(&syncBuffer{}))
+	s := New(out, WithDiagnostics(&syncBuffer{}))
 	s.Start()
 	path := filepath.Join(t.TempDir(), "s.sock")
 	if err := s.Listen("unix://" + path); err != nil {
