@@ -60,6 +60,26 @@ func (o *gateOutput) seqs(t *testing.T) []uint64 {
 	return seqs
 }
 
+// startGated starts a Server writing to a gateOutput and listening on a
+// socket; the test's end shuts it down (with a bound: a hung Shutdown is a
+// failure, not a hung test).
+func startGated(t *testing.T, opts ...Option) (*Server, *gateOutput, string) {
+	t.Helper()
+	out := newGateOutput()
+	s := New(out, append([]Option{WithDiagnostics(&syncBuffer{})}, opts...)...)
+	s.Start()
+	path := filepath.Join(t.TempDir(), "s.sock")
+	if err := s.Listen("unix://" + path); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		s.Shutdown(ctx)
+	})
+	return s, out, path
+}
+
 // sessionClient speaks the ack protocol of one session over successive
 // connections.
 type sessionClient struct {
@@ -137,14 +157,8 @@ func testReconnectKeepsOrder(t *testing.T, stallPastHandover bool) {
 		defer func(d time.Duration) { handoverWait = d }(handoverWait)
 		handoverWait = 10 * time.Millisecond
 	}
-	out := newGateOutput()
 	diag := &syncBuffer{}
-	s := New(out, WithQueueBytes(blockSize), WithBatchSize(48<<10), WithDiagnostics(diag))
-	s.Start()
-	path := filepath.Join(t.TempDir(), "s.sock")
-	if err := s.Listen("unix://" + path); err != nil {
-		t.Fatal(err)
-	}
+	s, out, path := startGated(t, WithQueueBytes(blockSize), WithBatchSize(48<<10), WithDiagnostics(diag))
 
 	const size, old, total = 40 << 10, 16, 18
 	cl := newSessionClient(t, path)
@@ -212,13 +226,7 @@ func TestReconnectChain(t *testing.T) {
 	waits := make(chan wait, 2)
 	testHookAwaitPrevious = func(c, prev *conn) { waits <- wait{c, prev} }
 	defer func() { testHookAwaitPrevious = nil }()
-	out := newGateOutput()
-	s := New(out, WithDiagnostics(&syncBuffer{}))
-	s.Start()
-	path := filepath.Join(t.TempDir(), "s.sock")
-	if err := s.Listen("unix://" + path); err != nil {
-		t.Fatal(err)
-	}
+	s, out, path := startGated(t)
 	cl := newSessionClient(t, path)
 	c1, b1 := cl.dial(1, 2, 100)
 	c1.Write(b1)
@@ -255,20 +263,7 @@ func TestReconnectChain(t *testing.T) {
 // only, holding the connection, its goroutines and its ring until
 // Shutdown).
 func TestReplacedConnectionEnds(t *testing.T) {
-	out := newGateOutput()
-	s := New(out, WithDiagnostics(&syncBuffer{}))
-	s.Start()
-	path := filepath.Join(t.TempDir(), "s.sock")
-	if err := s.Listen("unix://" + path); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		// Bounded: the connection this test is about used to hold a
-		// graceful Shutdown forever.
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		s.Shutdown(ctx)
-	}()
+	s, out, path := startGated(t) // its bounded Shutdown: this connection used to hold one forever
 	cl := newSessionClient(t, path)
 	c1, b1 := cl.dial(1, 1, 100)
 	c1.Write(b1)
