@@ -233,8 +233,8 @@ func (s *Server) addBlock(b *block) {
 	}
 	if len(b.buf) >= s.cfg.batchSize {
 		// Large enough on its own: write it without copying.
-		if s.writeOut(b.buf, b.records) && b.sess != nil {
-			b.sess.written(b.seq)
+		if ok := s.writeOut(b.buf, b.records); b.sess != nil {
+			b.sess.writeDone(b.seq, ok)
 		}
 		s.putBlock(b, true)
 		return
@@ -258,9 +258,7 @@ func (s *Server) flushBatch() {
 	}
 	ok := s.writeOut(o.batch, o.records)
 	for i, a := range o.acks {
-		if ok {
-			a.sess.written(a.seq)
-		}
+		a.sess.writeDone(a.seq, ok)
 		o.acks[i] = ackNote{}
 	}
 	o.acks = o.acks[:0]

@@ -118,9 +118,12 @@ type conn struct {
 	peer     []byte
 	tail     []byte
 	forced   atomic.Bool
+	cut      atomic.Bool   // a newer connection of the session cut this one off
 	forcedCh chan struct{} // closed by force
 
-	deadline bool // an idle deadline is set
+	deadline   bool      // an idle deadline is set
+	deadlineAt time.Time // and when it falls
+	lastRead   time.Time // when the last read returned, while a deadline is set
 
 	// Shared memory: until the first frame, reads take descriptors too;
 	// after a hello with wire.HelloShm, data comes through ring and the
@@ -220,7 +223,10 @@ func (c *conn) who() string {
 
 // Read is what the FrameReader reads through. Before it may block, it
 // hands the records decoded so far to the output, and it arms the idle
-// deadline while the connection is inside a frame.
+// deadline while the connection is inside a frame. The deadline counts
+// the time spent waiting for the client only: the time the writer itself
+// took between two reads (handing records to a stalled output, waiting
+// for the session's previous connection) pushes it back.
 func (c *conn) Read(p []byte) (int, error) {
 	c.fd.flush()
 	if c.forced.Load() {
@@ -229,19 +235,33 @@ func (c *conn) Read(p []byte) (int, error) {
 			c.deadline = false
 		}
 	} else if c.fr.Buffered() > 0 {
+		now := time.Now()
 		if !c.deadline {
-			c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.idleTimeout))
+			c.deadlineAt = now.Add(c.s.cfg.idleTimeout)
+			c.nc.SetReadDeadline(c.deadlineAt)
 			c.deadline = true
+		} else if busy := now.Sub(c.lastRead); busy > time.Millisecond {
+			c.deadlineAt = c.deadlineAt.Add(busy)
+			c.nc.SetReadDeadline(c.deadlineAt)
 		}
 	} else if c.deadline {
 		c.nc.SetReadDeadline(time.Time{})
 		c.deadline = false
 	}
+	n, err := c.read(p)
+	if c.deadline {
+		c.lastRead = time.Now()
+	}
+	return n, err
+}
+
+func (c *conn) read(p []byte) (int, error) {
 	switch {
 	case c.ring != nil:
-		if c.forced.Load() {
-			// Take what was sent before Shutdown, not whatever a busy
-			// client keeps adding: that is replayed to the next writer.
+		if c.forced.Load() || c.cut.Load() {
+			// Take what was sent before Shutdown (or before a newer
+			// connection of the session cut this one off), not whatever
+			// a busy client keeps adding: that is replayed.
 			c.ring.C.Freeze()
 		}
 		return c.ring.Read(p)
@@ -427,28 +447,28 @@ var handoverWait = 5 * time.Second
 // is that of the old connection's records already sent, however long a
 // stalled output makes it. An old connection that is still open after
 // handoverWait (its socket held by another process) is cut off: it is
-// read up to what the kernel has buffered, then ends; what it would have
-// sent later is refused.
+// read up to what the kernel has buffered, or what its shared ring holds,
+// then ends; what it would have sent later is refused. Shutdown forces
+// the old connection as well, so the wait holds then too.
 func (c *conn) awaitPrevious(prev *conn) {
 	if testHookAwaitPrevious != nil {
 		testHookAwaitPrevious(c, prev)
 	}
 	t := time.NewTimer(handoverWait)
 	defer t.Stop()
-	for {
-		select {
-		case <-prev.readDone:
-			return
-		case <-c.forcedCh:
-			return
-		case <-c.s.abort:
-			return
-		case <-t.C:
-			if cr, ok := prev.nc.(interface{ CloseRead() error }); ok && cr.CloseRead() == nil {
-				c.s.diag.printf("connection from %s: the previous connection of its session is still open after %v: reading it only up to what it has buffered", c.who(), handoverWait)
-			}
-		}
+	select {
+	case <-prev.readDone:
+		return
+	case <-t.C:
 	}
+	prev.cut.Store(true)
+	cr, ok := prev.nc.(interface{ CloseRead() error })
+	if ok && cr.CloseRead() == nil {
+		c.s.diag.printf("connection from %s: the previous connection of its session is still open after %v: reading it only up to what it has buffered", c.who(), handoverWait)
+	} else {
+		c.s.diag.printf("connection from %s: the previous connection of its session is still open after %v and can't be cut off: waiting for it to end", c.who(), handoverWait)
+	}
+	<-prev.readDone
 }
 
 // written tells the connection that its session's records up to
