@@ -409,18 +409,7 @@ func (o *pickyOutput) Close() error  { return nil }
 // no ack past them and replays them to the next writer. (The client reads
 // its acks in its shared ring, where they are published to the end.)
 func TestNoAckPastLostRecords(t *testing.T) {
-	out := &pickyOutput{bad: `"lost"`}
-	s := New(out, WithDiagnostics(&syncBuffer{}))
-	s.Start()
-	path := filepath.Join(t.TempDir(), "s.sock")
-	if err := s.Listen("unix://" + path); err != nil {
-		t.Fatal(err)
-	}
-	hello := wire.AppendHello(nil, wire.Hello{Version: wire.ProtocolVersion, Flags: wire.HelloAck | wire.HelloShm | wire.HelloRingAck, FirstSeq: 1})
-	ring, _, c := dialRing(t, path, hello)
-	if _, err := wire.NewFrameReader(c, 0).Next(); err != nil { // the space notice
-		t.Fatal(err)
-	}
+	s, ring, c := ringAckClient(t, &pickyOutput{bad: `"lost"`})
 	send := func(rec string) {
 		ring.Write(wire.AppendFrame(nil, []byte(rec)))
 		if ring.TakeSleeper() {

@@ -325,11 +325,12 @@ func TestRingAcksSmallBuffer(t *testing.T) {
 	}
 }
 
-// TestRingNoAckForLostRecords: records the writer gives up on at a forced
-// shutdown are counted lost and never acknowledged in the ring, so that
-// the client replays them to the next writer.
-func TestRingNoAckForLostRecords(t *testing.T) {
-	s := New(&faultyOutput{always: true}, WithDiagnostics(io.Discard))
+// ringAckClient starts a Server writing to out and connects a client
+// that reads its acknowledgements in its shared ring; the writer has taken
+// the ring (its space notice came).
+func ringAckClient(t *testing.T, out Output) (*Server, *shmring.Producer, *net.UnixConn) {
+	t.Helper()
+	s := New(out, WithDiagnostics(io.Discard))
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -342,6 +343,14 @@ func TestRingNoAckForLostRecords(t *testing.T) {
 	if _, err := wire.NewFrameReader(c, 0).Next(); err != nil { // the space notice
 		t.Fatal(err)
 	}
+	return s, ring, c
+}
+
+// TestRingNoAckForLostRecords: records the writer gives up on at a forced
+// shutdown are counted lost and never acknowledged in the ring, so that
+// the client replays them to the next writer.
+func TestRingNoAckForLostRecords(t *testing.T) {
+	s, ring, c := ringAckClient(t, &faultyOutput{always: true})
 	sendOK(ring, c, 3)
 	waitFor(t, "a failed write", func() bool { return s.Stats().WriteErrors > 0 })
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
