@@ -17,8 +17,8 @@ import (
 // The writer publishes its acknowledgements in the ring's header, where
 // the sink reads them when it needs room or counts (a full buffer, Sync,
 // Close, Stats, a reconnect, the fallback): an ack frame comes only when
-// the sink waits for one (wire.HelloRingAck). Replay and every other guarantee are
-// those of the socket.
+// the sink waits for one (wire.HelloRingAck). Replay and every other
+// guarantee are those of the socket.
 
 // ringProducer is the client's side of a shared ring (shmring.Producer).
 type ringProducer interface {

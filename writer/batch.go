@@ -234,7 +234,7 @@ func (s *Server) addBlock(b *block) {
 	if len(b.buf) >= s.cfg.batchSize {
 		// Large enough on its own: write it without copying.
 		if ok := s.writeOut(b.buf, b.records); b.sess != nil {
-			b.sess.writeDone(b.seq, ok)
+			b.sess.written(b.seq, ok)
 		}
 		s.putBlock(b, true)
 		return
@@ -258,7 +258,7 @@ func (s *Server) flushBatch() {
 	}
 	ok := s.writeOut(o.batch, o.records)
 	for i, a := range o.acks {
-		a.sess.writeDone(a.seq, ok)
+		a.sess.written(a.seq, ok)
 		o.acks[i] = ackNote{}
 	}
 	o.acks = o.acks[:0]

@@ -36,7 +36,7 @@ type session struct {
 	id           [wire.SessionIDSize]byte
 	acceptedNext atomic.Uint64        // highest sequence accepted + 1 (0: none)
 	writtenNext  atomic.Uint64        // highest sequence written + 1 (0: none)
-	gaveUp       atomic.Bool          // records were given up on: acks stop there
+	gaveUp       bool                 // records were given up on: acks stop there (output goroutine only)
 	owner        atomic.Pointer[conn] // the connection that acknowledges
 	latest       atomic.Pointer[conn] // the last to say hello, until it ends
 	prefix       []byte               // ,"logfanin_sid":"…","logfanin_seq":
@@ -55,13 +55,15 @@ func (ss *session) accept(seq uint64) bool {
 	}
 }
 
-// written is called by the output goroutine once records up to seq are
-// written; it wakes the connection that sends the acks. Acks are
+// written is called by the output goroutine after a write holding the
+// session's records up to seq; ok reports whether all of them were
+// written. It wakes the connection that sends the acks. Acks are
 // cumulative, so once the writer gave up on some of the session's records
 // (a forced shutdown with a failing output) they stop there, even if later
 // records are written: the client replays from there to the next writer.
-func (ss *session) written(seq uint64) {
-	if ss.gaveUp.Load() {
+func (ss *session) written(seq uint64, ok bool) {
+	ss.gaveUp = ss.gaveUp || !ok
+	if ss.gaveUp {
 		return
 	}
 	for {
@@ -73,16 +75,6 @@ func (ss *session) written(seq uint64) {
 	if c := ss.owner.Load(); c != nil {
 		c.written()
 	}
-}
-
-// writeDone records the outcome of a write holding the session's records
-// up to seq.
-func (ss *session) writeDone(seq uint64, ok bool) {
-	if !ok {
-		ss.gaveUp.Store(true)
-		return
-	}
-	ss.written(seq)
 }
 
 // join returns the session with id, made if new, with c as its latest

@@ -303,7 +303,7 @@ func (o *slowOutput) Close() error                { return nil }
 func TestReconnectCutsOffRing(t *testing.T) {
 	defer func(d time.Duration) { handoverWait = d }(handoverWait)
 	handoverWait = 20 * time.Millisecond
-	out := &slowOutput{delay: 10 * time.Millisecond} // the ring never empties
+	out := &slowOutput{delay: 50 * time.Millisecond} // the producer refills the ring long before the writer drains it
 	s := New(out, WithQueueBytes(blockSize), WithDiagnostics(&syncBuffer{}))
 	s.Start()
 	path := filepath.Join(t.TempDir(), "s.sock")
