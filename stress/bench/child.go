@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -67,6 +68,15 @@ func Child() {
 			pprof.StartCPUProfile(f)
 			defer f.Close()
 		}
+	}
+	if err == nil && len(j.Producers) == 1 {
+		// A producer process is one single-threaded worker, as in a
+		// prefork pool or a Python multiprocessing pool. With a P per
+		// core, the runtime of each producer wakes a second thread to
+		// run what a timer or the network poller made ready (about 1.7
+		// times the producers' wake-ups, measured with perf), and on a
+		// small machine those compete for the cores with the writer.
+		runtime.GOMAXPROCS(1)
 	}
 	if err == nil {
 		err = j.run(os.Stdin, os.Stdout)

@@ -361,6 +361,7 @@ func writeMarkdown(path, cmdline string, started time.Time, results []bench.Resu
 	bench.WriteMarkdownTable(&b, results)
 	fmt.Fprintf(&b, "\n%s\n", columnNotes)
 	fmt.Fprintf(&b, "## Contenders\n\n")
+	fmt.Fprintf(&b, "Every producer is a process of its own with one goroutine logging and GOMAXPROCS=1, a single-threaded worker as in a prefork or multiprocessing pool; only `zap` and `zap-buffered` run their producers as goroutines of one process, at the default GOMAXPROCS.\n\n")
 	bench.WriteContenders(&b, results)
 	if extras != "" {
 		fmt.Fprintf(&b, "\n## Direct mode, latency and writer memory\n\n")
