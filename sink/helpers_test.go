@@ -1,7 +1,6 @@
 package sink
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -344,24 +343,6 @@ func datas(recs []rec) []string {
 		out[i] = r.data
 	}
 	return out
-}
-
-// syncBuffer is an error output for tests.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-func (b *syncBuffer) Sync() error { return nil }
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func isDropNotice(s string) (uint64, bool) {

@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/logfanin/logfanin/internal/syncbuf"
 	"github.com/logfanin/logfanin/internal/wire"
 )
 
@@ -54,7 +55,7 @@ func TestOversize(t *testing.T) {
 // TestBufferLimitsRecord: a record that can't fit the buffer is refused.
 func TestBufferLimitsRecord(t *testing.T) {
 	s, err := New("unix://"+filepath.Join(t.TempDir(), "none"), WithBufferSize(1000),
-		WithErrorOutput(&syncBuffer{}), WithCloseTimeout(0))
+		WithErrorOutput(&syncbuf.Buffer{}), WithCloseTimeout(0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +286,7 @@ func TestFallback(t *testing.T) {
 	fbPath := filepath.Join(dir, "fallback.log")
 	sock := filepath.Join(dir, "w.sock")
 	connected := make(chan struct{}, 1)
-	var errOut syncBuffer
+	var errOut syncbuf.Buffer
 	s, err := New("unix://"+sock, WithFallback(fbPath), WithErrorOutput(&errOut),
 		WithBackoff(time.Millisecond, 2*time.Millisecond), withConnectHook(func() { connected <- struct{}{} }))
 	if err != nil {
@@ -351,7 +352,7 @@ func TestErrorFrame(t *testing.T) {
 	}
 	srv.start()
 	defer srv.stop()
-	var errOut syncBuffer
+	var errOut syncbuf.Buffer
 	s, err := New(srv.addr(), WithErrorOutput(&errOut), WithBackoff(time.Millisecond, 2*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
@@ -378,7 +379,7 @@ func TestErrorFrame(t *testing.T) {
 }
 
 func TestCloseUndelivered(t *testing.T) {
-	var errOut syncBuffer
+	var errOut syncbuf.Buffer
 	s, err := New("unix://"+filepath.Join(t.TempDir(), "none"), WithErrorOutput(&errOut), WithCloseTimeout(0))
 	if err != nil {
 		t.Fatal(err)
@@ -407,7 +408,7 @@ func TestCloseUndelivered(t *testing.T) {
 // TestSyncWriterDown: Sync reports the failed connection attempt rather
 // than waiting forever.
 func TestSyncWriterDown(t *testing.T) {
-	s, err := New("unix://"+filepath.Join(t.TempDir(), "none"), WithErrorOutput(&syncBuffer{}), WithCloseTimeout(0))
+	s, err := New("unix://"+filepath.Join(t.TempDir(), "none"), WithErrorOutput(&syncbuf.Buffer{}), WithCloseTimeout(0))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/logfanin/logfanin/internal/syncbuf"
 )
 
 // TestPipeDrop fills a pipe nobody reads with the Drop policy, then
@@ -67,7 +69,7 @@ func TestPipeFallback(t *testing.T) {
 	defer w.Close()
 	r.Close()
 	fb := filepath.Join(t.TempDir(), "fb.log")
-	var errOut syncBuffer
+	var errOut syncbuf.Buffer
 	s, err := New("fd:"+strconv.Itoa(int(w.Fd())), WithFallback(fb), WithErrorOutput(&errOut))
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +108,7 @@ func TestDatagramRestart(t *testing.T) {
 	}
 	c := listen()
 	connected := make(chan struct{}, 4)
-	s, err := New("unixgram://"+path, WithErrorOutput(&syncBuffer{}),
+	s, err := New("unixgram://"+path, WithErrorOutput(&syncbuf.Buffer{}),
 		WithBackoff(time.Millisecond, 2*time.Millisecond), withConnectHook(func() { connected <- struct{}{} }))
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/logfanin/logfanin/internal/syncbuf"
 )
 
 // dedup keeps one record per (session, sequence), checking that copies
@@ -61,7 +63,7 @@ func testRestartBlockAck(t *testing.T, opts []Option) {
 	srv := newStreamServer(t, 5)
 	connected := make(chan struct{}, 64)
 	s, err := New(srv.addr(), append([]Option{WithBufferSize(32 << 10), WithBackoff(time.Millisecond, 4*time.Millisecond),
-		WithErrorOutput(&syncBuffer{}), withConnectHook(func() { signal(connected) })}, opts...)...)
+		WithErrorOutput(&syncbuf.Buffer{}), withConnectHook(func() { signal(connected) })}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +109,7 @@ func testRestartBlockAck(t *testing.T, opts []Option) {
 func TestRestartDropAck(t *testing.T) {
 	srv := newStreamServer(t, 5)
 	s, err := New(srv.addr(), WithPolicy(Drop), WithBufferSize(8<<10),
-		WithBackoff(time.Millisecond, 4*time.Millisecond), WithErrorOutput(&syncBuffer{}))
+		WithBackoff(time.Millisecond, 4*time.Millisecond), WithErrorOutput(&syncbuf.Buffer{}))
 	if err != nil {
 		t.Fatal(err)
 	}

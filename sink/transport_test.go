@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/logfanin/logfanin/internal/shmring"
+	"github.com/logfanin/logfanin/internal/syncbuf"
 	"github.com/logfanin/logfanin/internal/wire"
 )
 
@@ -270,7 +271,7 @@ func TestPipeBroken(t *testing.T) {
 	}
 	defer w.Close()
 	r.Close()
-	var errOut syncBuffer
+	var errOut syncbuf.Buffer
 	s, err := New("fd:"+strconv.Itoa(int(w.Fd())), WithErrorOutput(&errOut))
 	if err != nil {
 		t.Fatal(err)
@@ -290,7 +291,7 @@ func TestPipeBroken(t *testing.T) {
 func TestRingRefusedFallsBackToSocket(t *testing.T) {
 	srv := newStreamServer(t, 7)
 	srv.noRings = true
-	errOut := &syncBuffer{}
+	errOut := &syncbuf.Buffer{}
 	s, err := New(srv.addr(), WithErrorOutput(errOut), WithBackoff(time.Millisecond, 2*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/logfanin/logfanin/internal/logcheck"
+	"github.com/logfanin/logfanin/internal/syncbuf"
 	"github.com/logfanin/logfanin/writer"
 )
 
@@ -160,7 +161,7 @@ func TestRealWriterRestartBlock(t *testing.T) {
 	w := newRealWriter(t)
 	connected := make(chan struct{}, 64)
 	s, err := New(w.addr(), WithBufferSize(64<<10), WithBackoff(time.Millisecond, 4*time.Millisecond),
-		WithErrorOutput(&syncBuffer{}), withConnectHook(func() { signal(connected) }))
+		WithErrorOutput(&syncbuf.Buffer{}), withConnectHook(func() { signal(connected) }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +223,7 @@ func TestRealWriterRestartBlock(t *testing.T) {
 func TestRealWriterRestartDrop(t *testing.T) {
 	w := newRealWriter(t)
 	s, err := New(w.addr(), WithPolicy(Drop), WithBufferSize(8<<10),
-		WithBackoff(time.Millisecond, 4*time.Millisecond), WithErrorOutput(&syncBuffer{}))
+		WithBackoff(time.Millisecond, 4*time.Millisecond), WithErrorOutput(&syncbuf.Buffer{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +297,7 @@ func TestRealWriterRestartDrop(t *testing.T) {
 // there once, whole and in each goroutine's order.
 func TestSlogThroughWriter(t *testing.T) {
 	w := newRealWriter(t)
-	s, err := New(w.addr(), WithErrorOutput(&syncBuffer{}))
+	s, err := New(w.addr(), WithErrorOutput(&syncbuf.Buffer{}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/logfanin/logfanin/internal/syncbuf"
 	"github.com/logfanin/logfanin/internal/wire"
 	"github.com/logfanin/logfanin/stress/internal/sidecar"
 	"github.com/logfanin/logfanin/writer"
@@ -163,7 +164,7 @@ func (rd *round) writer(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	var diag syncBuffer
+	diag := syncbuf.Buffer{Limit: 64 << 10}
 	srv := writer.New(out, writer.WithDiagnostics(&diag))
 	addr := rd.address()
 	var extra []*os.File
@@ -204,27 +205,6 @@ func (rd *round) writer(ctx context.Context) (int, error) {
 // direct runs a round of producers appending to the file themselves.
 func (rd *round) direct(ctx context.Context) error {
 	return rd.runProducers(ctx, "")
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.b.Len() > 64<<10 {
-		return len(p), nil
-	}
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 var dgramLimit struct {

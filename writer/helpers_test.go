@@ -18,33 +18,16 @@ import (
 	"time"
 
 	"github.com/logfanin/logfanin/internal/logcheck"
+	"github.com/logfanin/logfanin/internal/syncbuf"
 	"github.com/logfanin/logfanin/internal/wire"
 )
-
-// syncBuffer collects diagnostics.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type fixture struct {
 	t    *testing.T
 	dir  string
 	out  string
 	s    *Server
-	diag *syncBuffer
+	diag *syncbuf.Buffer
 	done bool
 }
 
@@ -52,7 +35,7 @@ type fixture struct {
 func newFixture(t *testing.T, opts ...Option) *fixture {
 	t.Helper()
 	dir := t.TempDir()
-	f := &fixture{t: t, dir: dir, out: filepath.Join(dir, "out.log"), diag: &syncBuffer{}}
+	f := &fixture{t: t, dir: dir, out: filepath.Join(dir, "out.log"), diag: &syncbuf.Buffer{}}
 	o, err := NewFileOutput(FileConfig{Path: f.out})
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/logfanin/logfanin/internal/logcheck"
+	"github.com/logfanin/logfanin/internal/syncbuf"
 	"github.com/logfanin/logfanin/internal/wire"
 )
 
@@ -58,7 +59,7 @@ func (o *faultyOutput) Close() error  { o.mu.Lock(); o.closed = true; o.mu.Unloc
 
 func TestOutputErrorsRetried(t *testing.T) {
 	out := &faultyOutput{fails: 5, shorts: 6}
-	diag := &syncBuffer{}
+	diag := &syncbuf.Buffer{}
 	s := New(out, WithDiagnostics(diag))
 	s.Start()
 	dir := t.TempDir()
@@ -95,7 +96,7 @@ func TestOutputErrorsRetried(t *testing.T) {
 // records only when Shutdown's context expires, and they are counted.
 func TestOutputGivesUpAtDeadline(t *testing.T) {
 	out := &faultyOutput{always: true}
-	s := New(out, WithDiagnostics(&syncBuffer{}))
+	s := New(out, WithDiagnostics(&syncbuf.Buffer{}))
 	s.Start()
 	path := filepath.Join(t.TempDir(), "s.sock")
 	if err := s.Listen("unix://" + path); err != nil {
@@ -164,7 +165,7 @@ func TestFileOutputBadPath(t *testing.T) {
 
 func TestFileOutputRotates(t *testing.T) {
 	dir := t.TempDir()
-	f := &fixture{t: t, dir: dir, out: filepath.Join(dir, "out.log"), diag: &syncBuffer{}}
+	f := &fixture{t: t, dir: dir, out: filepath.Join(dir, "out.log"), diag: &syncbuf.Buffer{}}
 	o, err := NewFileOutput(FileConfig{Path: f.out, MaxSizeMB: 1, MaxBackups: 100})
 	if err != nil {
 		t.Fatal(err)

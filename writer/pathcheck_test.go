@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/logfanin/logfanin/internal/syncbuf"
 )
 
 // TestOutputMovedAway: the output file renamed or deleted without a
@@ -22,7 +24,7 @@ func TestOutputMovedAway(t *testing.T) {
 				t.Fatal(err)
 			}
 			o.checkEvery = 20 * time.Millisecond
-			s := New(o, WithDiagnostics(&syncBuffer{}))
+			s := New(o, WithDiagnostics(&syncbuf.Buffer{}))
 			defer s.Shutdown(context.Background())
 			if err := s.Start(); err != nil {
 				t.Fatal(err)
@@ -112,7 +114,7 @@ func TestSymlinkRule(t *testing.T) {
 	if _, err := NewFileOutput(FileConfig{Path: filepath.Join(link, "x.log")}); err == nil {
 		t.Errorf("output in another user's symlinked directory accepted")
 	}
-	s := New(NewStreamOutput(&syncBuffer{}), WithDiagnostics(&syncBuffer{}))
+	s := New(NewStreamOutput(&syncbuf.Buffer{}), WithDiagnostics(&syncbuf.Buffer{}))
 	defer s.Shutdown(context.Background())
 	if err := s.Listen("unix://" + filepath.Join(link, "s.sock")); err == nil {
 		t.Errorf("socket in another user's symlinked directory accepted")

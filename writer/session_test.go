@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/logfanin/logfanin/internal/syncbuf"
 	"github.com/logfanin/logfanin/internal/wire"
 )
 
@@ -69,7 +70,7 @@ func (o *gateOutput) seqs(t *testing.T) []uint64 {
 func startGated(t *testing.T, opts ...Option) (*Server, *gateOutput, string) {
 	t.Helper()
 	out := newGateOutput()
-	s := New(out, append([]Option{WithDiagnostics(&syncBuffer{})}, opts...)...)
+	s := New(out, append([]Option{WithDiagnostics(&syncbuf.Buffer{})}, opts...)...)
 	s.Start()
 	path := filepath.Join(t.TempDir(), "s.sock")
 	if err := s.Listen("unix://" + path); err != nil {
@@ -160,7 +161,7 @@ func testReconnectKeepsOrder(t *testing.T, stallPastHandover bool) {
 		defer func(d time.Duration) { handoverWait = d }(handoverWait)
 		handoverWait = 10 * time.Millisecond
 	}
-	diag := &syncBuffer{}
+	diag := &syncbuf.Buffer{}
 	s, out, path := startGated(t, WithQueueBytes(blockSize), WithBatchSize(48<<10), WithDiagnostics(diag))
 
 	const size, old, total = 40 << 10, 16, 18
@@ -289,7 +290,7 @@ func TestReplacedConnectionEnds(t *testing.T) {
 // slowOutput takes a while over every Write, as a slow disk does.
 type slowOutput struct {
 	delay time.Duration
-	buf   syncBuffer
+	buf   syncbuf.Buffer
 }
 
 func (o *slowOutput) Write(p []byte) (int, error) { time.Sleep(o.delay); return o.buf.Write(p) }
@@ -304,7 +305,7 @@ func TestReconnectCutsOffRing(t *testing.T) {
 	defer func(d time.Duration) { handoverWait = d }(handoverWait)
 	handoverWait = 20 * time.Millisecond
 	out := &slowOutput{delay: 50 * time.Millisecond} // the producer refills the ring long before the writer drains it
-	s := New(out, WithQueueBytes(blockSize), WithDiagnostics(&syncBuffer{}))
+	s := New(out, WithQueueBytes(blockSize), WithDiagnostics(&syncbuf.Buffer{}))
 	s.Start()
 	path := filepath.Join(t.TempDir(), "s.sock")
 	if err := s.Listen("unix://" + path); err != nil {
@@ -391,7 +392,7 @@ func TestIdleDeadlineExcludesWriterTime(t *testing.T) {
 // would fail for one batch and not the next.
 type pickyOutput struct {
 	bad string
-	buf syncBuffer
+	buf syncbuf.Buffer
 }
 
 func (o *pickyOutput) Write(p []byte) (int, error) {
