@@ -43,6 +43,7 @@ type job struct {
 	Rate      int    // records per second per producer; 0: as fast as possible
 	Stamp     bool   // add the wall-clock nanoseconds of the Write call as field "t"
 	Clients   int    // memory job: connections to hold open
+	MaxProcs  int    // GOMAXPROCS of the child; 0 leaves the default
 }
 
 // childResult is the last line a child prints.
@@ -69,14 +70,8 @@ func Child() {
 			defer f.Close()
 		}
 	}
-	if err == nil && len(j.Producers) == 1 {
-		// A producer process is one single-threaded worker, as in a
-		// prefork pool or a Python multiprocessing pool. With a P per
-		// core, the runtime of each producer wakes a second thread to
-		// run what a timer or the network poller made ready (about 1.7
-		// times the producers' wake-ups, measured with perf), and on a
-		// small machine those compete for the cores with the writer.
-		runtime.GOMAXPROCS(1)
+	if err == nil && j.MaxProcs > 0 {
+		runtime.GOMAXPROCS(j.MaxProcs)
 	}
 	if err == nil {
 		err = j.run(os.Stdin, os.Stdout)

@@ -21,6 +21,7 @@ import (
 type Latency struct {
 	Producers, Size int
 	Rate            int // records per second, all producers together
+	ProducerProcs   int // GOMAXPROCS of each producer process (-1: the runtime's default)
 	Records         int
 	Timed           int // records whose stamp came out
 	P50, P99, Max   time.Duration
@@ -40,6 +41,7 @@ func MeasureLatency(cfg Config, producers, size, rate int, d time.Duration) (l L
 		l.Err = err
 		return l
 	}
+	l.ProducerProcs = cfg.ProducerProcs
 	perProducer := max(int(float64(rate)*d.Seconds())/producers, 1)
 	l.Records = perProducer * producers
 	dir, err := os.MkdirTemp(cfg.Dir, "latency-")

@@ -29,6 +29,16 @@ type Config struct {
 	MaxBytes   int64    // bytes per run at most: fewer records for large sizes (default 128 MiB)
 	Reps       int      // repetitions; the median run is reported (default 3)
 
+	// ProducerProcs is the GOMAXPROCS of a process that runs one
+	// producer (default 1: a single-threaded worker, as in a prefork or
+	// multiprocessing pool; -1 leaves the runtime's default, a P per
+	// core). Processes that run several producers as goroutines keep
+	// the default. With a P per core, each producer's runtime wakes a
+	// second thread to run what a timer or the network poller made ready
+	// (about 1.7 times the producers' wake-ups, measured with perf), and
+	// on a small machine those compete with the writer for the cores.
+	ProducerProcs int
+
 	Dir      string    // scratch directory for sockets and output files (required)
 	Sidecar  string    // the logfanin binary (BuildSidecar); required for the fanin contenders
 	Rsyslogd string    // rsyslogd, or "" to skip the rsyslog contender
@@ -59,6 +69,9 @@ func (c *Config) fill() error {
 	}
 	if c.Reps <= 0 {
 		c.Reps = 3
+	}
+	if c.ProducerProcs == 0 {
+		c.ProducerProcs = 1
 	}
 	if c.Self == "" {
 		self, err := os.Executable()
@@ -207,8 +220,17 @@ type child struct {
 	out   *bufio.Reader
 }
 
+// withProcs sets the GOMAXPROCS of a producer process that runs one
+// producer to cfg.ProducerProcs.
+func (cfg *Config) withProcs(j job) job {
+	if len(j.Producers) == 1 && cfg.ProducerProcs > 0 {
+		j.MaxProcs = cfg.ProducerProcs
+	}
+	return j
+}
+
 func startChild(cfg *Config, j job, extra []*os.File) (*child, error) {
-	spec, err := json.Marshal(j)
+	spec, err := json.Marshal(cfg.withProcs(j))
 	if err != nil {
 		return nil, err
 	}

@@ -7,8 +7,9 @@
 // It builds the sidecar (cmd/logfanin) once, installs rsyslog with apt-get
 // when rsyslogd is missing (the rsyslog rows are skipped, with a note, if
 // that fails), then runs every contender in turn for every producer count
-// and record size: N producer processes (this binary, re-executed) log
-// records through zap's production JSON encoder, each carrying the
+// and record size: N producer processes (this binary, re-executed, each a
+// single-threaded worker at GOMAXPROCS=1 unless -producer-procs says
+// otherwise) log records through zap's production JSON encoder, each carrying the
 // logcheck check fields and a padding field that brings it to the size.
 // Every output file is checked with logcheck; a run that lost or tore
 // records shows it in the missing and torn columns.
@@ -17,8 +18,9 @@
 // targets to docs/BENCHMARKS.md, and draws records/s per contender and
 // size into docs/bench.png (paths relative to the module root). It also
 // measures the fan-in latency at half the fanin contender's throughput (the
-// target's point) and at a quarter of it, -reps times each, reporting the
-// run with the median p99; the sidecar's memory with 1000 connected
+// target's point), at a quarter of it, and at half again with producers at
+// the runtime's default GOMAXPROCS, -reps times each, reporting the run with
+// the median p99; the sidecar's memory with 1000 connected
 // clients; and runs the writer package's allocation benchmarks.
 //
 // The latency of a record runs from the producer's Write call (a stamp in
@@ -40,7 +42,8 @@
 //	                   the median is reported (default 3)
 //	-quick             small matrix: 4 producers, 200 B and 8 KiB, 20000 records, 1 rep
 //	-latency=false     skip the latency measurement
-//	-latency-rate N    records/s for it (default: half and a quarter of the fanin throughput)
+//	-latency-rate N    records/s for it (default: half the fanin throughput)
+//	-producer-procs N  GOMAXPROCS of each producer process (default 1; 0: the runtime's default)
 //	-clients N         clients for the memory measurement (default 1000, 0 skips)
 //	-gobench=false     skip go test -bench of the writer package
 //	-install=false     don't apt-get install rsyslog when it is missing
@@ -103,6 +106,7 @@ func run() error {
 	quick := flag.Bool("quick", false, "small matrix: 4 producers, 200 B and 8 KiB, 20000 records, 1 rep")
 	latency := flag.Bool("latency", true, "measure fan-in latency at half throughput")
 	latRate := flag.Int("latency-rate", 0, "records/s for the latency measurement (0: half the fanin throughput)")
+	procs := flag.Int("producer-procs", 1, "GOMAXPROCS of each producer process (0: the runtime's default)")
 	clients := flag.Int("clients", 1000, "clients for the memory measurement (0 skips)")
 	gobench := flag.Bool("gobench", true, "run go test -bench of the writer package")
 	install := flag.Bool("install", true, "apt-get install rsyslog when rsyslogd is missing")
@@ -130,7 +134,10 @@ func run() error {
 			*reps = 1
 		}
 	}
-	cfg := bench.Config{Records: *records, MaxBytes: int64(*mb) << 20, Reps: *reps, Progress: os.Stderr}
+	cfg := bench.Config{Records: *records, MaxBytes: int64(*mb) << 20, Reps: *reps, ProducerProcs: *procs, Progress: os.Stderr}
+	if *procs <= 0 {
+		cfg.ProducerProcs = -1
+	}
 	var err error
 	if *contenders != "" {
 		cfg.Contenders = strings.Split(*contenders, ",")
@@ -213,7 +220,7 @@ func run() error {
 	if *md != "" {
 		path := filepath.Join(root, *md)
 		cmdline := "go run ./stress/cmd/bench " + strings.Join(os.Args[1:], " ")
-		if err := writeMarkdown(path, strings.TrimSpace(cmdline), started, results, extras, targets, goBench); err != nil {
+		if err := writeMarkdown(path, strings.TrimSpace(cmdline), started, cfg.ProducerProcs, results, extras, targets, goBench); err != nil {
 			return err
 		}
 		fmt.Fprintln(os.Stderr, "wrote", *md)
@@ -230,7 +237,9 @@ func run() error {
 // measureLatency runs the fanin contender at half its measured throughput
 // (4 producers and 200 B when that was measured, else the first fanin row;
 // measured afresh if there is none), the target's point, then at a quarter
-// of it, to show how the delay grows with the load.
+// of it, to show how the delay grows with the load, and last at half again
+// with producer processes at the runtime's default GOMAXPROCS, to show what
+// the producers' own threads cost the writer.
 func measureLatency(cfg bench.Config, results []bench.Result, rate int) []*bench.Latency {
 	var base *bench.Result
 	for i, r := range results {
@@ -253,17 +262,22 @@ func measureLatency(cfg bench.Config, results []bench.Result, rate int) []*bench
 		}
 		base = &rs[0]
 	}
-	rates := []int{rate}
 	if rate <= 0 {
-		half := int(base.RecordsPerSec() / 2)
-		rates = []int{half, half / 2}
+		rate = int(base.RecordsPerSec() / 2)
+	}
+	type point struct{ rate, procs int }
+	points := []point{{rate, cfg.ProducerProcs}, {rate / 2, cfg.ProducerProcs}}
+	if cfg.ProducerProcs > 0 {
+		points = append(points, point{rate, -1})
 	}
 	var ls []*bench.Latency
-	for _, r := range rates {
+	for _, pt := range points {
+		c := cfg
+		c.ProducerProcs = pt.procs
 		var runs []bench.Latency
 		for rep := range max(cfg.Reps, 1) {
-			fmt.Fprintf(os.Stderr, "latency: fanin, %d producers, %d B, %d records/s, rep %d\n", base.Producers, base.Size, r, rep+1)
-			l := bench.MeasureLatency(cfg, base.Producers, base.Size, r, 3*time.Second)
+			fmt.Fprintf(os.Stderr, "latency: fanin, %d producers (GOMAXPROCS %s), %d B, %d records/s, rep %d\n", base.Producers, procsText(pt.procs), base.Size, pt.rate, rep+1)
+			l := bench.MeasureLatency(c, base.Producers, base.Size, pt.rate, 3*time.Second)
 			if l.Err != nil {
 				runs = []bench.Latency{l}
 				break
@@ -287,6 +301,14 @@ func medianLatency(runs []bench.Latency) *bench.Latency {
 	return &m
 }
 
+// procsText names a producer process's GOMAXPROCS.
+func procsText(n int) string {
+	if n <= 0 {
+		return "default"
+	}
+	return strconv.Itoa(n)
+}
+
 func extrasText(results []bench.Result, lats []*bench.Latency, mem *bench.Memory) string {
 	var b strings.Builder
 	if d := bench.DirectRatios(results); d != "" {
@@ -296,8 +318,8 @@ func extrasText(results []bench.Result, lats []*bench.Latency, mem *bench.Memory
 		if lat.Err != nil {
 			fmt.Fprintf(&b, "Latency: error: %v\n", lat.Err)
 		} else {
-			fmt.Fprintf(&b, "Latency (fanin, %d producers, %d B, %d records/s, %d records): p50 %v, p99 %v, max %v; missing %d, torn %d",
-				lat.Producers, lat.Size, lat.Rate, lat.Records, lat.P50.Round(time.Microsecond), lat.P99.Round(time.Microsecond), lat.Max.Round(time.Microsecond), lat.Missing, lat.Torn)
+			fmt.Fprintf(&b, "Latency (fanin, %d producers at GOMAXPROCS %s, %d B, %d records/s, %d records): p50 %v, p99 %v, max %v; missing %d, torn %d",
+				lat.Producers, procsText(lat.ProducerProcs), lat.Size, lat.Rate, lat.Records, lat.P50.Round(time.Microsecond), lat.P99.Round(time.Microsecond), lat.Max.Round(time.Microsecond), lat.Missing, lat.Torn)
 			if len(lat.P99s) > 1 {
 				var ps []string
 				for _, p := range lat.P99s {
@@ -348,7 +370,7 @@ func cpuModel() string {
 	return string(m[1])
 }
 
-func writeMarkdown(path, cmdline string, started time.Time, results []bench.Result, extras string, targets []bench.Target, goBench string) error {
+func writeMarkdown(path, cmdline string, started time.Time, procs int, results []bench.Result, extras string, targets []bench.Target, goBench string) error {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# Benchmarks\n\n")
 	fmt.Fprintf(&b, "Written by `%s` (see `go doc ./stress/cmd/bench`); rerun it to refresh this file and `bench.png`.\n\n", cmdline)
@@ -361,7 +383,7 @@ func writeMarkdown(path, cmdline string, started time.Time, results []bench.Resu
 	bench.WriteMarkdownTable(&b, results)
 	fmt.Fprintf(&b, "\n%s\n", columnNotes)
 	fmt.Fprintf(&b, "## Contenders\n\n")
-	fmt.Fprintf(&b, "Every producer is a process of its own with one goroutine logging and GOMAXPROCS=1, a single-threaded worker as in a prefork or multiprocessing pool; only `zap` and `zap-buffered` run their producers as goroutines of one process, at the default GOMAXPROCS.\n\n")
+	fmt.Fprintf(&b, "Every producer is a process of its own with one goroutine logging, at GOMAXPROCS %s (1: a single-threaded worker, as in a prefork or multiprocessing pool); only `zap` and `zap-buffered` run their producers as goroutines of one process, at the default GOMAXPROCS.\n\n", procsText(procs))
 	bench.WriteContenders(&b, results)
 	if extras != "" {
 		fmt.Fprintf(&b, "\n## Direct mode, latency and writer memory\n\n")
