@@ -6,16 +6,16 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"sort"
-	"strings"
+	"slices"
 	"time"
+
+	"github.com/logfanin/logfanin/internal/backups"
 )
 
 // BackupTimeFormat is the timestamp in backup names, as in lumberjack:
 // app.log is rotated to app-2006-01-02T15-04-05.000.log in the same
 // directory, and compressed to app-2006-01-02T15-04-05.000.log.gz.
-const BackupTimeFormat = "2006-01-02T15-04-05.000"
+const BackupTimeFormat = backups.TimeFormat
 
 // rotateLocked renames the file to a backup name and opens a new one at
 // the path. The caller holds LOCK_EX on f.fd and has checked that the path
@@ -56,9 +56,8 @@ func (f *File) backupName(t time.Time) (string, error) {
 	if !f.cfg.localTime {
 		t = t.UTC()
 	}
-	prefix, ext := f.nameParts()
 	for range 1000 {
-		name := prefix + t.Format(BackupTimeFormat) + ext
+		name := backups.Name(f.path, t)
 		_, err1 := os.Lstat(name)
 		_, err2 := os.Lstat(name + ".gz")
 		if errNotExist(err1) && errNotExist(err2) {
@@ -67,12 +66,6 @@ func (f *File) backupName(t time.Time) (string, error) {
 		t = t.Add(time.Millisecond)
 	}
 	return "", fmt.Errorf("atomicwrite: rotate %s: no free backup name", f.path)
-}
-
-// nameParts splits /dir/app.log into "/dir/app-" and ".log".
-func (f *File) nameParts() (prefix, ext string) {
-	ext = filepath.Ext(f.path)
-	return strings.TrimSuffix(f.path, ext) + "-", ext
 }
 
 // settleDelay is how long after a rotation a backup may still receive
@@ -92,81 +85,30 @@ func (f *File) startMill() {
 	f.mill.Start(f.cleanup)
 }
 
-// backup is one rotated file, possibly in two forms (plain and .gz) if a
-// compression was interrupted.
-type backup struct {
-	t         time.Time
-	plain, gz string // paths, "" if absent
-}
-
-// backups lists the rotated files of f, newest first.
-func (f *File) backups() ([]*backup, error) {
-	prefix, ext := f.nameParts()
-	dir, base := filepath.Split(prefix)
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("atomicwrite: list backups: %w", err)
-	}
-	loc := time.UTC
-	if f.cfg.localTime {
-		loc = time.Local
-	}
-	byTime := map[time.Time]*backup{}
-	for _, e := range entries {
-		name := e.Name()
-		if !e.Type().IsRegular() || !strings.HasPrefix(name, base) {
-			continue
-		}
-		stamp, gz := strings.TrimPrefix(name, base), false
-		if s, ok := strings.CutSuffix(stamp, ext+".gz"); ok {
-			stamp, gz = s, true
-		} else if s, ok := strings.CutSuffix(stamp, ext); ok {
-			stamp = s
-		} else {
-			continue
-		}
-		t, err := time.ParseInLocation(BackupTimeFormat, stamp, loc)
-		if err != nil {
-			continue
-		}
-		b := byTime[t]
-		if b == nil {
-			b = &backup{t: t}
-			byTime[t] = b
-		}
-		if gz {
-			b.gz = filepath.Join(dir, name)
-		} else {
-			b.plain = filepath.Join(dir, name)
-		}
-	}
-	list := make([]*backup, 0, len(byTime))
-	for _, b := range byTime {
-		list = append(list, b)
-	}
-	sort.Slice(list, func(i, j int) bool { return list[i].t.After(list[j].t) })
-	return list, nil
-}
-
 // cleanup removes backups beyond MaxBackups or older than MaxAge, and
 // compresses the rest if asked to. Backups younger than settleDelay are
 // left alone: a sibling may still be appending to them.
 func (f *File) cleanup() error {
-	list, err := f.backups()
+	loc := time.UTC
+	if f.cfg.localTime {
+		loc = time.Local
+	}
+	list, err := backups.List(f.path, loc)
 	if err != nil {
-		return err
+		return fmt.Errorf("atomicwrite: %w", err)
 	}
 	now := f.cfg.clock()
 	settled := now.Add(-f.settleDelay())
 	var errs []error
-	for i, b := range list {
-		if b.t.After(settled) {
+	for i, b := range slices.Backward(list) {
+		newer := len(list) - 1 - i // backups newer than b
+		if b.Time.After(settled) {
 			continue
 		}
-		tooMany := f.cfg.maxBackups > 0 && i >= f.cfg.maxBackups
-		tooOld := f.cfg.maxAge > 0 && b.t.Before(now.Add(-f.cfg.maxAge))
+		tooMany := f.cfg.maxBackups > 0 && newer >= f.cfg.maxBackups
+		tooOld := f.cfg.maxAge > 0 && b.Time.Before(now.Add(-f.cfg.maxAge))
 		if tooMany || tooOld {
-			for _, p := range []string{b.plain, b.gz} {
+			for _, p := range []string{b.Plain, b.GZ} {
 				if p == "" {
 					continue
 				}
@@ -177,8 +119,8 @@ func (f *File) cleanup() error {
 			}
 			continue
 		}
-		if f.cfg.compress && b.plain != "" {
-			if err := CompressBackup(b.plain); err != nil {
+		if f.cfg.compress && b.Plain != "" {
+			if err := CompressBackup(b.Plain); err != nil {
 				errs = append(errs, err)
 			}
 		}

@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/logfanin/logfanin/internal/logcheck"
+	"github.com/logfanin/logfanin/internal/backups"
 )
 
 // victim returns the started producer p that will be killed: it writes
@@ -70,11 +70,6 @@ func (r *rotator) run() {
 	defer r.wg.Done()
 	t := time.NewTicker(r.every)
 	defer t.Stop()
-	ext := ""
-	if i := strings.LastIndexByte(r.path, '.'); i >= 0 {
-		ext = r.path[i:]
-	}
-	base := strings.TrimSuffix(r.path, ext)
 	for {
 		select {
 		case <-r.stop:
@@ -88,7 +83,7 @@ func (r *rotator) run() {
 		}
 		// link(2) never replaces an existing name, unlike rename(2):
 		// a backup name taken in the same millisecond is retried.
-		backup := base + "-" + time.Now().UTC().Format(logcheck.BackupTimeFormat) + ext
+		backup := backups.Name(r.path, time.Now().UTC())
 		if err := os.Link(r.path, backup); err != nil {
 			if os.IsExist(err) {
 				continue

@@ -2,11 +2,10 @@ package writer
 
 import (
 	"errors"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/logfanin/logfanin/atomicwrite"
+	"github.com/logfanin/logfanin/internal/backups"
 	"github.com/logfanin/logfanin/internal/rerun"
 )
 
@@ -28,32 +27,17 @@ func (c *compressor) start() { c.run.Start(c.compressAll) }
 func (c *compressor) wait() error { return c.run.Wait() }
 
 func (c *compressor) compressAll() error {
-	dir, base := filepath.Split(c.path)
-	ext := filepath.Ext(base)
-	prefix := strings.TrimSuffix(base, ext) + "-"
-	matches, err := filepath.Glob(filepath.Join(dir, globEscape(prefix)+"*"+globEscape(ext)))
+	// The location only decides which instant a name stands for; every
+	// backup is compressed whatever lumberjack's LocalTime.
+	list, err := backups.List(c.path, time.UTC)
 	if err != nil {
 		return err
 	}
 	var errs []error
-	for _, m := range matches {
-		stamp := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(m), prefix), ext)
-		if _, err := time.Parse(atomicwrite.BackupTimeFormat, stamp); err != nil {
-			continue // not one of our backups
+	for _, b := range list {
+		if b.Plain != "" {
+			errs = append(errs, atomicwrite.CompressBackup(b.Plain))
 		}
-		errs = append(errs, atomicwrite.CompressBackup(m))
 	}
 	return errors.Join(errs...)
-}
-
-// globEscape quotes the characters filepath.Match treats specially.
-func globEscape(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune(`*?[\`, r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
