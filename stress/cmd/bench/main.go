@@ -383,7 +383,14 @@ func writeMarkdown(path, cmdline string, started time.Time, procs int, results [
 	bench.WriteMarkdownTable(&b, results)
 	fmt.Fprintf(&b, "\n%s\n", columnNotes)
 	fmt.Fprintf(&b, "## Contenders\n\n")
-	fmt.Fprintf(&b, "Every producer is a process of its own with one goroutine logging, at GOMAXPROCS %s (1: a single-threaded worker, as in a prefork or multiprocessing pool); only `zap` and `zap-buffered` run their producers as goroutines of one process, at the default GOMAXPROCS.\n\n", procsText(procs))
+	threads := "at the runtime's default GOMAXPROCS"
+	if procs > 0 {
+		threads = fmt.Sprintf("at GOMAXPROCS=%d", procs)
+		if procs == 1 {
+			threads += ", a single-threaded worker as in a prefork or multiprocessing pool"
+		}
+	}
+	fmt.Fprintf(&b, "Every producer is a process of its own with one goroutine logging, %s; only `zap` and `zap-buffered` run their producers as goroutines of one process, at the default GOMAXPROCS.\n\n", threads)
 	bench.WriteContenders(&b, results)
 	if extras != "" {
 		fmt.Fprintf(&b, "\n## Direct mode, latency and writer memory\n\n")
