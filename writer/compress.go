@@ -2,6 +2,7 @@ package writer
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/logfanin/logfanin/atomicwrite"
@@ -31,7 +32,7 @@ func (c *compressor) compressAll() error {
 	// backup is compressed whatever lumberjack's LocalTime.
 	list, err := backups.List(c.path, time.UTC)
 	if err != nil {
-		return err
+		return fmt.Errorf("compress rotated files of %s: %w", c.path, err)
 	}
 	var errs []error
 	for _, b := range list {

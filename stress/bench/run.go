@@ -221,8 +221,13 @@ type child struct {
 }
 
 // withProcs sets the GOMAXPROCS of a producer process that runs one
-// producer to cfg.ProducerProcs.
+// producer to cfg.ProducerProcs. The in-process contenders keep the
+// default even with one producer: they stand for a program that logs from
+// many goroutines.
 func (cfg *Config) withProcs(j job) job {
+	if c, ok := contenderByName(j.Contender); ok && c.kind == kindZap {
+		return j
+	}
 	if len(j.Producers) == 1 && cfg.ProducerProcs > 0 {
 		j.MaxProcs = cfg.ProducerProcs
 	}

@@ -42,7 +42,9 @@
 //	                   the median is reported (default 3)
 //	-quick             small matrix: 4 producers, 200 B and 8 KiB, 20000 records, 1 rep
 //	-latency=false     skip the latency measurement
-//	-latency-rate N    records/s for it (default: half the fanin throughput)
+//	-latency-rate N    records/s of the target's point (default: half the fanin
+//	                   throughput); the others are half of it and the same rate
+//	                   with producers at the runtime's default GOMAXPROCS
 //	-producer-procs N  GOMAXPROCS of each producer process (default 1; 0: the runtime's default)
 //	-clients N         clients for the memory measurement (default 1000, 0 skips)
 //	-gobench=false     skip go test -bench of the writer package
@@ -104,8 +106,8 @@ func run() error {
 	mb := flag.Int("mb", 128, "MiB per run at most")
 	reps := flag.Int("reps", 3, "repetitions per run (median reported)")
 	quick := flag.Bool("quick", false, "small matrix: 4 producers, 200 B and 8 KiB, 20000 records, 1 rep")
-	latency := flag.Bool("latency", true, "measure fan-in latency at half throughput")
-	latRate := flag.Int("latency-rate", 0, "records/s for the latency measurement (0: half the fanin throughput)")
+	latency := flag.Bool("latency", true, "measure fan-in latency at half throughput, a quarter, and half with producers at the default GOMAXPROCS")
+	latRate := flag.Int("latency-rate", 0, "records/s of the latency target's point (0: half the fanin throughput)")
 	procs := flag.Int("producer-procs", 1, "GOMAXPROCS of each producer process (0: the runtime's default)")
 	clients := flag.Int("clients", 1000, "clients for the memory measurement (0 skips)")
 	gobench := flag.Bool("gobench", true, "run go test -bench of the writer package")
