@@ -64,3 +64,43 @@ func TestListMissingDir(t *testing.T) {
 		t.Fatal("List of a missing directory: no error")
 	}
 }
+
+func TestListRelativePath(t *testing.T) {
+	t.Chdir(t.TempDir())
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	name := Name("app.log", at)
+	if err := os.WriteFile(name, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := List("app.log", time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []Backup{{Time: at, Plain: name}}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("List = %+v, want %+v", got, want)
+	}
+}
+
+func TestListLocation(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	east := time.FixedZone("east", 3*3600)
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, east)
+	if err := os.WriteFile(Name(path, at), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A name written in local time is read back as the same instant only
+	// in that location.
+	for _, tc := range []struct {
+		loc  *time.Location
+		same bool
+	}{{east, true}, {time.UTC, false}} {
+		got, err := List(path, tc.loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].Time.Equal(at) != tc.same {
+			t.Errorf("List in %v = %+v; same instant as %v: want %v", tc.loc, got, at, tc.same)
+		}
+	}
+}
