@@ -29,11 +29,10 @@ type Config struct {
 	MaxBytes   int64    // bytes per run at most: fewer records for large sizes (default 128 MiB)
 	Reps       int      // repetitions; the median run is reported (default 3)
 
-	// ProducerProcs is the GOMAXPROCS of a process that runs one
-	// producer (default 1: a single-threaded worker, as in a prefork or
-	// multiprocessing pool; -1 leaves the runtime's default, a P per
-	// core). Processes that run several producers as goroutines keep
-	// the default. With a P per core, each producer's runtime wakes a
+	// ProducerProcs is the GOMAXPROCS of a producer process (default 1:
+	// a single-threaded worker, as in a prefork or multiprocessing pool;
+	// -1 leaves the runtime's default, a P per core). The in-process
+	// contenders, zap and zap-buffered, keep the default. With a P per core, each producer's runtime wakes a
 	// second thread to run what a timer or the network poller made ready
 	// (about 1.7 times the producers' wake-ups, measured with perf), and
 	// on a small machine those compete with the writer for the cores.
