@@ -241,6 +241,8 @@ func (c *conn) Read(p []byte) (int, error) {
 			c.nc.SetReadDeadline(c.deadlineAt)
 			c.deadline = true
 		} else if busy := now.Sub(c.lastRead); busy > time.Millisecond {
+			// Shorter gaps are not worth a timer update against an
+			// idle timeout of seconds.
 			c.deadlineAt = c.deadlineAt.Add(busy)
 			c.nc.SetReadDeadline(c.deadlineAt)
 		}
@@ -521,8 +523,11 @@ func (c *conn) ackLoop() {
 			return
 		}
 		ok := c.sendAck(&buf, &sent)
+		// Reading has ended: stay until the last record read is acked,
+		// unless sending failed, Shutdown forced the connection, or a
+		// newer connection of the session acknowledges the rest.
 		if readDone == nil && (!ok || sent >= c.lastNext.Load() || c.forced.Load() || c.sess.owner.Load() != c) {
-			return // a newer connection of the session acknowledges the rest
+			return
 		}
 	}
 }

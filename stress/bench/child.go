@@ -70,10 +70,10 @@ func Child() {
 			defer f.Close()
 		}
 	}
-	if err == nil && j.MaxProcs > 0 {
-		runtime.GOMAXPROCS(j.MaxProcs)
-	}
 	if err == nil {
+		if j.MaxProcs > 0 {
+			runtime.GOMAXPROCS(j.MaxProcs)
+		}
 		err = j.run(os.Stdin, os.Stdout)
 	}
 	pprof.StopCPUProfile()

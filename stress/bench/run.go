@@ -32,10 +32,11 @@ type Config struct {
 	// ProducerProcs is the GOMAXPROCS of a producer process (default 1:
 	// a single-threaded worker, as in a prefork or multiprocessing pool;
 	// -1 leaves the runtime's default, a P per core). The in-process
-	// contenders, zap and zap-buffered, keep the default. With a P per core, each producer's runtime wakes a
-	// second thread to run what a timer or the network poller made ready
-	// (about 1.7 times the producers' wake-ups, measured with perf), and
-	// on a small machine those compete with the writer for the cores.
+	// contenders, zap and zap-buffered, keep the default. With a P per
+	// core, each producer's runtime wakes a second thread to run what a
+	// timer or the network poller made ready (about 1.7 times the
+	// producers' wake-ups, measured with perf), and on a small machine
+	// those compete with the writer for the cores.
 	ProducerProcs int
 
 	Dir      string    // scratch directory for sockets and output files (required)
@@ -219,18 +220,24 @@ type child struct {
 	out   *bufio.Reader
 }
 
-// withProcs sets the GOMAXPROCS of a producer process that runs one
-// producer to cfg.ProducerProcs. The in-process contenders keep the
-// default even with one producer: they stand for a program that logs from
-// many goroutines.
+// withProcs sets the GOMAXPROCS of a producer process to
+// cfg.ProducerProcs. The in-process contenders keep the default even with
+// one producer: they stand for a program that logs from many goroutines.
+// Jobs that are no contender (the memory job) keep it too.
 func (cfg *Config) withProcs(j job) job {
-	if c, ok := contenderByName(j.Contender); ok && c.kind == kindZap {
-		return j
-	}
-	if len(j.Producers) == 1 && cfg.ProducerProcs > 0 {
+	if c, ok := contenderByName(j.Contender); ok && c.kind != kindZap && cfg.ProducerProcs > 0 {
 		j.MaxProcs = cfg.ProducerProcs
 	}
 	return j
+}
+
+// ProcsName names the GOMAXPROCS of a producer process, n as in
+// Config.ProducerProcs after its default is applied.
+func ProcsName(n int) string {
+	if n <= 0 {
+		return "the runtime's default GOMAXPROCS"
+	}
+	return fmt.Sprintf("GOMAXPROCS=%d", n)
 }
 
 func startChild(cfg *Config, j job, extra []*os.File) (*child, error) {

@@ -278,7 +278,7 @@ func measureLatency(cfg bench.Config, results []bench.Result, rate int) []*bench
 		c.ProducerProcs = pt.procs
 		var runs []bench.Latency
 		for rep := range max(cfg.Reps, 1) {
-			fmt.Fprintf(os.Stderr, "latency: fanin, %d producers (GOMAXPROCS %s), %d B, %d records/s, rep %d\n", base.Producers, procsText(pt.procs), base.Size, pt.rate, rep+1)
+			fmt.Fprintf(os.Stderr, "latency: fanin, %d producers at %s, %d B, %d records/s, rep %d\n", base.Producers, bench.ProcsName(pt.procs), base.Size, pt.rate, rep+1)
 			l := bench.MeasureLatency(c, base.Producers, base.Size, pt.rate, 3*time.Second)
 			if l.Err != nil {
 				runs = []bench.Latency{l}
@@ -303,14 +303,6 @@ func medianLatency(runs []bench.Latency) *bench.Latency {
 	return &m
 }
 
-// procsText names a producer process's GOMAXPROCS.
-func procsText(n int) string {
-	if n <= 0 {
-		return "default"
-	}
-	return strconv.Itoa(n)
-}
-
 func extrasText(results []bench.Result, lats []*bench.Latency, mem *bench.Memory) string {
 	var b strings.Builder
 	if d := bench.DirectRatios(results); d != "" {
@@ -320,8 +312,8 @@ func extrasText(results []bench.Result, lats []*bench.Latency, mem *bench.Memory
 		if lat.Err != nil {
 			fmt.Fprintf(&b, "Latency: error: %v\n", lat.Err)
 		} else {
-			fmt.Fprintf(&b, "Latency (fanin, %d producers at GOMAXPROCS %s, %d B, %d records/s, %d records): p50 %v, p99 %v, max %v; missing %d, torn %d",
-				lat.Producers, procsText(lat.ProducerProcs), lat.Size, lat.Rate, lat.Records, lat.P50.Round(time.Microsecond), lat.P99.Round(time.Microsecond), lat.Max.Round(time.Microsecond), lat.Missing, lat.Torn)
+			fmt.Fprintf(&b, "Latency (fanin, %d producers at %s, %d B, %d records/s, %d records): p50 %v, p99 %v, max %v; missing %d, torn %d",
+				lat.Producers, bench.ProcsName(lat.ProducerProcs), lat.Size, lat.Rate, lat.Records, lat.P50.Round(time.Microsecond), lat.P99.Round(time.Microsecond), lat.Max.Round(time.Microsecond), lat.Missing, lat.Torn)
 			if len(lat.P99s) > 1 {
 				var ps []string
 				for _, p := range lat.P99s {
@@ -385,12 +377,9 @@ func writeMarkdown(path, cmdline string, started time.Time, procs int, results [
 	bench.WriteMarkdownTable(&b, results)
 	fmt.Fprintf(&b, "\n%s\n", columnNotes)
 	fmt.Fprintf(&b, "## Contenders\n\n")
-	threads := "at the runtime's default GOMAXPROCS"
-	if procs > 0 {
-		threads = fmt.Sprintf("at GOMAXPROCS=%d", procs)
-		if procs == 1 {
-			threads += ", a single-threaded worker as in a prefork or multiprocessing pool"
-		}
+	threads := "at " + bench.ProcsName(procs)
+	if procs == 1 {
+		threads += ", a single-threaded worker as in a prefork or multiprocessing pool"
 	}
 	fmt.Fprintf(&b, "Every producer is a process of its own with one goroutine logging, %s; only `zap` and `zap-buffered` run their producers as goroutines of one process, at the default GOMAXPROCS.\n\n", threads)
 	bench.WriteContenders(&b, results)
