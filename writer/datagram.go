@@ -175,6 +175,14 @@ func (g *gram) datagram(n, oobn, flags int) {
 		}
 	}
 	if m, ok := parseSyslog(rec); ok {
+		if obj, ok := syslogJSON(m.msg); ok {
+			// A JSON message is the record, with the header's fields
+			// it lacks, then the writer's own.
+			g.fields = appendSyslogTail(g.fields[:0], &m, time.Now(), obj)
+			g.fields = append(g.fields, g.tail...)
+			g.fd.add(obj, nil, g.fields, false, nil, 0)
+			return
+		}
 		g.fields = appendSyslogFields(g.fields[:0], &m, time.Now())
 		g.fd.add(m.msg, g.fields, g.tail, true, nil, 0)
 		return

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strconv"
 	"time"
+
+	"github.com/tidwall/gjson"
 )
 
 // Syslog datagrams
@@ -232,36 +234,90 @@ func parseTag(t []byte) (app, pid []byte, ok bool) {
 // to go before "msg". now is the time of receipt.
 func appendSyslogFields(dst []byte, m *syslogMsg, now time.Time) []byte {
 	dst = append(dst, `"time":"`...)
+	dst = appendSyslogTime(dst, m, now)
+	dst = append(dst, `","level":"`...)
+	dst = append(dst, severityNames[m.pri&7]...)
+	dst = append(dst, `","facility":"`...)
+	dst = append(dst, facilityNames[m.pri>>3]...)
+	dst = append(dst, '"')
+	for _, f := range m.optional() {
+		if len(f.v) > 0 {
+			dst = appendStringField(dst, f.name, f.v)
+		}
+	}
+	return append(dst, ',')
+}
+
+// syslogJSON returns the JSON object a syslog message's text is, with or
+// without rsyslog's "@cee:" cookie (the Common Event Expression's mark of
+// a structured message), or false.
+func syslogJSON(msg []byte) ([]byte, bool) {
+	b := trimJSONSpace(msg)
+	if c, ok := bytes.CutPrefix(b, []byte("@cee:")); ok {
+		b = trimJSONSpace(c)
+	}
+	if !isObject(b) {
+		return nil, false
+	}
+	return b, true
+}
+
+// appendSyslogTail appends, each preceded by ',', the fields of m's
+// header that the object obj, the message's text, does not have, so that
+// a JSON message sent through syslog keeps its own fields and gains the
+// header's others (its "level" or "time" win over the header's).
+func appendSyslogTail(dst []byte, m *syslogMsg, now time.Time, obj []byte) []byte {
+	has := func(name string) bool { return gjson.GetBytes(obj, name).Exists() }
+	if !has("time") {
+		dst = append(dst, `,"time":"`...)
+		dst = appendSyslogTime(dst, m, now)
+		dst = append(dst, '"')
+	}
+	if !has("level") {
+		dst = append(dst, `,"level":"`...)
+		dst = append(dst, severityNames[m.pri&7]...)
+		dst = append(dst, '"')
+	}
+	if !has("facility") {
+		dst = append(dst, `,"facility":"`...)
+		dst = append(dst, facilityNames[m.pri>>3]...)
+		dst = append(dst, '"')
+	}
+	for _, f := range m.optional() {
+		if len(f.v) > 0 && !has(f.name) {
+			dst = appendStringField(dst, f.name, f.v)
+		}
+	}
+	return dst
+}
+
+type namedField struct {
+	name string
+	v    []byte
+}
+
+// optional returns the header fields a message may lack.
+func (m *syslogMsg) optional() [5]namedField {
+	return [...]namedField{{"host", m.host}, {"app", m.app}, {"procid", m.procid}, {"msgid", m.msgid}, {"sd", m.sd}}
+}
+
+// appendSyslogTime appends the time of m, escaped for a JSON string: the
+// sender's timestamp, or now, the time of receipt, if it has none.
+func appendSyslogTime(dst []byte, m *syslogMsg, now time.Time) []byte {
 	switch {
 	case m.time != nil:
-		dst = appendJSONString(dst, m.time)
+		return appendJSONString(dst, m.time)
 	case m.stamp != nil:
 		if t, err := time.ParseInLocation(time.Stamp, string(m.stamp), now.Location()); err == nil {
 			t = t.AddDate(now.Year(), 0, 0)
 			if t.After(now.Add(7 * 24 * time.Hour)) {
 				t = t.AddDate(-1, 0, 0) // December's message read in January
 			}
-			dst = t.AppendFormat(dst, time.RFC3339)
-		} else {
-			dst = appendJSONString(dst, m.stamp)
+			return t.AppendFormat(dst, time.RFC3339)
 		}
-	default:
-		dst = now.UTC().AppendFormat(dst, time.RFC3339Nano)
+		return appendJSONString(dst, m.stamp)
 	}
-	dst = append(dst, `","level":"`...)
-	dst = append(dst, severityNames[m.pri&7]...)
-	dst = append(dst, `","facility":"`...)
-	dst = append(dst, facilityNames[m.pri>>3]...)
-	dst = append(dst, '"')
-	for _, f := range [...]struct {
-		name string
-		v    []byte
-	}{{"host", m.host}, {"app", m.app}, {"procid", m.procid}, {"msgid", m.msgid}, {"sd", m.sd}} {
-		if len(f.v) > 0 {
-			dst = appendStringField(dst, f.name, f.v)
-		}
-	}
-	return append(dst, ',')
+	return now.UTC().AppendFormat(dst, time.RFC3339Nano)
 }
 
 // appendUintField appends ,"name":v.
