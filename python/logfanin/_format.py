@@ -1,0 +1,170 @@
+"""One logging.LogRecord as one JSON object."""
+
+import json
+import logging
+from itertools import islice
+
+# The attributes every LogRecord has; anything else in a record's __dict__
+# came from extra={...} (or a filter) and becomes a field of its own.
+_STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message", "asctime", "taskName",
+}
+
+# Fields the formatter writes; an extra field of the same name is skipped,
+# so that "level" or "msg" always mean what they say.
+CORE = frozenset({"ts", "level", "logger", "msg", "pid", "thread", "exc_info", "stack_info"})
+
+_encoder = json.JSONEncoder(separators=(",", ":"), default=repr, allow_nan=False)
+_encode = _encoder.encode
+
+_levels = {}
+
+
+def level_name(record):
+    name = _levels.get(record.levelno)
+    if name is None:
+        name = record.levelname.lower()
+        if name == "warning":
+            name = "warn"
+        elif name == "critical":
+            name = "crit"
+        _levels[record.levelno] = name
+    return name
+
+
+def _plain(v, depth=0):
+    """v made of what JSON can hold: str keys, finite numbers, lists and
+    dicts; anything else becomes its repr."""
+    if v is None or isinstance(v, (bool, int, str)):
+        return v
+    if isinstance(v, float):
+        return v if v == v and v not in (float("inf"), float("-inf")) else repr(v)
+    if depth > 32:
+        return repr(v)
+    if isinstance(v, dict):
+        return {k if isinstance(k, str) else repr(k): _plain(x, depth + 1) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x, depth + 1) for x in v]
+    try:
+        return repr(v)
+    except Exception as e:  # a __repr__ that fails
+        return "<unrepresentable %s: %s>" % (type(v).__name__, e)
+
+
+def encode(fields):
+    """fields as compact JSON. A value JSON can't hold is converted with
+    repr (recursively, so a dict with a tuple key or a NaN keeps the rest
+    of the record), never the cause of a lost record."""
+    try:
+        return _encode(fields)
+    except (TypeError, ValueError, RecursionError):
+        return _encode(_plain(fields))
+
+
+def _exc_text(formatter, exc_info):
+    try:
+        return formatter.formatException(exc_info)
+    except Exception as e:
+        return "<traceback unavailable: %r>" % (e,)
+
+
+_default_formatter = logging.Formatter()
+
+
+def record_fields(record, formatter):
+    """The fields of the JSON object for record: ts, level, logger, msg,
+    pid, thread, the extra fields, then exc_info and stack_info as text.
+    With a formatter, msg is its output without the traceback and stack,
+    which have fields of their own."""
+    d = {
+        "ts": record.created,
+        "level": level_name(record),
+        "logger": record.name,
+        "msg": _message(record, formatter),
+        "pid": record.process,
+        "thread": record.threadName,
+    }
+    d.update(_extra(record))
+    exc, stack = _exc_stack(record, formatter)
+    if exc is not None:
+        d["exc_info"] = exc
+    if stack is not None:
+        d["stack_info"] = stack
+    return d
+
+
+def _message(record, formatter):
+    if formatter is None:
+        try:
+            return record.getMessage()
+        except Exception as e:
+            return "%r %% %r (formatting failed: %s)" % (record.msg, record.args, e)
+    exc_info, exc_text, stack_info = record.exc_info, record.exc_text, record.stack_info
+    record.exc_info = record.exc_text = record.stack_info = None
+    try:
+        return formatter.format(record)
+    finally:
+        record.exc_info, record.exc_text, record.stack_info = exc_info, exc_text, stack_info
+
+
+def _extra(record):
+    """The extra fields of record, in the order they were given. A
+    LogRecord's own attributes come first in its __dict__ (set by its
+    __init__), the extra ones after them."""
+    rd = record.__dict__
+    if len(rd) <= _NSTD:
+        return ()
+    return [(k, v) for k, v in islice(rd.items(), _NSTD, None)
+            if k not in _STANDARD and k not in CORE and isinstance(k, str)]
+
+
+def _exc_stack(record, formatter):
+    exc = None
+    if record.exc_info:
+        exc = record.exc_text or _exc_text(formatter or _default_formatter, record.exc_info)
+    elif record.exc_text:
+        exc = record.exc_text
+    return exc, record.stack_info or None
+
+
+_NSTD = len(logging.LogRecord("", 0, "", 0, "", (), None).__dict__)
+_quote = json.encoder.encode_basestring_ascii
+_quoted = {}
+
+
+def _q(s):
+    """s as a JSON string, cached: logger and thread names repeat."""
+    q = _quoted.get(s)
+    if q is None:
+        if len(_quoted) > 4096:
+            _quoted.clear()
+        q = _quoted[s] = _quote(s)
+    return q
+
+
+def format_record(record, formatter):
+    """The JSON object of record_fields(record, formatter) as text, built
+    directly for the common case (the cost per record matters: it is most
+    of what logging a record costs a worker)."""
+    try:
+        parts = ['{"ts":', repr(record.created), ',"level":"', level_name(record), '","logger":', _q(record.name),
+                 ',"msg":', _quote(_message(record, formatter)), ',"pid":',
+                 "null" if record.process is None else str(int(record.process)), ',"thread":',
+                 "null" if record.threadName is None else _q(record.threadName)]
+    except (TypeError, ValueError):
+        return encode(record_fields(record, formatter))
+    extra = _extra(record)
+    if extra:
+        e = encode(dict(extra))
+        if len(e) > 2:
+            parts.append(",")
+            parts.append(e[1:-1])
+    exc, stack = _exc_stack(record, formatter)
+    if exc is not None:
+        parts.append(',"exc_info":')
+        parts.append(_quote(exc))
+    if stack is not None:
+        parts.append(',"stack_info":')
+        parts.append(_quote(stack))
+    parts.append("}")
+    return "".join(parts)

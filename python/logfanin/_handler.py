@@ -1,0 +1,198 @@
+"""logfanin.Handler: a logging.Handler that sends every record, whole, as
+one JSON object to a logfanin writer."""
+
+import atexit
+import logging
+import os
+import sys
+import threading
+import weakref
+
+from . import _wire
+from ._address import DATAGRAM, PIPE, STREAM, parse_address
+from ._clients import DatagramClient, PipeClient
+from ._format import encode, format_record, level_name
+from ._stream import StreamClient, report_to_stderr
+
+DEFAULT_BUFFER_SIZE = 4 << 20
+DEFAULT_TIMEOUT = 30.0
+
+# Every live client, for the fork and exit hooks.
+_clients = weakref.WeakSet()
+_clients_lock = threading.Lock()
+
+
+def _after_fork_in_child():
+    # A child never inherits the parent's connection, buffer or locks: it
+    # starts afresh and connects on its first record.
+    global _clients_lock
+    _clients_lock = threading.Lock()
+    for c in list(_clients):
+        c.after_fork_in_child()
+    _finalizers.clear()
+
+
+def _at_exit():
+    for c in list(_clients):
+        try:
+            c.close(c.timeout)
+        except Exception:
+            pass
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+atexit.register(_at_exit)
+
+# Processes started by multiprocessing leave through os._exit, which skips
+# atexit; their finalizers run, so a client that has records to deliver
+# registers one (once per process).
+_finalizers = set()
+
+
+def _register_finalizer(client):
+    mp = sys.modules.get("multiprocessing")
+    if mp is None or id(client) in _finalizers:
+        return
+    try:
+        from multiprocessing import util
+    except ImportError:
+        return
+    _finalizers.add(id(client))
+    util.Finalize(None, _finalize, args=(weakref.ref(client),), exitpriority=100)
+
+
+def _finalize(ref):
+    c = ref()
+    if c is not None:
+        c.close(c.timeout)
+
+
+class Handler(logging.Handler):
+    """Send each record as one JSON object to a logfanin writer.
+
+    ``addr`` is ``unix:///path`` (the writer's stream socket), a plain
+    socket path, ``unixgram:///path`` (its datagram socket), ``fd:N`` (an
+    inherited pipe), or None for the address in ``LOGFANIN_ADDR``, which
+    the logfanin sidecar sets. A bad address raises ValueError here.
+
+    Each record becomes::
+
+        {"ts":…,"level":"info","logger":"app","msg":"…","pid":…,"thread":"…",
+         …extra fields…, "exc_info":"Traceback …", "stack_info":"…"}
+
+    ``msg`` is the formatter's output (``setFormatter``) without the
+    traceback, or the record's message; fields given with ``extra={…}``
+    follow; a value JSON can't hold is written as its ``repr``.
+
+    On a stream socket records are acknowledged: the handler keeps each
+    until the writer has written it, and after a lost connection (a writer
+    restart, even a SIGKILL) reconnects and sends the unacknowledged ones
+    again; the writer writes each once. ``buffer_size`` bounds the bytes
+    held. When it is full, ``policy="block"`` waits up to ``timeout``
+    seconds for room (None: forever) and ``policy="drop"`` does not wait;
+    a record that does not get room is dropped, counted, and reported by a
+    record of its own, ``{"msg":"logfanin: records dropped","dropped":N,…}``,
+    which reaches the output before the next record.
+
+    ``flush(timeout)`` waits until the writer acknowledged every record
+    emitted before it. ``close()`` flushes for up to ``timeout`` seconds
+    and closes the connection. Records are also flushed at exit, in
+    processes started by multiprocessing too. After ``fork`` the child
+    starts with no connection, buffer or lock of its parent's.
+    """
+
+    def __init__(self, addr=None, level=logging.NOTSET, *, policy="block", timeout=DEFAULT_TIMEOUT,
+                 buffer_size=DEFAULT_BUFFER_SIZE, max_record=_wire.DEFAULT_MAX_RECORD, ack=True):
+        if policy not in ("block", "drop"):
+            raise ValueError("logfanin: policy %r: want 'block' or 'drop'" % (policy,))
+        if timeout is not None and not timeout > 0:
+            raise ValueError("logfanin: timeout %r: want a positive number of seconds or None" % (timeout,))
+        if not isinstance(buffer_size, int) or buffer_size < 4096:
+            raise ValueError("logfanin: buffer_size %r: want at least 4096 bytes" % (buffer_size,))
+        if not isinstance(max_record, int) or max_record < 1024:
+            raise ValueError("logfanin: max_record %r: want at least 1024 bytes" % (max_record,))
+        self.address = parse_address(addr)
+        super().__init__(level)
+        self.policy = policy
+        self.timeout = timeout
+        t = self.address.transport
+        if t == STREAM:
+            self.max_record = min(max_record, buffer_size - 4)
+            client = StreamClient(self.address.path, policy, timeout, buffer_size, ack, report_to_stderr)
+            self._framed = True
+        elif t == DATAGRAM:
+            self.max_record = max_record
+            client = DatagramClient(self.address.path, policy, timeout, report_to_stderr)
+            self._framed = False
+        else:
+            assert t == PIPE
+            self.max_record = max_record
+            client = PipeClient(self.address.fd, policy, timeout, report_to_stderr)
+            self._framed = False
+        client.on_start = _register_finalizer
+        self._client = client
+        self._oversize = 0
+        with _clients_lock:
+            _clients.add(client)
+
+    def __repr__(self):
+        return "<logfanin.Handler %s (%s)>" % (self.address, logging.getLevelName(self.level))
+
+    def emit(self, record):
+        try:
+            data = format_record(record, self.formatter).encode()
+            if len(data) > self.max_record:
+                data = self._shorten(record, data)
+            if self._framed:
+                self._client.put(_wire.frame_header(len(data)) + data)
+            else:
+                self._client.put(data)
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)
+
+    def _shorten(self, record, data):
+        """A record over max_record would be refused by the writer: send
+        its start instead, marked, so that it is never silently lost."""
+        self._oversize += 1
+        keep = max(self.max_record // 8, 64)
+        d = {
+            "ts": record.created,
+            "level": level_name(record),
+            "logger": record.name,
+            "msg": data[:keep].decode("utf-8", "replace"),
+            "pid": record.process,
+            "truncated": True,
+            "size": len(data),
+        }
+        return encode(d).encode()
+
+    def flush(self, timeout=None):
+        """Wait until the writer acknowledged every record emitted so far
+        (on a stream socket; pipes and datagrams have nothing to wait for).
+        Returns True if it did within timeout seconds (default: the
+        handler's timeout)."""
+        if timeout is None:
+            timeout = self.timeout
+        return self._client.flush(timeout)
+
+    def close(self):
+        """Flush (up to the handler's timeout) and close the connection.
+        Records still unacknowledged then are reported on standard error."""
+        try:
+            lost = self._client.close(self.timeout)
+            if lost:
+                report_to_stderr("closing %s: %d records not delivered within %s s" % (self.address, lost, self.timeout))
+        finally:
+            with _clients_lock:
+                _clients.discard(self._client)
+            super().close()
+
+    def stats(self):
+        """Counters: sent, dropped, reconnects, errors, oversize, buffered."""
+        s = dict(self._client.stats)
+        s["oversize"] = s.get("oversize", 0) + self._oversize
+        s["buffered"] = self._client.buffered()
+        return s

@@ -1,0 +1,483 @@
+"""The stream client: frames over a Unix stream socket, with the hello,
+acknowledgements and replay of docs/PROTOCOL.md.
+
+One sender thread per process owns the connection. emit() only appends a
+frame to the buffer and, if the sender sleeps, wakes it; the sender takes
+everything buffered at once, so records logged while a send is in flight
+share the next one (no timer: an idle process's record leaves at once).
+Sent records stay in the buffer until the writer acknowledges that it
+wrote them; after a lost connection the sender reconnects with backoff,
+says hello with the same session id and the oldest unacknowledged
+sequence, and sends those records again before any new one.
+"""
+
+import errno
+import os
+import random
+import select
+import socket
+import sys
+import threading
+import time
+from collections import deque
+
+from . import _wire
+
+_POLLIN = select.POLLIN
+_POLLOUT = select.POLLOUT
+_POLLERR = select.POLLERR | select.POLLHUP | getattr(select, "POLLNVAL", 0)
+
+MIN_BACKOFF = 0.01
+MAX_BACKOFF = 1.0
+DIAL_TIMEOUT = 2.0
+MAX_SEND = 1 << 20  # bytes per send call
+
+
+class StreamClient:
+    def __init__(self, path, policy, timeout, buffer_size, ack, errors):
+        self.path = path
+        self.block = policy == "block"
+        self.timeout = timeout
+        self.limit = buffer_size
+        self.ack = ack
+        self.errors = errors  # reports problems: errors(message)
+        self.on_start = None  # called with the client when a process first uses it
+        self._reset()
+
+    def _reset(self):
+        """A fresh client: no connection, buffer, thread or lock. Also
+        what a forked child starts from (its parent's records are its
+        parent's to deliver)."""
+        self.lock = threading.Lock()
+        self.cond = threading.Condition(self.lock)
+        self.session = os.urandom(16)
+        self.next_seq = 1  # sequence of the next record
+        self.acked = 0  # every record up to here is written and released
+        self.ack_high = 0  # highest sequence the writer acknowledged
+        self.sent = deque()  # frames sent on this connection, not acknowledged
+        self.unsent = deque()  # frames not sent yet (a replay goes first)
+        self.held = 0  # bytes in sent and unsent
+        self.sending = False  # the sender took a batch it is sending
+        self.sleeping = False  # the sender waits in poll for a wake-up
+        self.want_acks = 0  # callers waiting for an acknowledgement
+        self.pending_drops = 0
+        self.closing = False
+        self.stopped = False
+        self.thread = None
+        self.wake_r = self.wake_w = -1
+        self.sock = None
+        self.connected_once = False
+        self.down_since = None  # first failure of the current outage
+        self.stats = {"sent": 0, "dropped": 0, "reconnects": 0, "errors": 0}
+
+    # Called in a forked child, holding nothing: forget everything the
+    # parent had without touching it (closing an inherited descriptor only
+    # drops this process's reference to it).
+    def after_fork_in_child(self):
+        for fd in (self.wake_r, self.wake_w):
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        sock = self.sock
+        self._reset()
+        if sock is not None:
+            _close_inherited(sock)
+
+    # --- the emitting side -------------------------------------------------
+
+    def put(self, frame):
+        """Buffer one frame. Returns False if the record was dropped (the
+        buffer stayed full: at once with the drop policy, after the timeout
+        with the block policy)."""
+        n = len(frame)
+        with self.lock:
+            if self.closing:
+                return False
+            if self.thread is None:
+                self._start()
+            if self.held + n > self.limit and not self._room(n):
+                self.pending_drops += 1
+                self.stats["dropped"] += 1
+                return False
+            if self.pending_drops:
+                self._queue_drop_notice()
+                if self.held + n > self.limit:
+                    # The notice took the room; the record waits as any other.
+                    if not self._room(n):
+                        self.pending_drops += 1
+                        self.stats["dropped"] += 1
+                        return False
+            self.unsent.append(frame)
+            self.held += n
+            self.next_seq += 1
+            if self.sleeping:
+                self.sleeping = False
+                os.write(self.wake_w, b"\0")
+            return True
+
+    def _room(self, n):
+        """Wait, holding the lock, until n bytes fit; False if they don't
+        (drop policy, timeout, closing)."""
+        if not self.block or n > self.limit:
+            return False
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        self.want_acks += 1
+        try:
+            while self.held + n > self.limit:
+                if self.closing:
+                    return False
+                self._wake_locked()
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                self.cond.wait(left)
+            return True
+        finally:
+            self.want_acks -= 1
+
+    def _queue_drop_notice(self):
+        body = drop_notice(self.pending_drops)
+        notice = _wire.frame_header(len(body)) + body
+        if self.held + len(notice) <= self.limit:
+            self.unsent.append(notice)
+            self.held += len(notice)
+            self.next_seq += 1
+            self.pending_drops = 0
+            self._wake_locked()
+
+    def _wake_locked(self):
+        if self.sleeping:
+            self.sleeping = False
+            os.write(self.wake_w, b"\0")
+
+    def flush(self, timeout):
+        """Wait until the writer acknowledged every record buffered before
+        the call (without acknowledgements: until they are sent). Returns
+        whether it did within timeout (None: no limit)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self.lock:
+            if self.thread is None or self.stopped:
+                return self.held == 0 and not self.pending_drops
+            if self.pending_drops:
+                self._queue_drop_notice()
+            target = self.next_seq - 1
+            self.want_acks += 1
+            try:
+                while self.acked < target:
+                    if self.stopped:
+                        return False
+                    self._wake_locked()
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        return False
+                    self.cond.wait(left)
+                return not self.pending_drops
+            finally:
+                self.want_acks -= 1
+
+    def close(self, timeout):
+        """Flush for up to timeout, then stop the sender and close the
+        connection. Returns the number of records given up on."""
+        ok = self.flush(timeout)
+        with self.lock:
+            self.closing = True
+            lost = len(self.sent) + len(self.unsent) + self.pending_drops
+            thread = self.thread
+            if thread is not None:
+                self.stopped = True
+                self._wake_locked()
+                self.cond.notify_all()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(self.timeout if self.timeout is not None else 5.0)
+        with self.lock:
+            if self.sock is not None:
+                try:
+                    self.sock.close()
+                except OSError:
+                    pass
+                self.sock = None
+            for fd in (self.wake_r, self.wake_w):
+                if fd >= 0:
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+            self.wake_r = self.wake_w = -1
+        return 0 if ok else lost
+
+    def buffered(self):
+        with self.lock:
+            return len(self.sent) + len(self.unsent)
+
+    # --- the sender thread ---------------------------------------------------
+
+    def _start(self):
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_r, False)
+        self.thread = threading.Thread(target=self._run, name="logfanin-sender", daemon=True)
+        self.thread.start()
+        if self.on_start is not None:
+            self.on_start(self)
+
+    def _run(self):
+        backoff = MIN_BACKOFF
+        poller = select.poll()
+        poller.register(self.wake_r, _POLLIN)
+        sockfd = -1
+        while True:
+            with self.lock:
+                if self.stopped:
+                    return
+                have = bool(self.unsent) or bool(self.sent) or self.pending_drops
+                sock = self.sock
+            if sock is None:
+                if not have:
+                    self._sleep(poller, None)
+                    continue
+                err = self._connect()
+                if err is not None:
+                    self._outage(err)
+                    self._sleep(poller, backoff * (0.5 + random.random()))
+                    backoff = min(backoff * 2, MAX_BACKOFF)
+                    continue
+                backoff = MIN_BACKOFF
+                with self.lock:
+                    sock = self.sock
+                if sockfd >= 0:
+                    try:
+                        poller.unregister(sockfd)
+                    except KeyError:
+                        pass
+                sockfd = sock.fileno()
+            with self.lock:
+                if self.unsent:
+                    batch = self.unsent
+                    self.unsent = deque()
+                    self.sending = True
+                else:
+                    batch = None
+                    # Read acknowledgements while waiting only when someone
+                    # waits for one or the buffer fills: otherwise they are
+                    # read after the next send, and don't wake us up.
+                    want = self.sent and (self.want_acks or self.held * 2 > self.limit)
+            if batch is not None:
+                err = self._send(sock, batch)
+                if err is None:
+                    err = self._read_acks(sock, block=False)
+                if err is not None:
+                    self._broken(sock, err)
+                continue
+            try:
+                poller.unregister(sockfd)
+            except KeyError:
+                pass
+            if want:
+                poller.register(sockfd, _POLLIN)
+            ready = self._sleep(poller, None)
+            if want and any(fd == sockfd for fd, _ in ready):
+                err = self._read_acks(sock, block=False)
+                if err is not None:
+                    self._broken(sock, err)
+
+    def _sleep(self, poller, timeout):
+        """Wait for a wake-up (or the socket, if registered) for at most
+        timeout seconds; returns poll's events."""
+        with self.lock:
+            if self.stopped or (self.unsent and self.sock is not None):
+                return []
+            self.sleeping = True
+        try:
+            ready = poller.poll(None if timeout is None else max(0, int(timeout * 1000)))
+        except InterruptedError:
+            ready = []
+        with self.lock:
+            self.sleeping = False
+        try:
+            os.read(self.wake_r, 4096)
+        except (BlockingIOError, OSError):
+            pass
+        return ready
+
+    def _connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(DIAL_TIMEOUT)
+        try:
+            s.connect(self.path)
+            with self.lock:
+                first = self.acked + 1
+                replay = self.sent
+                replay.extend(self.unsent)
+                self.unsent = replay
+                self.sent = deque()
+            if self.ack:
+                s.sendall(_wire.hello(self.session, first))
+            s.setblocking(False)
+        except OSError as e:
+            s.close()
+            if e.errno == errno.EPROTOTYPE:
+                return OSError(e.errno, "%s is a datagram socket: use unixgram://%s" % (self.path, self.path))
+            return e
+        with self.lock:
+            self.sock = s
+            self.rbuf = bytearray()
+            if self.connected_once:
+                self.stats["reconnects"] += 1
+            self.connected_once = True
+            if self.down_since is not None:
+                self.errors("connected to unix://%s again after %.1f s; replaying %d unacknowledged records"
+                            % (self.path, time.monotonic() - self.down_since, len(self.unsent)))
+                self.down_since = None
+        return None
+
+    def _outage(self, err):
+        with self.lock:
+            first = self.down_since is None
+            if first:
+                self.down_since = time.monotonic()
+            self.stats["errors"] += 1
+        if first:
+            self.errors("writer unix://%s unreachable (%s); records wait in the buffer and go once it is back"
+                        % (self.path, err))
+
+    def _send(self, sock, batch):
+        """Send the frames of batch, whole; they then wait for their ack."""
+        data = b"".join(batch)
+        view = memoryview(data)
+        off = 0
+        p = None
+        try:
+            while off < len(view):
+                try:
+                    off += sock.send(view[off:off + MAX_SEND])
+                    continue
+                except (BlockingIOError, InterruptedError):
+                    pass
+                except OSError as e:
+                    return self._requeue(batch, e)
+                # The writer is not reading: wait until it does or we are
+                # stopped, reading its acks meanwhile so that neither side
+                # waits for the other.
+                err = self._read_acks(sock, block=False)
+                if err is not None:
+                    return self._requeue(batch, err)
+                with self.lock:
+                    if self.stopped:
+                        return self._requeue(batch, OSError(errno.ECANCELED, "closed"))
+                if p is None:
+                    p = select.poll()
+                    p.register(sock.fileno(), _POLLOUT | _POLLIN)
+                    p.register(self.wake_r, _POLLIN)
+                for fd, _ in p.poll():
+                    if fd == self.wake_r:
+                        try:
+                            os.read(self.wake_r, 4096)
+                        except OSError:
+                            pass
+        finally:
+            view.release()
+        with self.lock:
+            self.sending = False
+            self.sent.extend(batch)
+            self.stats["sent"] += len(batch)
+            if not self.ack:
+                self._release(len(self.sent))
+            else:
+                self._apply_acks()
+        return None
+
+    def _requeue(self, batch, err):
+        with self.lock:
+            self.sending = False
+            batch.extend(self.unsent)
+            self.unsent = batch
+        return err
+
+    def _read_acks(self, sock, block):
+        """Read what the writer sent: acknowledgements and error frames."""
+        while True:
+            try:
+                b = sock.recv(65536)
+            except (BlockingIOError, InterruptedError):
+                return None
+            except OSError as e:
+                return e
+            if not b:
+                return ConnectionResetError(errno.ECONNRESET, "the writer closed the connection")
+            if not self.ack:
+                continue
+            self.rbuf += b
+            try:
+                seq = _wire.parse_controls(self.rbuf)
+            except (_wire.ProtocolError, _wire.WriterError) as e:
+                return e
+            if seq is not None:
+                with self.lock:
+                    if seq > self.ack_high:
+                        self.ack_high = seq
+                        self._apply_acks()
+
+    def _apply_acks(self):
+        """Release acknowledged records (the caller holds the lock)."""
+        k = min(self.ack_high - self.acked, len(self.sent))
+        if k > 0:
+            self._release(k)
+
+    def _release(self, k):
+        sent = self.sent
+        freed = 0
+        for _ in range(k):
+            freed += len(sent.popleft())
+        self.held -= freed
+        self.acked += k
+        self.cond.notify_all()
+
+    def _broken(self, sock, err):
+        """The connection is gone: the next round reconnects and replays."""
+        try:
+            sock.close()
+        except OSError:
+            pass
+        with self.lock:
+            if self.sock is sock:
+                self.sock = None
+            if self.down_since is None:
+                self.down_since = time.monotonic()
+                self.stats["errors"] += 1
+                msg = "connection to unix://%s lost (%s)" % (self.path, err)
+                if self.ack:
+                    msg += "; %d unacknowledged records will be sent again" % (len(self.sent) + len(self.unsent))
+                self.errors(msg)
+            if not self.ack:
+                # Without acknowledgements what was sent is gone either way.
+                self._release(len(self.sent))
+            self.cond.notify_all()
+
+
+def _close_inherited(sock):
+    """Close a socket object inherited through fork without shutting the
+    connection down (the parent still uses it)."""
+    try:
+        fd = sock.detach()
+    except OSError:
+        return
+    if fd >= 0:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def drop_notice(n):
+    """The record that reports n dropped records, as the Go sink writes it."""
+    return ('{"level":"warn","ts":%r,"logger":"logfanin","msg":"logfanin: records dropped","dropped":%d,"pid":%d}\n'
+            % (time.time(), n, os.getpid())).encode()
+
+
+def report_to_stderr(msg):
+    try:
+        sys.stderr.write("%s logfanin: %s\n" % (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), msg))
+        sys.stderr.flush()
+    except Exception:
+        pass
