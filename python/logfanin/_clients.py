@@ -79,7 +79,10 @@ class PipeClient:
         with self.lock:
             if self.pending_drops and not self.broken:
                 try:
-                    if self._writable():
+                    if self.poller is None:
+                        self.poller = select.poll()
+                        self.poller.register(self.fd, select.POLLOUT)
+                    if self.poller.poll(None if timeout is None else int(timeout * 1000)):
                         self._write(drop_notice(self.pending_drops))
                         self.pending_drops = 0
                 except OSError:

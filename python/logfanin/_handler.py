@@ -11,7 +11,7 @@ import weakref
 from . import _wire
 from ._address import DATAGRAM, PIPE, STREAM, parse_address
 from ._clients import DatagramClient, PipeClient
-from ._format import encode, format_record, level_name
+from ._format import _message, encode, format_record, level_name
 from ._stream import StreamClient, report_to_stderr
 
 DEFAULT_BUFFER_SIZE = 4 << 20
@@ -162,7 +162,7 @@ class Handler(logging.Handler):
             "ts": record.created,
             "level": level_name(record),
             "logger": record.name,
-            "msg": data[:keep].decode("utf-8", "replace"),
+            "msg": _message(record, self.formatter)[:keep],
             "pid": record.process,
             "truncated": True,
             "size": len(data),

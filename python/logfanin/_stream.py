@@ -94,6 +94,10 @@ class StreamClient:
         n = len(frame)
         with self.lock:
             if self.closing:
+                self.stats["dropped"] += 1
+                if not self.stats.get("after_close"):
+                    self.errors("unix://%s: a record logged after close() is dropped (and any later one)" % self.path)
+                self.stats["after_close"] = self.stats.get("after_close", 0) + 1
                 return False
             if self.thread is None:
                 self._start()

@@ -1,0 +1,541 @@
+"""logfanin.Handler against the real logfanin sidecar."""
+
+import io
+import json
+import logging
+import logging.handlers
+import multiprocessing
+import os
+import queue
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+import logfanin
+from logfanin import _format
+
+import support
+import workers
+
+
+def logger(name, handler):
+    log = logging.getLogger(name)
+    log.handlers = [handler]
+    log.setLevel(logging.DEBUG)
+    log.propagate = False
+    return log
+
+
+class TempDirTest(unittest.TestCase):
+    def setUp(self):
+        self._tmp = tempfile.TemporaryDirectory(prefix="lf-")
+        self.dir = self._tmp.name
+        self.addCleanup(self._tmp.cleanup)
+
+    def sidecar(self, **kw):
+        sc = support.Sidecar(self.dir, **kw).start()
+        self.addCleanup(lambda: sc.proc.poll() is None and sc.stop())
+        return sc
+
+
+class TestAddress(TempDirTest):
+    def test_good(self):
+        sc = self.sidecar()
+        self.assertEqual(str(logfanin.parse_address(sc.addr)), sc.addr)
+        # A plain path, as SysLogHandler takes: the socket's own kind.
+        self.assertEqual(logfanin.parse_address(sc.sock).transport, "unix")
+        self.assertEqual(logfanin.parse_address(sc.gsock).transport, "unixgram")
+        # Not there yet: the writer may start later.
+        self.assertEqual(str(logfanin.parse_address(os.path.join(self.dir, "later.sock"))),
+                         "unix://" + os.path.join(self.dir, "later.sock"))
+        old = os.environ.get("LOGFANIN_ADDR")
+        os.environ["LOGFANIN_ADDR"] = sc.gaddr
+        try:
+            self.assertEqual(str(logfanin.Handler().address), sc.gaddr)
+        finally:
+            if old is None:
+                del os.environ["LOGFANIN_ADDR"]
+            else:
+                os.environ["LOGFANIN_ADDR"] = old
+        r, w = os.pipe()
+        try:
+            self.assertEqual(str(logfanin.parse_address("fd:%d" % w)), "fd:%d" % w)
+        finally:
+            os.close(r)
+            os.close(w)
+
+    def test_bad(self):
+        f = os.path.join(self.dir, "file")
+        open(f, "w").close()
+        closed_fd = os.open(f, os.O_RDONLY)
+        os.close(closed_fd)
+        file_fd = os.open(f, os.O_RDONLY)
+        self.addCleanup(os.close, file_fd)
+        cases = {
+            "http://x/y": "unknown scheme",
+            "unix://": "socket path",
+            "unixgram://": "socket path",
+            "fd:abc": "fd:N",
+            "fd:-1": "fd:N",
+            "fd:%d" % closed_fd: "not open",
+            "fd:%d" % file_fd: "not a pipe",
+            "/no/such/dir/app.sock": "does not exist",
+            "unix://" + f: "not a socket",
+            "unix://" + os.path.join(self.dir, "x" * 120): "longer than",
+        }
+        for addr, want in cases.items():
+            with self.subTest(addr=addr):
+                with self.assertRaises(ValueError) as cm:
+                    logfanin.Handler(addr)
+                self.assertIn(want, str(cm.exception))
+        env = dict(os.environ)
+        env.pop("LOGFANIN_ADDR", None)
+        out = support.run_python(
+            "import logfanin\n"
+            "try:\n logfanin.Handler()\nexcept ValueError as e:\n print(e)\n")
+        self.assertIn("LOGFANIN_ADDR", out)
+        with self.assertRaises(ValueError):
+            logfanin.Handler(self.dir + "/a.sock", policy="sometimes")
+        with self.assertRaises(ValueError):
+            logfanin.Handler(self.dir + "/a.sock", timeout=0)
+
+
+class TestFormat(unittest.TestCase):
+    def record(self, log_call, formatter=None):
+        records = []
+
+        class Capture(logging.Handler):
+            def emit(self, r):
+                records.append(json.loads(_format.format_record(r, formatter)))
+
+        log = logger("fmt", Capture())
+        log_call(log)
+        return records
+
+    def test_fields(self):
+        (r,) = self.record(lambda l: l.warning("hello %s", "there", extra={"user": "ann", "n": 3}))
+        self.assertEqual(r["msg"], "hello there")
+        self.assertEqual(r["level"], "warn")
+        self.assertEqual(r["logger"], "fmt")
+        self.assertEqual(r["pid"], os.getpid())
+        self.assertEqual(r["thread"], threading.current_thread().name)
+        self.assertAlmostEqual(r["ts"], time.time(), delta=60)
+        self.assertEqual((r["user"], r["n"]), ("ann", 3))
+
+    def test_exc_info_and_stack(self):
+        def call(l):
+            try:
+                raise KeyError("missing")
+            except KeyError:
+                l.exception("failed")
+            l.info("where", stack_info=True)
+
+        exc, stack = self.record(call)
+        self.assertEqual(exc["msg"], "failed")
+        self.assertIn("Traceback (most recent call last)", exc["exc_info"])
+        self.assertIn("KeyError: 'missing'", exc["exc_info"])
+        self.assertIn("Stack (most recent call last)", stack["stack_info"])
+
+    def test_formatter_message_without_traceback(self):
+        fmt = logging.Formatter("%(levelname)s|%(name)s|%(message)s")
+
+        def call(l):
+            try:
+                1 / 0
+            except ZeroDivisionError:
+                l.exception("div %d", 1)
+
+        (r,) = self.record(call, fmt)
+        self.assertEqual(r["msg"], "ERROR|fmt|div 1")
+        self.assertIn("ZeroDivisionError", r["exc_info"])
+
+    def test_unserialisable(self):
+        class Bad:
+            def __repr__(self):
+                raise RuntimeError("no repr")
+
+        loop = []
+        loop.append(loop)
+        extra = {"obj": object(), "nan": float("nan"), "inf": float("inf"), "tuplekey": {(1, 2): "v"},
+                 "loop": loop, "bytes": b"\xff", "bad": Bad(), "set": {1}, "ok": [1, "two"]}
+        (r,) = self.record(lambda l: l.info("values", extra=extra))
+        self.assertEqual(r["msg"], "values")
+        self.assertTrue(r["obj"].startswith("<object object"))
+        self.assertEqual((r["nan"], r["inf"]), ("nan", "inf"))
+        self.assertEqual(r["tuplekey"], {"(1, 2)": "v"})
+        self.assertEqual(r["bytes"], "b'\\xff'")
+        self.assertIn("unrepresentable", r["bad"])
+        self.assertEqual(r["ok"], [1, "two"])
+
+    def test_core_fields_win(self):
+        (r,) = self.record(lambda l: l.info("real", extra={"level": "forged", "ts": 0, "pid": 1, "other": 1}))
+        self.assertEqual((r["level"], r["pid"], r["other"]), ("info", os.getpid(), 1))
+        self.assertNotEqual(r["ts"], 0)
+
+    def test_bad_format_args(self):
+        (r,) = self.record(lambda l: l.info("%d items", "not a number"))
+        self.assertIn("formatting failed", r["msg"])
+
+
+class TestStream(TempDirTest):
+    def test_records_flush_close(self):
+        sc = self.sidecar(args=["-drain-timeout", "30s"])
+        h = logfanin.Handler(sc.addr)
+        log = logger("stream", h)
+        for i in range(2000):
+            log.info("record %d", i, extra={"i": i, "peer_pid": 1, "logfanin_seq": -1})
+        self.assertTrue(h.flush(10))
+        # flush returned after the writer's acknowledgement: every record
+        # is in the file already, without waiting.
+        recs = [r for r in sc.records() if r.get("logger") == "stream"]
+        self.assertEqual([r["i"] for r in recs], list(range(2000)))
+        for r in recs:
+            # Forged writer fields: a last-wins reader sees the writer's.
+            self.assertEqual(r["peer_pid"], os.getpid())
+            self.assertEqual(r["logfanin_seq"], r["i"] + 1)
+            self.assertEqual(len(r["logfanin_sid"]), 32)
+        h.close()
+        self.assertEqual(h.stats()["dropped"], 0)
+        self.assertEqual(sc.stop(), 0)
+
+    def test_close_lets_the_sidecar_exit(self):
+        # A process that closed its handler but lives on does not hold up
+        # the sidecar's SIGTERM (whose drain timeout is 30 s).
+        sc = self.sidecar(args=["-drain-timeout", "30s"])
+        child = subprocess.Popen([sys.executable, "-c",
+                                  "import logging, sys, logfanin\n"
+                                  "h = logfanin.Handler(sys.argv[1])\n"
+                                  "logging.getLogger().addHandler(h)\n"
+                                  "logging.getLogger().warning('then idle')\n"
+                                  "h.close()\n"
+                                  "print('closed', flush=True)\n"
+                                  "sys.stdin.read()\n", sc.addr],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=support.env())
+        self.addCleanup(child.wait)
+        self.addCleanup(child.stdout.close)
+        self.addCleanup(child.stdin.close)
+        self.assertEqual(child.stdout.readline().strip(), b"closed")
+        start = time.monotonic()
+        self.assertEqual(sc.stop(), 0)
+        self.assertLess(time.monotonic() - start, 10)
+        self.assertEqual([r["msg"] for r in sc.records()], ["then idle"])
+
+    def test_writer_sigkill_mid_stream_nothing_lost(self):
+        sc = self.sidecar()
+        n = 30000
+        child = subprocess.Popen([sys.executable, "-c",
+                                  "import logging, sys, logfanin\n"
+                                  "h = logfanin.Handler(sys.argv[1], timeout=None)\n"
+                                  "log = logging.getLogger('k'); log.addHandler(h); log.setLevel(logging.INFO)\n"
+                                  "for i in range(int(sys.argv[2])):\n"
+                                  "    log.info('r', extra={'i': i, 'pad': 'x' * 200})\n"
+                                  "    if i == 1000: print('logging', flush=True)\n"
+                                  "assert h.flush(60), 'flush'\n"
+                                  "print(h.stats()['reconnects'], flush=True)\n", sc.addr, str(n)],
+                                 stdout=subprocess.PIPE, env=support.env())
+        self.addCleanup(child.wait)
+        self.assertEqual(child.stdout.readline().strip(), b"logging")
+        support.wait_until(lambda: len(sc.lines()) > 0, "the first records in the output")
+        sc.kill()
+        killed_at = len(sc.lines())
+        sc.start()
+        out, _ = child.communicate(timeout=120)
+        self.assertEqual(child.returncode, 0)
+        self.assertGreaterEqual(int(out), 1, "the client never reconnected")
+        recs = [r for r in sc.records() if r.get("logger") == "k"]
+        seen = {}
+        for r in recs:
+            key = (r["logfanin_sid"], r["logfanin_seq"])
+            if key in seen:
+                # A replayed copy is the same record.
+                self.assertEqual(seen[key], r["i"])
+            seen[key] = r["i"]
+        self.assertEqual(sorted(set(seen.values())), list(range(n)), "records lost")
+        self.assertLess(killed_at, n, "the writer was killed after the end: nothing tested")
+        self.assertEqual(sc.stop(), 0)
+
+    def test_stalled_writer_timeout_and_drop_count(self):
+        sc = self.sidecar()
+        for policy, timeout, limit in (("block", 0.3, 10.0), ("drop", 30.0, 5.0)):
+            with self.subTest(policy=policy):
+                h = logfanin.Handler(sc.addr, policy=policy, timeout=timeout, buffer_size=64 << 10)
+                log = logger("stall-" + policy, h)
+                log.info("before", extra={"i": -1})
+                self.assertTrue(h.flush(10))
+                sc.signal(signal.SIGSTOP)
+                try:
+                    start = time.monotonic()
+                    total = 0
+                    # Log until records are dropped: the socket buffers fill,
+                    # then the handler's.
+                    while h.stats()["dropped"] < 3:
+                        log.info("stalled", extra={"i": total, "pad": "y" * 1000})
+                        total += 1
+                        self.assertLess(time.monotonic() - start, limit, "a stalled writer blocked the caller")
+                    if policy == "block":
+                        # Each drop waited for the timeout, no longer.
+                        self.assertGreaterEqual(time.monotonic() - start, 3 * timeout * 0.9)
+                finally:
+                    sc.signal(signal.SIGCONT)
+                log.info("after", extra={"i": total})
+                self.assertTrue(h.flush(10))
+                dropped = h.stats()["dropped"]
+                h.close()
+                recs = [r for r in sc.records() if r.get("logger") in ("stall-" + policy, "logfanin")
+                        and r.get("peer_pid") == os.getpid()]
+                got = [r["i"] for r in recs if r.get("logger") == "stall-" + policy]
+                notices = [r for r in recs if r.get("logger") == "logfanin"]
+                sc_notices = sum(r["dropped"] for r in notices)
+                self.assertEqual(sc_notices, dropped, "the drop count in the output")
+                self.assertEqual(len(got) - 2 + dropped, total, "records neither written nor counted")
+                self.assertEqual(got, sorted(got))
+                # Remove this round's records from the next round's view.
+                os.truncate(sc.out, 0)
+                sc.signal(signal.SIGHUP)
+
+    def test_oversize_record_is_shortened(self):
+        sc = self.sidecar()
+        h = logfanin.Handler(sc.addr, max_record=64 << 10)
+        log = logger("big", h)
+        log.info("x" * (200 << 10))
+        log.info("small")
+        self.assertTrue(h.flush(10))
+        h.close()
+        recs = sc.records()
+        self.assertEqual([r["msg"][:1] for r in recs], ["x", "s"])
+        self.assertTrue(recs[0]["truncated"])
+        self.assertGreater(recs[0]["size"], 200 << 10)
+        self.assertEqual(h.stats()["oversize"], 1)
+
+    def test_writer_later(self):
+        # Records logged before the writer exists wait and go once it is up.
+        sc = support.Sidecar(self.dir)
+        h = logfanin.Handler(sc.addr)
+        log = logger("later", h)
+        stderr = io.StringIO()
+        old = sys.stderr
+        sys.stderr = stderr
+        try:
+            for i in range(100):
+                log.info("early", extra={"i": i})
+            sc.start()
+            self.addCleanup(lambda: sc.proc.poll() is None and sc.stop())
+            self.assertTrue(h.flush(20))
+        finally:
+            sys.stderr = old
+        h.close()
+        self.assertEqual([r["i"] for r in sc.records()], list(range(100)))
+        self.assertIn("unreachable", stderr.getvalue())
+
+    def test_exit_flushes(self):
+        sc = self.sidecar()
+        support.run_python(
+            "import logging, sys, logfanin\n"
+            "log = logging.getLogger('exit'); log.addHandler(logfanin.Handler(sys.argv[1] if len(sys.argv) > 1 else %r))\n"
+            "log.setLevel(logging.INFO)\n"
+            "for i in range(5000): log.info('bye', extra={'i': i})\n" % sc.addr)
+        self.assertEqual([r["i"] for r in sc.records()], list(range(5000)))
+
+
+class TestPool(TempDirTest):
+    def test_start_methods(self):
+        sc = self.sidecar()
+        for method in ("fork", "forkserver", "spawn"):
+            with self.subTest(method=method):
+                os.truncate(sc.out, 0)
+                sc.signal(signal.SIGHUP)
+                ctx = multiprocessing.get_context(method)
+                with ctx.Pool(3, initializer=workers.setup, initargs=(sc.addr,)) as pool:
+                    self.assertEqual(sorted(pool.map(workers.work_many, [(n, 200) for n in range(6)])), list(range(6)))
+                    pool.close()
+                    pool.join()  # the workers exit, flushing at exit
+                recs = [r for r in sc.records() if r.get("logger") == "pool"]
+                got = sorted((r["task"], r["i"]) for r in recs)
+                self.assertEqual(got, [(n, i) for n in range(6) for i in range(200)])
+                self.assertNotIn(os.getpid(), {r["peer_pid"] for r in recs})
+
+    def test_handler_inherited_through_fork(self):
+        # The parent logs first (its connection and sender exist), then
+        # forks: each child connects on its own, with its own session.
+        sc = self.sidecar()
+        h = logfanin.Handler(sc.addr)
+        log = logger("pool", h)
+        log.info("parent before")
+        self.assertTrue(h.flush(10))
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(2) as pool:
+            pool.map(workers.work, range(20))
+            pool.close()
+            pool.join()
+        log.info("parent after")
+        self.assertTrue(h.flush(10))
+        h.close()
+        recs = [r for r in sc.records() if r.get("logger") == "pool"]
+        self.assertEqual(sorted(r["task"] for r in recs if "task" in r), list(range(20)))
+        self.assertEqual([r["msg"] for r in recs if r["peer_pid"] == os.getpid()], ["parent before", "parent after"])
+        sessions = {}
+        for r in recs:
+            sessions.setdefault(r["logfanin_sid"], set()).add(r["peer_pid"])
+        self.assertTrue(all(len(p) == 1 for p in sessions.values()), "a session shared by processes")
+
+    def fork_while_logging(self, addr, sc_kw):
+        sc = self.sidecar(**sc_kw)
+        if addr == "pipe":
+            addr = "fd:%d" % sc.pipe_w
+        h = logfanin.Handler(addr if addr != "unix" else sc.addr)
+        log = logger("busy", h)
+        stop = threading.Event()
+        count = [0]
+
+        def spin():
+            while not stop.is_set():
+                log.info("thread", extra={"i": count[0], "pad": "z" * 5000})
+                count[0] += 1
+
+        t = threading.Thread(target=spin)
+        t.start()
+        pids = []
+        try:
+            for k in range(30):
+                pid = os.fork()
+                if pid == 0:
+                    code = 0
+                    try:
+                        for i in range(10):
+                            log.info("child", extra={"k": k, "i": i})
+                        if not h.flush(20):
+                            code = 3
+                    except BaseException:
+                        code = 2
+                    os._exit(code)
+                pids.append(pid)
+        finally:
+            stop.set()
+            t.join()
+        deadline = time.monotonic() + 60
+        for pid in pids:
+            while True:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    break
+                if time.monotonic() > deadline:
+                    for p in pids:
+                        try:
+                            os.kill(p, signal.SIGKILL)
+                        except ProcessLookupError:
+                            pass
+                    self.fail("a child forked while another thread logged hung")
+                time.sleep(0.01)
+            self.assertEqual(os.waitstatus_to_exitcode(status), 0)
+        self.assertTrue(h.flush(20))
+        h.close()
+        if sc.pipe_w is not None:
+            sc.stop()
+        recs = [r for r in sc.records() if r.get("logger") == "busy"]
+        self.assertEqual(sorted((r["k"], r["i"]) for r in recs if r["msg"] == "child"),
+                         [(k, i) for k in range(30) for i in range(10)])
+        self.assertEqual(sorted(r["i"] for r in recs if r["msg"] == "thread"), list(range(count[0])))
+
+    def test_fork_while_another_thread_logs_stream(self):
+        self.fork_while_logging("unix", {})
+
+    def test_fork_while_another_thread_logs_pipe(self):
+        self.fork_while_logging("pipe", {"pipe": True})
+
+    def test_queue_listener(self):
+        sc = self.sidecar()
+        h = logfanin.Handler(sc.addr)
+        q = queue.Queue()
+        listener = logging.handlers.QueueListener(q, h)
+        listener.start()
+        log = logger("queued", logging.handlers.QueueHandler(q))
+
+        def work(n):
+            for i in range(300):
+                log.info("from %d", n, extra={"n": n, "i": i})
+            try:
+                raise ValueError("bad %d" % n)
+            except ValueError:
+                log.exception("oops")
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        listener.stop()  # flushes the queue into the handler
+        self.assertTrue(h.flush(10))
+        h.close()
+        recs = sc.records()
+        self.assertEqual(sorted((r["n"], r["i"]) for r in recs if "i" in r), [(n, i) for n in range(4) for i in range(300)])
+        # QueueHandler.prepare formats the record in the logging thread:
+        # the traceback arrives as part of the message.
+        oops = [r for r in recs if r["msg"].startswith("oops")]
+        self.assertEqual(len(oops), 4)
+        for r in oops:
+            self.assertIn("ValueError: bad", r["msg"])
+
+
+class TestDatagramAndPipe(TempDirTest):
+    def test_datagram(self):
+        sc = self.sidecar()
+        h = logfanin.Handler(sc.gaddr)
+        log = logger("dgram", h)
+        for i in range(200):
+            log.info("d", extra={"i": i, "peer_pid": 1})
+        h.close()
+        # The standard SysLogHandler with a JSON formatter: the writer
+        # writes the object's fields.
+        sh = logging.handlers.SysLogHandler(address=sc.gsock)
+        sh.setFormatter(logging.Formatter('{"msg": "%(message)s", "via": "syslog"}'))
+        logger("sys", sh).error("json in syslog")
+        sh.close()
+        sc.stop()
+        recs = sc.records()
+        self.assertEqual(sorted(r["i"] for r in recs if r.get("logger") == "dgram"), list(range(200)))
+        (s,) = [r for r in recs if r.get("via") == "syslog"]
+        self.assertEqual((s["msg"], s["level"]), ("json in syslog", "error"))
+
+    def test_pipe_large_records(self):
+        sc = self.sidecar(pipe=True)
+        h = logfanin.Handler("fd:%d" % sc.pipe_w)
+        log = logger("pipe", h)
+        sizes = [0, 10, 4000, 4080, 4096, 100000, 500000]
+        for i, n in enumerate(sizes):
+            log.info("p" * n, extra={"i": i})
+        h.close()
+        sc.stop()
+        recs = [r for r in sc.records() if r.get("logger") == "pipe"]
+        self.assertEqual([len(r["msg"]) for r in recs], sizes)
+        self.assertEqual({r["pipe_pid"] for r in recs}, {os.getpid()})
+
+    def test_pipe_drop_policy_counts(self):
+        sc = self.sidecar(pipe=True)
+        h = logfanin.Handler("fd:%d" % sc.pipe_w, policy="drop")
+        log = logger("pdrop", h)
+        sc.signal(signal.SIGSTOP)
+        try:
+            sent = 0
+            while h.stats()["dropped"] < 5:
+                log.info("fill", extra={"i": sent, "pad": "q" * 3000})
+                sent += 1
+        finally:
+            sc.signal(signal.SIGCONT)
+        log.info("after", extra={"i": sent})
+        h.close()
+        dropped = h.stats()["dropped"]
+        sc.stop()
+        recs = sc.records()
+        got = [r for r in recs if r.get("logger") == "pdrop"]
+        self.assertEqual(sum(r["dropped"] for r in recs if r.get("logger") == "logfanin"), dropped)
+        self.assertEqual(len(got) + dropped, sent + 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
