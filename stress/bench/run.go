@@ -161,8 +161,10 @@ func runCell(cfg *Config, producers, size int) []Result {
 		switch {
 		case c.kind == kindRsyslog && cfg.Rsyslogd == "":
 			results[i] = Result{Contender: name, Producers: producers, Size: size, Note: "skipped: rsyslogd not available"}
-		case c.kind == kindSidecar && cfg.Sidecar == "":
+		case (c.kind == kindSidecar || c.listen != "") && cfg.Sidecar == "":
 			results[i] = Result{Contender: name, Producers: producers, Size: size, Note: "skipped: no sidecar binary"}
+		case c.kind == kindPython && pythonMissing() != "":
+			results[i] = Result{Contender: name, Producers: producers, Size: size, Note: "skipped: " + pythonMissing()}
 		default:
 			runs[i] = true
 		}
@@ -249,6 +251,11 @@ func startChild(cfg *Config, j job, extra []*os.File) (*child, error) {
 	cmd.Env = append(os.Environ(), envChild+"="+string(spec))
 	cmd.ExtraFiles = extra
 	cmd.Stderr = os.Stderr
+	return startCmd(cmd)
+}
+
+// startCmd starts a producer process and waits until it says it is ready.
+func startCmd(cmd *exec.Cmd) (*child, error) {
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -314,8 +321,8 @@ func runOnce(cfg *Config, c contender, producers, size, perProducer int, rate in
 
 	var w writerProc
 	var extra []*os.File
-	switch c.kind {
-	case kindSidecar:
+	switch {
+	case c.kind == kindSidecar || c.listen != "":
 		sc, err := startSidecar(cfg.Sidecar, c.listen, dir, out)
 		if err != nil {
 			r.Err = err
@@ -326,7 +333,7 @@ func runOnce(cfg *Config, c contender, producers, size, perProducer int, rate in
 		if sc.pipeW != nil {
 			extra = []*os.File{sc.pipeW}
 		}
-	case kindRsyslog:
+	case c.kind == kindRsyslog:
 		rs, err := startRsyslog(cfg.Rsyslogd, dir, out)
 		if err != nil {
 			r.Err = err
@@ -352,12 +359,12 @@ func runOnce(cfg *Config, c contender, producers, size, perProducer int, rate in
 		r.Err = err
 		return r
 	}
-	if c.kind == kindZap {
+	if c.kind == kindZap || c.kind == kindPython {
 		j := base
 		for p := range producers {
 			j.Producers = append(j.Producers, p)
 		}
-		ch, err := startChild(cfg, j, nil)
+		ch, err := startProducer(cfg, c, j, nil)
 		if err != nil {
 			return fail(err)
 		}

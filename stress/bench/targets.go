@@ -105,6 +105,8 @@ func Targets(results []Result, lat *Latency, mem *Memory, goBench string) []Targ
 	}
 	ts = append(ts, t)
 
+	ts = append(ts, pythonTargets(results)...)
+
 	t = Target{Goal: "no safe contender lost or tore a record"}
 	t.Known, t.Met = true, true
 	var bad []string
