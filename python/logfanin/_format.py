@@ -128,6 +128,7 @@ def _exc_stack(record, formatter):
 
 
 _NSTD = len(logging.LogRecord("", 0, "", 0, "", (), None).__dict__)
+_SKIP = _STANDARD | CORE
 _quote = json.encoder.encode_basestring_ascii
 _quoted = {}
 
@@ -142,29 +143,48 @@ def _q(s):
     return q
 
 
+try:
+    from _json import make_encoder as _c_make_encoder
+except ImportError:  # an interpreter without the C accelerator
+    _c_make_encoder = None
+
+if _c_make_encoder is not None:
+    # One encoder for every record (json.dumps makes one per call). No
+    # circular-reference markers: a cycle ends in RecursionError, and the
+    # record is then encoded by the careful path.
+    _c_encode = _c_make_encoder(None, repr, _quote, None, ":", ",", False, False, False)
+
+    def _fast_encode(d):
+        return "".join(_c_encode(d, 0))
+else:
+    _fast_encode = _encode
+
+
 def format_record(record, formatter):
-    """The JSON object of record_fields(record, formatter) as text, built
-    directly for the common case (the cost per record matters: it is most
-    of what logging a record costs a worker)."""
+    """The JSON text of record_fields(record, formatter), built for speed
+    (the cost per record is most of what logging costs a worker): one
+    dict, one encoder call. A record the fast path can't encode takes the
+    careful one, which converts what JSON can't hold."""
     try:
-        parts = ['{"ts":', repr(record.created), ',"level":"', level_name(record), '","logger":', _q(record.name),
-                 ',"msg":', _quote(_message(record, formatter)), ',"pid":',
-                 "null" if record.process is None else str(int(record.process)), ',"thread":',
-                 "null" if record.threadName is None else _q(record.threadName)]
-    except (TypeError, ValueError):
+        if formatter is None:
+            msg = record.msg
+            if record.args or msg.__class__ is not str:
+                msg = record.getMessage()
+        else:
+            msg = _message(record, formatter)
+        d = {"ts": record.created, "level": _levels.get(record.levelno) or level_name(record), "logger": record.name,
+             "msg": msg, "pid": record.process, "thread": record.threadName}
+        rd = record.__dict__
+        if len(rd) > _NSTD:
+            for k, v in islice(rd.items(), _NSTD, None):
+                if k not in _SKIP:
+                    d[k] = v
+        if record.exc_info or record.exc_text or record.stack_info:
+            exc, stack = _exc_stack(record, formatter)
+            if exc is not None:
+                d["exc_info"] = exc
+            if stack is not None:
+                d["stack_info"] = stack
+        return _fast_encode(d)
+    except Exception:
         return encode(record_fields(record, formatter))
-    extra = _extra(record)
-    if extra:
-        e = encode(dict(extra))
-        if len(e) > 2:
-            parts.append(",")
-            parts.append(e[1:-1])
-    exc, stack = _exc_stack(record, formatter)
-    if exc is not None:
-        parts.append(',"exc_info":')
-        parts.append(_quote(exc))
-    if stack is not None:
-        parts.append(',"stack_info":')
-        parts.append(_quote(stack))
-    parts.append("}")
-    return "".join(parts)

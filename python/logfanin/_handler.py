@@ -51,12 +51,10 @@ _finalizers = set()
 
 
 def _register_finalizer(client):
-    mp = sys.modules.get("multiprocessing")
-    if mp is None or id(client) in _finalizers:
-        return
-    try:
-        from multiprocessing import util
-    except ImportError:
+    # No import here: this runs in forked children, where an import can
+    # deadlock on a module lock another thread of the parent held.
+    util = sys.modules.get("multiprocessing.util")
+    if util is None or id(client) in _finalizers:
         return
     _finalizers.add(id(client))
     util.Finalize(None, _finalize, args=(weakref.ref(client),), exitpriority=100)

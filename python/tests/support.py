@@ -96,7 +96,8 @@ class Sidecar:
         self.proc = subprocess.Popen(args + self.args, stderr=self.err, pass_fds=pass_fds)
         if r is not None:
             os.close(r)
-        wait_until(lambda: connects(self.sock) or self.proc.poll() is not None, "the sidecar's socket")
+        wait_until(lambda: (connects(self.sock) and os.path.exists(self.gsock)) or self.proc.poll() is not None,
+                   "the sidecar's sockets")
         if self.proc.poll() is not None:
             raise AssertionError("sidecar exited: " + self.stderr())
         return self

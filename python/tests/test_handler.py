@@ -1,5 +1,6 @@
 """logfanin.Handler against the real logfanin sidecar."""
 
+import faulthandler
 import io
 import json
 import logging
@@ -406,6 +407,7 @@ class TestPool(TempDirTest):
                 pid = os.fork()
                 if pid == 0:
                     code = 0
+                    faulthandler.dump_traceback_later(20, exit=True)
                     try:
                         for i in range(10):
                             log.info("child", extra={"k": k, "i": i})
