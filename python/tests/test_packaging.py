@@ -1,0 +1,39 @@
+"""The package builds with its own backend (what `pip install ./python`
+runs) into a wheel that imports on its own."""
+
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+import zipfile
+
+import support
+
+sys.path.insert(0, os.path.join(support.PACKAGE_DIR, "_build"))
+import logfanin_build  # noqa: E402
+
+
+class TestPackaging(unittest.TestCase):
+    def test_wheel(self):
+        with tempfile.TemporaryDirectory() as d:
+            name = logfanin_build.build_wheel(d)
+            self.assertRegex(name, r"^logfanin-[0-9.]+-py3-none-any\.whl$")
+            with zipfile.ZipFile(os.path.join(d, name)) as z:
+                names = z.namelist()
+                self.assertIn("logfanin/__init__.py", names)
+                self.assertFalse([n for n in names if "__pycache__" in n or "tests" in n])
+                z.extractall(os.path.join(d, "site"))
+            out = subprocess.run([sys.executable, "-c", "import logfanin; print(logfanin.Handler.__module__, logfanin.__file__)"],
+                                 env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": os.path.join(d, "site")},
+                                 cwd=d, capture_output=True, text=True, check=True).stdout
+            self.assertIn(os.path.join(d, "site"), out)
+
+    def test_sdist(self):
+        with tempfile.TemporaryDirectory() as d:
+            name = logfanin_build.build_sdist(d)
+            self.assertTrue(os.path.exists(os.path.join(d, name)))
+
+
+if __name__ == "__main__":
+    unittest.main()
