@@ -130,9 +130,17 @@ class Handler(logging.Handler):
             self._framed = False
         client.on_start = _register_finalizer
         self._client = client
+        self._args = (buffer_size, max_record, ack)
         self._oversize = 0
         with _clients_lock:
             _clients.add(client)
+
+    def __reduce__(self):
+        # A handler pickled into a spawn or forkserver worker (Pool
+        # initargs) is made anew there, with its own connection.
+        buffer_size, max_record, ack = self._args
+        return (_rebuild, (str(self.address), self.level, self.policy, self.timeout, buffer_size, max_record, ack,
+                           self.formatter))
 
     def __repr__(self):
         return "<logfanin.Handler %s (%s)>" % (self.address, logging.getLevelName(self.level))
@@ -194,3 +202,10 @@ class Handler(logging.Handler):
         s["oversize"] = s.get("oversize", 0) + self._oversize
         s["buffered"] = self._client.buffered()
         return s
+
+
+def _rebuild(addr, level, policy, timeout, buffer_size, max_record, ack, formatter):
+    h = Handler(addr, level, policy=policy, timeout=timeout, buffer_size=buffer_size, max_record=max_record, ack=ack)
+    if formatter is not None:
+        h.setFormatter(formatter)
+    return h

@@ -7,6 +7,7 @@ import logging
 import logging.handlers
 import multiprocessing
 import os
+import pickle
 import queue
 import select
 import signal
@@ -299,6 +300,36 @@ class TestStream(TempDirTest):
                 # Remove this round's records from the next round's view.
                 os.truncate(sc.out, 0)
                 sc.signal(signal.SIGHUP)
+
+    def test_without_acknowledgements(self):
+        sc = self.sidecar()
+        h = logfanin.Handler(sc.addr, ack=False)
+        log = logger("noack", h)
+        for i in range(500):
+            log.info("plain", extra={"i": i})
+        self.assertTrue(h.flush(10))
+        h.close()
+        self.assertEqual(sc.stop(), 0)
+        recs = sc.records()
+        self.assertEqual([r["i"] for r in recs], list(range(500)))
+        self.assertNotIn("logfanin_sid", recs[0])
+
+    def test_pickled_into_a_spawned_worker(self):
+        sc = self.sidecar()
+        h = logfanin.Handler(sc.addr, policy="drop", timeout=5)
+        h.setFormatter(logging.Formatter("[%(message)s]"))
+        h2 = pickle.loads(pickle.dumps(h))
+        self.assertEqual((str(h2.address), h2.policy, h2.timeout), (sc.addr, "drop", 5))
+        ctx = multiprocessing.get_context("spawn")
+        with ctx.Pool(1, initializer=workers.setup_with, initargs=(h,)) as pool:
+            pool.map(workers.work, range(5))
+            pool.close()
+            pool.join()
+        h.close()
+        h2.close()
+        recs = [r for r in sc.records() if r.get("logger") == "pool"]
+        self.assertEqual(sorted(r["task"] for r in recs), list(range(5)))
+        self.assertTrue(all(r["msg"].startswith("[task ") for r in recs))
 
     def test_oversize_record_is_shortened(self):
         sc = self.sidecar()

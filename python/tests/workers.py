@@ -25,3 +25,10 @@ def work_many(args):
     for i in range(count):
         log.info("task %d record %d", n, i, extra={"task": n, "i": i})
     return n
+
+
+def setup_with(handler):
+    log = logging.getLogger("pool")
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    log.handlers = [handler]
