@@ -32,6 +32,9 @@ MAX_BACKOFF = 1.0
 DIAL_TIMEOUT = 2.0
 MAX_SEND = 1 << 20  # bytes per send call
 
+# What the sender thread is doing, for whoever wakes it.
+AWAKE, IDLE, BACKOFF = 0, 1, 2
+
 
 class StreamClient:
     def __init__(self, path, policy, timeout, buffer_size, ack, errors):
@@ -58,10 +61,11 @@ class StreamClient:
         self.unsent = deque()  # frames not sent yet (a replay goes first)
         self.held = 0  # bytes in sent and unsent
         self.sending = False  # the sender took a batch it is sending
-        self.sleeping = False  # the sender waits in poll for a wake-up
+        self.sleeping = AWAKE  # IDLE: the sender waits for work; BACKOFF: to reconnect
         self.want_acks = 0  # callers waiting for an acknowledgement
         self.pending_drops = 0
-        self.closing = False
+        self.closing = False  # close() started: records are refused
+        self.closed = False  # close() finished its flush
         self.stopped = False
         self.thread = None
         self.wake_r = self.wake_w = -1
@@ -116,8 +120,8 @@ class StreamClient:
             self.unsent.append(frame)
             self.held += n
             self.next_seq += 1
-            if self.sleeping:
-                self.sleeping = False
+            if self.sleeping == IDLE:
+                self.sleeping = AWAKE
                 os.write(self.wake_w, b"\0")
             return True
 
@@ -152,9 +156,16 @@ class StreamClient:
             self._wake_locked()
 
     def _wake_locked(self):
-        if self.sleeping:
-            self.sleeping = False
+        """Wake the sender, also from a backoff (a caller waits)."""
+        if self.sleeping != AWAKE and self.wake_w >= 0:
+            self.sleeping = AWAKE
             os.write(self.wake_w, b"\0")
+
+    def _want_acks_locked(self):
+        """Whether the sender should read acknowledgements while it waits:
+        someone waits for one, or the buffer fills. Otherwise they are
+        read after the next send, and don't wake it up."""
+        return bool(self.sent) and (self.want_acks > 0 or self.held * 2 > self.limit)
 
     def flush(self, timeout):
         """Wait until the writer acknowledged every record buffered before
@@ -184,14 +195,22 @@ class StreamClient:
     def close(self, timeout):
         """Flush for up to timeout, then stop the sender and close the
         connection. Returns the number of records given up on."""
+        with self.lock:
+            if self.closed:
+                return 0  # closed already (close is idempotent)
         ok = self.flush(timeout)
         with self.lock:
+            if self.closed:
+                return 0
+            self.closed = True
             self.closing = True
             lost = len(self.sent) + len(self.unsent) + self.pending_drops
             thread = self.thread
             if thread is not None:
                 self.stopped = True
-                self._wake_locked()
+                self.sleeping = AWAKE
+                if self.wake_w >= 0:
+                    os.write(self.wake_w, b"\0")  # also into a send that waits
                 self.cond.notify_all()
         if thread is not None and thread is not threading.current_thread():
             thread.join(self.timeout if self.timeout is not None else 5.0)
@@ -234,16 +253,16 @@ class StreamClient:
             with self.lock:
                 if self.stopped:
                     return
-                have = bool(self.unsent) or bool(self.sent) or self.pending_drops
+                have = bool(self.unsent) or bool(self.sent)
                 sock = self.sock
             if sock is None:
                 if not have:
-                    self._sleep(poller, None)
+                    self._sleep(poller, IDLE, None)
                     continue
                 err = self._connect()
                 if err is not None:
                     self._outage(err)
-                    self._sleep(poller, backoff * (0.5 + random.random()))
+                    self._sleep(poller, BACKOFF, backoff * (0.5 + random.random()))
                     backoff = min(backoff * 2, MAX_BACKOFF)
                     continue
                 backoff = MIN_BACKOFF
@@ -262,10 +281,7 @@ class StreamClient:
                     self.sending = True
                 else:
                     batch = None
-                    # Read acknowledgements while waiting only when someone
-                    # waits for one or the buffer fills: otherwise they are
-                    # read after the next send, and don't wake us up.
-                    want = self.sent and (self.want_acks or self.held * 2 > self.limit)
+                    want = self._want_acks_locked()
             if batch is not None:
                 err = self._send(sock, batch)
                 if err is None:
@@ -279,25 +295,28 @@ class StreamClient:
                 pass
             if want:
                 poller.register(sockfd, _POLLIN)
-            ready = self._sleep(poller, None)
+            ready = self._sleep(poller, IDLE, None, want)
             if want and any(fd == sockfd for fd, _ in ready):
                 err = self._read_acks(sock, block=False)
                 if err is not None:
                     self._broken(sock, err)
 
-    def _sleep(self, poller, timeout):
-        """Wait for a wake-up (or the socket, if registered) for at most
-        timeout seconds; returns poll's events."""
+    def _sleep(self, poller, how, timeout, want=None):
+        """Wait for a wake-up (or the socket, if registered: want) for at
+        most timeout seconds; returns poll's events. Returns at once if,
+        under the lock, there is work the caller did not see."""
         with self.lock:
-            if self.stopped or (self.unsent and self.sock is not None):
+            if self.stopped:
                 return []
-            self.sleeping = True
+            if how == IDLE and (self.unsent or (want is not None and want != self._want_acks_locked())):
+                return []
+            self.sleeping = how
         try:
             ready = poller.poll(None if timeout is None else max(0, int(timeout * 1000)))
         except InterruptedError:
             ready = []
         with self.lock:
-            self.sleeping = False
+            self.sleeping = AWAKE
         try:
             os.read(self.wake_r, 4096)
         except (BlockingIOError, OSError):

@@ -301,6 +301,45 @@ class TestStream(TempDirTest):
                 os.truncate(sc.out, 0)
                 sc.signal(signal.SIGHUP)
 
+    def test_flush_after_every_record(self):
+        # A flush that comes while the sender goes to sleep must still get
+        # its acknowledgement read (a lost wake-up would time out).
+        sc = self.sidecar()
+        h = logfanin.Handler(sc.addr)
+        log = logger("each", h)
+        start = time.monotonic()
+        for i in range(300):
+            log.info("one", extra={"i": i})
+            self.assertTrue(h.flush(10), "flush %d timed out" % i)
+        h.close()
+        self.assertLess(time.monotonic() - start, 60)
+        self.assertEqual([r["i"] for r in sc.records()], list(range(300)))
+
+    def test_outage_does_not_spin(self):
+        # While the writer is away, records wait; the sender retries with
+        # backoff, not once per record.
+        sc = support.Sidecar(self.dir)
+        h = logfanin.Handler(sc.addr)
+        log = logger("outage", h)
+        old = sys.stderr
+        sys.stderr = io.StringIO()
+        try:
+            cpu = time.process_time()
+            for i in range(3000):
+                log.info("waiting", extra={"i": i})
+            time.sleep(0.5)  # the outage itself: what the sender does meanwhile is measured
+            spent = time.process_time() - cpu
+        finally:
+            sys.stderr = old
+        self.assertEqual(h.stats()["reconnects"], 0)
+        self.assertLess(h.stats()["errors"], 50, "a connection attempt per record")
+        sc.start()
+        self.addCleanup(lambda: sc.proc.poll() is None and sc.stop())
+        self.assertTrue(h.flush(20))
+        h.close()
+        self.assertEqual([r["i"] for r in sc.records()], list(range(3000)))
+        self.assertLess(spent, 5)
+
     def test_without_acknowledgements(self):
         sc = self.sidecar()
         h = logfanin.Handler(sc.addr, ack=False)
