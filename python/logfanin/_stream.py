@@ -33,7 +33,7 @@ DIAL_TIMEOUT = 2.0
 MAX_SEND = 1 << 20  # bytes per send call
 
 # What the sender thread is doing, for whoever wakes it.
-AWAKE, IDLE, BACKOFF = 0, 1, 2
+AWAKE, IDLE, BACKOFF, WAITING = 0, 1, 2, 3
 
 
 class StreamClient:
@@ -52,7 +52,8 @@ class StreamClient:
         what a forked child starts from (its parent's records are its
         parent's to deliver)."""
         self.lock = threading.Lock()
-        self.cond = threading.Condition(self.lock)
+        self.cond = threading.Condition(self.lock)  # callers wait for acks or room
+        self.io_cond = threading.Condition(self.lock)  # the sender waits for records
         self.session = os.urandom(16)
         self.next_seq = 1  # sequence of the next record
         self.acked = 0  # every record up to here is written and released
@@ -120,7 +121,13 @@ class StreamClient:
             self.unsent.append(frame)
             self.held += n
             self.next_seq += 1
-            if self.sleeping == IDLE:
+            sleeping = self.sleeping
+            if sleeping == WAITING:
+                # No system call and the GIL kept: the sender runs when
+                # this thread lets it, and takes what came meanwhile.
+                self.sleeping = AWAKE
+                self.io_cond.notify()
+            elif sleeping == IDLE:
                 self.sleeping = AWAKE
                 os.write(self.wake_w, b"\0")
             return True
@@ -157,7 +164,10 @@ class StreamClient:
 
     def _wake_locked(self):
         """Wake the sender, also from a backoff (a caller waits)."""
-        if self.sleeping != AWAKE and self.wake_w >= 0:
+        if self.sleeping == WAITING:
+            self.sleeping = AWAKE
+            self.io_cond.notify()
+        elif self.sleeping != AWAKE and self.wake_w >= 0:
             self.sleeping = AWAKE
             os.write(self.wake_w, b"\0")
 
@@ -212,6 +222,7 @@ class StreamClient:
                 if self.wake_w >= 0:
                     os.write(self.wake_w, b"\0")  # also into a send that waits
                 self.cond.notify_all()
+                self.io_cond.notify_all()
         if thread is not None and thread is not threading.current_thread():
             thread.join(self.timeout if self.timeout is not None else 5.0)
         with self.lock:
@@ -288,6 +299,15 @@ class StreamClient:
                     err = self._read_acks(sock, block=False)
                 if err is not None:
                     self._broken(sock, err)
+                continue
+            if not want:
+                # Nothing to read: wait for records on a condition, which
+                # costs the emitting thread no system call.
+                with self.lock:
+                    if not self.stopped and not self.unsent and not self._want_acks_locked():
+                        self.sleeping = WAITING
+                        self.io_cond.wait()
+                        self.sleeping = AWAKE
                 continue
             try:
                 poller.unregister(sockfd)
