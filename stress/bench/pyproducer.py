@@ -25,13 +25,32 @@ from logfanin import _format
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
-class JSONFormatter(logging.Formatter):
-    """One JSON object per record. Every contender but the example's own
-    handler formats with this one (the package's formatting), so that the
-    rows differ only in how records reach the file."""
+class PackageFormatter(logging.Formatter):
+    """The package's JSON formatting (what logfanin.Handler writes), for
+    the py-filehandler-same row: FileHandler and the package then differ
+    only in how records reach the file."""
 
     def format(self, record):
         return _format.format_record(record, None)
+
+
+_RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
+
+
+class JSONFormatter(logging.Formatter):
+    """A JSON formatter as programs write one (and python-json-logger
+    works): the standard fields, every extra attribute of the record,
+    json.dumps. The same fields as the package writes."""
+
+    def format(self, record):
+        d = {"ts": record.created, "level": record.levelname.lower(), "logger": record.name,
+             "msg": record.getMessage(), "pid": record.process, "thread": record.threadName}
+        for k, v in record.__dict__.items():
+            if k not in _RESERVED:
+                d[k] = v
+        if record.exc_info:
+            d["exc_info"] = self.formatException(record.exc_info)
+        return json.dumps(d, default=str)
 
 
 class ExampleHandler(logging.Handler):
@@ -106,6 +125,9 @@ def make_handler(contender, spec, q):
     if contender == "py-filehandler":
         h = logging.FileHandler(spec["Path"])
         h.setFormatter(JSONFormatter())
+    elif contender == "py-filehandler-same":
+        h = logging.FileHandler(spec["Path"])
+        h.setFormatter(PackageFormatter())
     elif contender == "py-cookbook":
         h = logging.handlers.QueueHandler(q)
     elif contender == "py-example":
