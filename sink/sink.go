@@ -652,6 +652,16 @@ func (s *Sink) read(conn net.Conn, gen uint64, sc *shmConn) {
 				s.shmOff = true
 				s.reportLocked(errors.New("the writer refused the shared ring: records go through the socket"))
 			}
+			if m.Code == wire.CodeSession {
+				// Another process holds this session id at this writer
+				// (it opened it first, after a restart): a fresh one
+				// replays the unacknowledged records under a session of
+				// our own. Readers can't pair those with earlier copies,
+				// but nothing is lost.
+				if _, err := crand.Read(s.session[:]); err != nil {
+					s.reportLocked(fmt.Errorf("new session id: %w", err))
+				}
+			}
 		default:
 			s.reportLocked(fmt.Errorf("unexpected control frame %T from the writer", m))
 		}

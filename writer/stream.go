@@ -114,7 +114,8 @@ type conn struct {
 	nc       net.Conn
 	fr       *wire.FrameReader
 	fd       feeder
-	pid      int32 // peer pid for diagnostics, 0 if unknown
+	pid      int32  // peer pid for diagnostics, 0 if unknown
+	peerID   peerID // the kernel's word on the peer, which sessions are bound to
 	peer     []byte
 	tail     []byte
 	forced   atomic.Bool
@@ -156,6 +157,7 @@ func (s *Server) serveConn(nc net.Conn) {
 	cred, err := peerCred(nc)
 	if err == nil {
 		c.pid = cred.Pid
+		c.peerID = peerID{known: true, pid: uint32(cred.Pid), uid: cred.Uid}
 		if s.cfg.peerCred {
 			c.peer = appendCred(nil, cred)
 		}
@@ -354,7 +356,14 @@ func (c *conn) serve() {
 		c.awaitHello = false
 		if f.Control {
 			if first {
-				if h, ok := c.hello(f.Payload); ok {
+				h, ok, err := c.hello(f.Payload)
+				if err != nil {
+					c.s.c.sessionsRefused.Add(1)
+					c.s.diag.printf("closing connection from %s: hello refused: %v", c.who(), err)
+					c.sendError(wire.CodeSession, err.Error())
+					break
+				}
+				if ok {
 					err := c.startRing(h)
 					if err == nil {
 						continue
@@ -378,7 +387,7 @@ func (c *conn) serve() {
 		c.ackMu.Unlock()
 		close(c.readDone)
 		<-c.ackDone
-		c.sess.owner.CompareAndSwap(c, nil)
+		c.sess.acker.CompareAndSwap(c, nil)
 		c.sess.latest.CompareAndSwap(c, nil)
 	}
 }
@@ -403,33 +412,37 @@ func (c *conn) record(rec []byte) {
 }
 
 // hello handles the first frame if it is a hello, and reports whether it
-// was.
-func (c *conn) hello(p []byte) (wire.Hello, bool) {
+// was. A hello for a session that another process owns is refused with
+// errSessionOwned, before anything of the session changed.
+func (c *conn) hello(p []byte) (wire.Hello, bool, error) {
 	v, err := wire.ParseControl(p)
 	h, ok := v.(wire.Hello)
 	if err != nil || !ok {
-		return h, false
+		return h, false, nil
 	}
 	if h.Flags&wire.HelloAck == 0 {
-		return h, true
+		return h, true, nil
 	}
 	c.nextSeq = h.FirstSeq
 	c.ackWake = make(chan struct{}, 1)
 	c.ackDone = make(chan struct{})
-	c.readDone = make(chan struct{})
+	c.readDone = make(chan struct{}) // before join publishes c to the next connection
 	// The session's connections are read one after the other, in the
 	// order of their hellos.
-	sess, prev := c.s.join(h.Session, c)
+	sess, prev, err := c.s.join(h.Session, c)
+	if err != nil {
+		return h, false, err
+	}
 	c.sess = sess
 	if prev != nil {
 		c.awaitPrevious(prev)
 	}
-	c.sess.owner.Store(c) // last: the output reaches c through it
+	c.sess.acker.Store(c) // last: the output reaches c through it
 	if prev != nil {
 		prev.notifyAck() // its ack loop may end: c acknowledges for the session now
 	}
 	go c.ackLoop()
-	return h, true
+	return h, true, nil
 }
 
 // testHookAwaitPrevious, when set by a test, is called as a connection
@@ -526,7 +539,7 @@ func (c *conn) ackLoop() {
 		// Reading has ended: stay until the last record read is acked,
 		// unless sending failed, Shutdown forced the connection, or a
 		// newer connection of the session acknowledges the rest.
-		if readDone == nil && (!ok || sent >= c.lastNext.Load() || c.forced.Load() || c.sess.owner.Load() != c) {
+		if readDone == nil && (!ok || sent >= c.lastNext.Load() || c.forced.Load() || c.sess.acker.Load() != c) {
 			return
 		}
 	}
@@ -601,6 +614,11 @@ func (c *conn) readError(err error) {
 			c.sendError(wire.CodeProtocol, se.Error())
 		}
 		c.s.diag.printf("closing connection from %s: %v", c.who(), se)
+	case errors.Is(err, shmring.ErrFlood):
+		// What the ring held was read: only the flood is refused.
+		c.s.c.cutOff.Add(1)
+		c.s.diag.printf("closing connection from %s: %v", c.who(), err)
+		c.sendError(wire.CodeFlood, err.Error())
 	case errors.Is(err, shmring.ErrCorrupt):
 		if c.fr.Buffered() > 0 {
 			c.s.c.partial.Add(1)
