@@ -124,7 +124,9 @@ func (g *gram) serve() {
 				var n, oobn, flags int
 				var rerr error
 				rc.Control(func(fd uintptr) {
-					n, oobn, flags, _, rerr = unix.Recvmsg(int(fd), g.buf, g.oob, unix.MSG_DONTWAIT)
+					// As ReadMsgUnix does: a descriptor a sender passes is
+					// never inherited by a process the writer starts.
+					n, oobn, flags, _, rerr = unix.Recvmsg(int(fd), g.buf, g.oob, unix.MSG_DONTWAIT|unix.MSG_CMSG_CLOEXEC)
 				})
 				if rerr != nil {
 					break
@@ -190,12 +192,25 @@ func parseCred(oob []byte) *unix.Ucred {
 	if err != nil {
 		return nil
 	}
+	var cred *unix.Ucred
 	for i := range msgs {
-		if msgs[i].Header.Level == unix.SOL_SOCKET && msgs[i].Header.Type == unix.SCM_CREDENTIALS {
-			if cred, err := unix.ParseUnixCredentials(&msgs[i]); err == nil {
-				return cred
+		if msgs[i].Header.Level != unix.SOL_SOCKET {
+			continue
+		}
+		switch msgs[i].Header.Type {
+		case unix.SCM_CREDENTIALS:
+			if c, err := unix.ParseUnixCredentials(&msgs[i]); err == nil && cred == nil {
+				cred = c
+			}
+		case unix.SCM_RIGHTS:
+			// The buffer holds the credentials alone, so the kernel
+			// closes passed descriptors; should one arrive, it is closed
+			// here, not kept.
+			fds, _ := unix.ParseUnixRights(&msgs[i])
+			for _, fd := range fds {
+				unix.Close(fd)
 			}
 		}
 	}
-	return nil
+	return cred
 }

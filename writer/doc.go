@@ -41,10 +41,18 @@
 // {"msg":"…"}. Fields the writer adds go at the end of the object, where a
 // last-wins JSON reader sees them over any the sender forged:
 //
-//	peer_pid, peer_uid, peer_gid   WithPeerCred: the kernel's word on the sender (stream, datagram)
+//	peer_pid, peer_uid, peer_gid   WithPeerCred: the kernel's word on the sender (stream, datagram), or the Peer given to AddLinesFrom
 //	pipe_pid                       WithPeerCred: the pid a pipe sender put in its chunks (not to be trusted)
-//	logfanin_sid, logfanin_seq     ack-mode session id (32 hex digits) and record sequence number
+//	logfanin_sid, logfanin_seq     ack mode: a digest of the session id (16 hex digits) and the record's sequence number
 //	stream                         the name given to AddLines
+//
+// These names are the writer's on every input, the rule being: a record's
+// last occurrence of each of them is the writer's value, or null. Where
+// the writer has no value for one on an input (peer fields on the shared
+// pipe, which no kernel vouches for; a session on a connection without
+// acknowledgements) and the sender's object has it at its top level,
+// under any spelling, the writer appends "name":null. A sender can't use
+// these names for fields of its own.
 //
 // Syslog records carry time, level, facility, host, app, procid, msgid and
 // sd before msg.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 )
@@ -21,6 +22,12 @@ import (
 //     go at the end of the object, just before the final "}", so that a
 //     JSON reader that keeps the last of duplicate keys sees the writer's
 //     values rather than any the sender wrote.
+//   - The writer's field names (ownedFields) are the writer's on every
+//     input: a top-level field of one of those names that the writer has
+//     no value for on this input (a "peer_uid" sent down the shared pipe,
+//     a "logfanin_sid" on a connection without acknowledgements) gets
+//     "name":null at the end, so a last-wins reader never sees a value a
+//     client chose for it.
 
 // formatter turns records into output lines. Each reader owns one; its
 // scratch buffers are reused so that formatting a JSON object allocates
@@ -33,6 +40,7 @@ type formatter struct {
 	empty   bool   // the object is {}
 	compact bytes.Buffer
 	text    []byte // kindWrap: the text to escape as "msg"
+	owned   []byte // scratch: the nulls for writer's fields a sender wrote, then tail
 }
 
 // maxScratch is the largest scratch buffer a formatter keeps between
@@ -44,6 +52,9 @@ const maxScratch = 64 << 10
 func (f *formatter) release() {
 	if f.compact.Cap() > maxScratch {
 		f.compact = bytes.Buffer{}
+	}
+	if cap(f.owned) > maxScratch {
+		f.owned = nil
 	}
 	f.obj, f.text, f.tail, f.prefix = nil, nil, nil, nil
 }
@@ -94,12 +105,14 @@ func (f *formatter) prepare(rec, wrap, tail []byte, forceWrap bool) int {
 				f.compact.Reset()
 				if json.Compact(&f.compact, obj) == nil {
 					f.kind, f.obj = kindCompact, f.compact.Bytes()
-					f.empty = len(tail) > 0 && emptyObject(f.obj)
+					f.claimOwned()
+					f.empty = len(f.tail) > 0 && emptyObject(f.obj)
 					return f.jsonLen()
 				}
 			} else {
 				f.kind, f.obj = kindJSON, obj
-				f.empty = len(tail) > 0 && emptyObject(obj)
+				f.claimOwned()
+				f.empty = len(f.tail) > 0 && emptyObject(obj)
 				return f.jsonLen()
 			}
 		}
@@ -107,6 +120,101 @@ func (f *formatter) prepare(rec, wrap, tail []byte, forceWrap bool) int {
 	f.kind, f.prefix = kindWrap, wrap
 	f.text = bytes.TrimSuffix(rec, []byte("\n"))
 	return len(`{`) + len(wrap) + len(`"msg":"`) + jsonStringLen(f.text) + len(`"`) + len(tail) + len("}\n")
+}
+
+// ownedFields are the names of the fields the writer adds. Every one is
+// the writer's on every input (see claimOwned), and DESIGN and the README
+// say so: a sender can't use them for fields of its own.
+var ownedFields = [...]string{
+	"peer_pid", "peer_uid", "peer_gid",
+	"pipe_pid",
+	"logfanin_sid", "logfanin_seq",
+	"stream",
+}
+
+// mayNameOwned reports whether obj might have a top-level field named in
+// ownedFields. It is a quick filter over the bytes, a superset of the
+// records that have one: every owned name written plainly as a key is
+// "stream" or has '_' followed by pid, uid, gid, sid or seq and the key's
+// closing quote, and a name spelled with escapes (\u0070eer_uid) contains
+// `\u`, the only way to escape a letter or '_'. It looks only at the
+// occurrences of three bytes that are rare in records, found with
+// IndexByte: the common record pays a few vector scans, not a parse.
+func mayNameOwned(obj []byte) bool {
+	for i := 0; ; i++ {
+		j := bytes.IndexByte(obj[i:], '_')
+		if j < 0 {
+			break
+		}
+		i += j
+		if r := obj[i+1:]; len(r) >= 4 && r[3] == '"' &&
+			(r[1] == 'i' && r[2] == 'd' && (r[0] == 'p' || r[0] == 'u' || r[0] == 'g' || r[0] == 's') ||
+				r[0] == 's' && r[1] == 'e' && r[2] == 'q') {
+			return true
+		}
+	}
+	for i := 0; ; i++ {
+		j := bytes.IndexByte(obj[i:], 'm')
+		if j < 0 {
+			break
+		}
+		i += j
+		if i >= 5 && i+1 < len(obj) && obj[i+1] == '"' && string(obj[i-5:i]) == "strea" {
+			return true
+		}
+	}
+	for i := 0; ; i++ {
+		j := bytes.IndexByte(obj[i:], '\\')
+		if j < 0 {
+			return false
+		}
+		i += j
+		if i+1 < len(obj) && obj[i+1] == 'u' {
+			return true
+		}
+	}
+}
+
+// claimOwned makes f.tail end with "name":null for every owned field that
+// the object f.obj has at its top level and the tail does not set.
+func (f *formatter) claimOwned() {
+	if !mayNameOwned(f.obj) {
+		return
+	}
+	f.owned = f.owned[:0]
+	// The object is valid JSON (isObject or json.Compact said so), and
+	// gjson keeps no reference to it.
+	gjson.Parse(unsafe.String(&f.obj[0], len(f.obj))).ForEach(func(key, _ gjson.Result) bool {
+		name := key.String()
+		for _, o := range ownedFields {
+			if name == o && !setsField(f.tail, o) && !setsField(f.owned, o) {
+				f.owned = append(f.owned, ',', '"')
+				f.owned = append(f.owned, o...)
+				f.owned = append(f.owned, `":null`...)
+			}
+		}
+		return true
+	})
+	if len(f.owned) > 0 {
+		f.owned = append(f.owned, f.tail...)
+		f.tail = f.owned
+	}
+}
+
+// setsField reports whether the writer's fields in tail set name.
+func setsField(tail []byte, name string) bool {
+	for i := 0; ; {
+		j := bytes.Index(tail[i:], []byte(name))
+		if j < 0 {
+			return false
+		}
+		i += j
+		if i >= 2 && tail[i-2] == ',' && tail[i-1] == '"' && len(tail) > i+len(name)+1 &&
+			tail[i+len(name)] == '"' && tail[i+len(name)+1] == ':' {
+			return true
+		}
+		i++
+	}
 }
 
 func (f *formatter) jsonLen() int {

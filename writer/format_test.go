@@ -38,8 +38,37 @@ func TestFormat(t *testing.T) {
 	}
 }
 
+// TestFormatOwnedFields: a top-level field with a writer's name that the
+// writer sets nothing for on the input gets null after it, however the
+// name is spelled; the writer's own values stay last; nested fields and
+// values that merely contain the names are left alone.
+func TestFormatOwnedFields(t *testing.T) {
+	cases := []struct{ in, tail, want string }{
+		{`{"peer_uid":0}`, "", `{"peer_uid":0,"peer_uid":null}`},
+		{`{"peer_uid":0}`, `,"peer_uid":7`, `{"peer_uid":0,"peer_uid":7}`},
+		{`{"\u0070eer_uid":0}`, "", `{"\u0070eer_uid":0,"peer_uid":null}`},
+		{"{\n\"stream\": \"x\"}", `,"pipe_pid":3`, `{"stream":"x","stream":null,"pipe_pid":3}`},
+		{`{"logfanin_sid":"a","logfanin_seq":1,"pipe_pid":2,"peer_pid":1,"peer_gid":0,"a":1}`, `,"stream":"stdout"`,
+			`{"logfanin_sid":"a","logfanin_seq":1,"pipe_pid":2,"peer_pid":1,"peer_gid":0,"a":1,"logfanin_sid":null,"logfanin_seq":null,"pipe_pid":null,"peer_pid":null,"peer_gid":null,"stream":"stdout"}`},
+		{`{"stream":1,"stream":2}`, "", `{"stream":1,"stream":2,"stream":null}`},
+		{`{"a":{"peer_uid":0},"b":"upstream\"","c":"x_pid\""}`, "", `{"a":{"peer_uid":0},"b":"upstream\"","c":"x_pid\""}`},
+		{`{"my_pid":1,"streams":2}`, "", `{"my_pid":1,"streams":2}`},
+	}
+	for _, tc := range cases {
+		var f formatter
+		n := f.prepare([]byte(tc.in), nil, []byte(tc.tail), false)
+		got := f.emit(nil)
+		if string(got) != tc.want+"\n" {
+			t.Errorf("%s + %s: got %s want %s", tc.in, tc.tail, got, tc.want)
+		}
+		if n != len(got) {
+			t.Errorf("%q: prepared %d, emitted %d", tc.in, n, len(got))
+		}
+	}
+}
+
 func FuzzFormat(f *testing.F) {
-	for _, s := range []string{`{"a":1}`, "{\n}", "x\xff", `{ }`, "{\"a\":\n\"b\"}\n"} {
+	for _, s := range []string{`{"a":1}`, "{\n}", "x\xff", `{ }`, "{\"a\":\n\"b\"}\n", `{"peer_uid":0,"stream":"x"}`, `{"logfanin\u005fsid":"x"}`} {
 		f.Add([]byte(s), true)
 	}
 	f.Fuzz(func(t *testing.T, b []byte, withTail bool) {
@@ -62,6 +91,11 @@ func FuzzFormat(f *testing.F) {
 		}
 		if withTail && m["peer_pid"] != 1.0 {
 			t.Fatalf("peer_pid %v in %q", m["peer_pid"], line)
+		}
+		for _, o := range ownedFields {
+			if v, ok := m[o]; ok && v != nil && !(withTail && o == "peer_pid") {
+				t.Fatalf("a sender's %s=%v survives in %q", o, v, line)
+			}
 		}
 	})
 }

@@ -45,6 +45,8 @@ func TestMain(m *testing.M) {
 		os.Exit(loadProducer())
 	case "sigchild":
 		os.Exit(sigChild())
+	case "forger":
+		os.Exit(forger())
 	}
 	// lumberjack starts its mill goroutine on the first open and never
 	// stops it, not even on Close.

@@ -113,16 +113,21 @@ func startChild(argv []string, srv *writer.Server, addr string) (*exec.Cmd, erro
 		// In its own process group the child must not read the terminal.
 		cmd.Stdin = os.Stdin
 	}
-	// The readers start first: if the command fails to start, the write
-	// ends close below and they end at once.
+	// The pipe's reader starts first: if the command fails to start, the
+	// write end closes below and it ends at once.
 	if err := srv.AddPipe(pr); err != nil {
 		return nil, err
 	}
-	srv.AddLines("stdout", outR)
-	srv.AddLines("stderr", errR)
 	if err := cmd.Start(); err != nil {
+		outR.Close()
+		errR.Close()
 		return nil, fmt.Errorf("start %s: %w", argv[0], err)
 	}
+	// The output readers start once the child's pid is known, to stamp
+	// its lines with it; what it writes meanwhile waits in the pipes.
+	child := writer.Peer{PID: cmd.Process.Pid, UID: os.Getuid(), GID: os.Getgid()}
+	srv.AddLinesFrom("stdout", outR, child)
+	srv.AddLinesFrom("stderr", errR, child)
 	return cmd, nil
 }
 
