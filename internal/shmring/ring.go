@@ -304,5 +304,20 @@ func (c *Consumer) PublishAck(next uint64) bool {
 	return c.ackWant.Load() == 1 && c.ackWant.CompareAndSwap(1, 0)
 }
 
-// Close unmaps the ring.
-func (c *Consumer) Close() error { return c.unmap() }
+// Close releases the pages of the data area and unmaps the ring. A page
+// of a memfd is charged to the memory cgroup of the process that faulted
+// it in, for as long as the memfd lives, and a client that published
+// bytes it never wrote makes the writer fault those pages in; a client
+// could then keep the memfds of many closed connections and grow the
+// writer's charge without bound. Punching the data area out (MADV_REMOVE;
+// the seals the writer accepts allow it) frees them when the connection
+// ends: the bytes are of no use to a client after that, which replays
+// from its own buffer on its next connection, with a new ring. The header
+// page stays for the client to read its last acknowledgement.
+func (c *Consumer) Close() error {
+	if c.mem == nil {
+		return nil
+	}
+	unix.Madvise(c.data, unix.MADV_REMOVE) // best effort: the unmap below is what matters
+	return c.unmap()
+}
