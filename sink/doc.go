@@ -67,7 +67,14 @@
 // restarts or crashes: after reconnecting the Sink replays every
 // unacknowledged record, in order, before new ones. A record may then
 // reach the writer twice, always with the same (session, sequence), which
-// the writer uses to write it once. The buffer bounds sent-but-unacknowledged
+// the writer uses to write it once. The session belongs to the Sink's
+// process: the writer refuses a hello for it from any other process, and
+// prints only a digest of the id, so a reader of the output can't take
+// the session over. Should a writer refuse the id anyway (another process
+// opened a session of that id first after a writer restart), the Sink
+// takes a new id and replays under it: nothing is lost, though a reader
+// can't pair those records with earlier copies.
+// The buffer bounds sent-but-unacknowledged
 // records too, so a slow writer slows Write down (Block) or causes drops
 // (Drop). Sync waits for the acknowledgement of every record written
 // before it. Without acknowledgements, records in the socket buffer when
