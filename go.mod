@@ -1,6 +1,6 @@
 module github.com/logfanin/logfanin
 
-go 1.26.0
+go 1.25.0
 
 require (
 	github.com/coreos/go-systemd/v22 v22.6.0
@@ -8,7 +8,7 @@ require (
 	github.com/tidwall/gjson v1.20.0
 	go.uber.org/goleak v1.3.0
 	go.uber.org/zap v1.28.0
-	golang.org/x/sys v0.49.0
+	golang.org/x/sys v0.47.0
 	gonum.org/v1/plot v0.17.0
 	gopkg.in/natefinch/lumberjack.v2 v2.2.1
 )
