@@ -50,6 +50,16 @@ func (s *Server) addPacketConn(c net.PacketConn, sock *socketFile) error {
 		sock.remove()
 		return errors.New("peer credentials and the uid allowlist need a Unix datagram socket")
 	}
+	if !datagramCreds {
+		if s.cfg.allowUIDs != nil {
+			c.Close()
+			sock.remove()
+			return errors.New("the uid allowlist on a datagram socket needs sender credentials, which this platform does not give: use a stream socket")
+		}
+		if s.cfg.peerCred {
+			s.diag.printf("datagram socket %s: this platform gives no sender credentials: its records carry no peer fields", c.LocalAddr())
+		}
+	}
 	if err := s.addInput(g, false, g.serve); err != nil {
 		c.Close()
 		sock.remove()
@@ -64,16 +74,7 @@ func (g *gram) setup() error {
 		return err
 	}
 	var serr error
-	err = rc.Control(func(fd uintptr) {
-		// A generous buffer absorbs bursts; FORCE needs CAP_NET_ADMIN
-		// and otherwise the kernel caps it at rmem_max.
-		if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, datagramReadBuffer) != nil {
-			unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, datagramReadBuffer)
-		}
-		if g.creds() {
-			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PASSCRED, 1)
-		}
-	})
+	err = rc.Control(func(fd uintptr) { serr = setupDatagramSocket(int(fd), g.creds()) })
 	if err == nil {
 		err = serr
 	}
@@ -81,13 +82,16 @@ func (g *gram) setup() error {
 		return err
 	}
 	if g.creds() {
-		g.oob = make([]byte, unix.CmsgSpace(unix.SizeofUcred))
+		g.oob = make([]byte, credOOBSize)
 	}
 	return nil
 }
 
-// creds reports whether datagrams need their sender's credentials.
-func (g *gram) creds() bool { return g.s.cfg.peerCred || g.s.cfg.allowUIDs != nil }
+// creds reports whether datagrams need their sender's credentials, and
+// the platform gives them.
+func (g *gram) creds() bool {
+	return datagramCreds && (g.s.cfg.peerCred || g.s.cfg.allowUIDs != nil)
+}
 
 // drain removes the socket file so no new sender finds it, then makes the
 // reader read what is queued and stop.
@@ -124,9 +128,7 @@ func (g *gram) serve() {
 				var n, oobn, flags int
 				var rerr error
 				rc.Control(func(fd uintptr) {
-					// As ReadMsgUnix does: a descriptor a sender passes is
-					// never inherited by a process the writer starts.
-					n, oobn, flags, _, rerr = unix.Recvmsg(int(fd), g.buf, g.oob, unix.MSG_DONTWAIT|unix.MSG_CMSG_CLOEXEC)
+					n, oobn, flags, _, rerr = unix.Recvmsg(int(fd), g.buf, g.oob, unix.MSG_DONTWAIT|recvCloexec)
 				})
 				if rerr != nil {
 					break
@@ -163,11 +165,11 @@ func (g *gram) datagram(n, oobn, flags int) {
 	g.tail = g.tail[:0]
 	if g.creds() {
 		cred := parseCred(g.oob[:oobn])
-		if s.cfg.allowUIDs != nil && (cred == nil || !s.cfg.allowUIDs[cred.Uid]) {
+		if s.cfg.allowUIDs != nil && (cred == nil || !s.cfg.allowUIDs[cred.uid]) {
 			s.c.refused.Add(1)
 			uid := "unknown"
 			if cred != nil {
-				uid = strconv.FormatUint(uint64(cred.Uid), 10)
+				uid = strconv.FormatUint(uint64(cred.uid), 10)
 			}
 			s.diag.printf("datagram from uid %s dropped: uid not allowed", uid)
 			return
@@ -184,33 +186,3 @@ func (g *gram) datagram(n, oobn, flags int) {
 	g.fd.add(rec, nil, g.tail, false, nil, 0)
 }
 
-func parseCred(oob []byte) *unix.Ucred {
-	if len(oob) == 0 {
-		return nil
-	}
-	msgs, err := unix.ParseSocketControlMessage(oob)
-	if err != nil {
-		return nil
-	}
-	var cred *unix.Ucred
-	for i := range msgs {
-		if msgs[i].Header.Level != unix.SOL_SOCKET {
-			continue
-		}
-		switch msgs[i].Header.Type {
-		case unix.SCM_CREDENTIALS:
-			if c, err := unix.ParseUnixCredentials(&msgs[i]); err == nil && cred == nil {
-				cred = c
-			}
-		case unix.SCM_RIGHTS:
-			// The buffer holds the credentials alone, so the kernel
-			// closes passed descriptors; should one arrive, it is closed
-			// here, not kept.
-			fds, _ := unix.ParseUnixRights(&msgs[i])
-			for _, fd := range fds {
-				unix.Close(fd)
-			}
-		}
-	}
-	return cred
-}

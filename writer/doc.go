@@ -109,6 +109,14 @@
 // the inputs without losing what they have received whole. Stats counts
 // everything, cheaply.
 //
-// The package is for Linux: it relies on SO_PEERCRED, SCM_CREDENTIALS and
-// PIPE_BUF atomicity as Linux provides them.
+// # Platforms
+//
+// Linux has everything. On macOS and FreeBSD the writer serves stream and
+// datagram sockets, pipes and line sources alike, and WithPeerCred takes
+// what the platform gives: LOCAL_PEERCRED (uid, gid) and, on macOS,
+// LOCAL_PEERPID for stream connections; datagrams carry no credentials
+// there (the Server says so in its diagnostics, and WithAllowUIDs refuses
+// to serve a datagram socket). Shared rings need Linux's sealed memfd:
+// elsewhere a hello asking for one is refused and the client sends
+// through the socket.
 package writer

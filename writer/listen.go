@@ -75,7 +75,7 @@ func (sf *socketFile) remove() {
 		return
 	}
 	var st unix.Stat_t
-	if unix.Lstat(sf.path, &st) == nil && st.Dev == sf.dev && st.Ino == sf.ino {
+	if unix.Lstat(sf.path, &st) == nil && uint64(st.Dev) == sf.dev && st.Ino == sf.ino {
 		os.Remove(sf.path)
 	}
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/logfanin/logfanin/internal/shmring"
 	"github.com/logfanin/logfanin/internal/wire"
-	"golang.org/x/sys/unix"
 )
 
 // errorFrameTimeout bounds the time spent sending an error frame to a
@@ -72,7 +71,7 @@ func (sl *streamListener) acceptBacklog() {
 	for {
 		nfd := -1
 		var aerr error
-		if rc.Control(func(fd uintptr) { nfd, _, aerr = unix.Accept4(int(fd), unix.SOCK_CLOEXEC) }) != nil || aerr != nil {
+		if rc.Control(func(fd uintptr) { nfd, aerr = acceptNonblock(int(fd)) }) != nil || aerr != nil {
 			return
 		}
 		f := os.NewFile(uintptr(nfd), "")
@@ -156,8 +155,8 @@ func (s *Server) serveConn(nc net.Conn) {
 	c.fd.s = s
 	cred, err := peerCred(nc)
 	if err == nil {
-		c.pid = cred.Pid
-		c.peerID = peerID{known: true, pid: uint32(cred.Pid), uid: cred.Uid}
+		c.pid = cred.pid
+		c.peerID = peerID{known: true, pid: uint32(cred.pid), uid: cred.uid}
 		if s.cfg.peerCred {
 			c.peer = appendCred(nil, cred)
 		}
@@ -165,11 +164,11 @@ func (s *Server) serveConn(nc net.Conn) {
 		s.diag.printf("connection from %s: no peer credentials: %v", nc.RemoteAddr(), err)
 	}
 	s.c.connections.Add(1)
-	if s.cfg.allowUIDs != nil && (cred == nil || !s.cfg.allowUIDs[cred.Uid]) {
+	if s.cfg.allowUIDs != nil && (cred == nil || !s.cfg.allowUIDs[cred.uid]) {
 		s.c.refused.Add(1)
 		uid := "unknown"
 		if cred != nil {
-			uid = strconv.FormatUint(uint64(cred.Uid), 10)
+			uid = strconv.FormatUint(uint64(cred.uid), 10)
 		}
 		s.diag.printf("refusing connection from %s: uid %s not allowed", c.who(), uid)
 		// Sending the error frame may take up to errorFrameTimeout: not
@@ -188,32 +187,6 @@ func (s *Server) serveConn(nc net.Conn) {
 	c.catch.Conn, _ = nc.(*net.UnixConn)
 	s.c.clientsNow.Add(1)
 	s.addChild(c, c.serve)
-}
-
-func peerCred(nc net.Conn) (*unix.Ucred, error) {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		return nil, errors.New("not a socket")
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return nil, err
-	}
-	var cred *unix.Ucred
-	var cerr error
-	err = rc.Control(func(fd uintptr) {
-		cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-	})
-	if err == nil {
-		err = cerr
-	}
-	return cred, err
-}
-
-func appendCred(dst []byte, cred *unix.Ucred) []byte {
-	dst = appendUintField(dst, "peer_pid", uint64(cred.Pid))
-	dst = appendUintField(dst, "peer_uid", uint64(cred.Uid))
-	return appendUintField(dst, "peer_gid", uint64(cred.Gid))
 }
 
 func (c *conn) who() string {

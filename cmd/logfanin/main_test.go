@@ -116,7 +116,7 @@ func pool() int {
 // writers or producers behind.
 func self(args ...string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = dieWithParent()
 	return cmd
 }
 

@@ -132,7 +132,7 @@ func startChild(argv []string, srv *writer.Server, addr string) (*exec.Cmd, erro
 }
 
 func isTerminal(f *os.File) bool {
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	_, err := unix.IoctlGetTermios(int(f.Fd()), ioctlGetTermios)
 	return err == nil
 }
 

@@ -84,7 +84,7 @@ func Run(bin, dir string, p Pattern, d time.Duration) (Result, error) {
 	w.ExtraFiles = []*os.File{pr}
 	var wout bytes.Buffer
 	w.Stderr = &wout
-	w.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	w.SysProcAttr = dieWithParent()
 	if err := w.Start(); err != nil {
 		pr.Close()
 		return res, fmt.Errorf("start the writer: %w", err)
@@ -106,7 +106,7 @@ func Run(bin, dir string, p Pattern, d time.Duration) (Result, error) {
 	a.ExtraFiles = []*os.File{pw}
 	var aout, aerr bytes.Buffer
 	a.Stdout, a.Stderr = &aout, &aerr
-	a.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	a.SysProcAttr = dieWithParent()
 	if err := a.Run(); err != nil {
 		return res, fmt.Errorf("attacker %s: %w\n%s", p.Name, err, aerr.String())
 	}
