@@ -22,9 +22,9 @@ const DefaultFallbackPerm fs.FileMode = 0o600
 type fallbackFile struct {
 	*atomicwrite.File
 
-	mu   sync.Mutex
-	fmt  jsonline.Formatter
-	line []byte
+	mu     sync.Mutex
+	format jsonline.Formatter
+	line   []byte
 }
 
 // openFallback opens the fallback file at path: created with
@@ -42,7 +42,7 @@ func openFallback(path string, opts []atomicwrite.Option) (*fallbackFile, error)
 func (fb *fallbackFile) Write(rec []byte) (int, error) {
 	fb.mu.Lock()
 	defer fb.mu.Unlock()
-	fb.line = fb.fmt.AppendLine(fb.line[:0], rec)
+	fb.line = fb.format.AppendLine(fb.line[:0], rec)
 	_, err := fb.File.Write(fb.line)
 	if cap(fb.line) > jsonline.MaxScratch {
 		fb.line = nil

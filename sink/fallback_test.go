@@ -57,14 +57,12 @@ func lineRecordID(t *testing.T, m map[string]any) int {
 		return int(n)
 	}
 	if msg, ok := m["msg"].(string); ok {
-		if _, after, ok := strings.Cut(msg, "n="); ok {
-			if i, err := strconv.Atoi(strings.FieldsFunc(after, func(r rune) bool { return r < '0' || r > '9' })[0]); err == nil {
-				return i
-			}
-		}
-		if _, after, ok := strings.Cut(msg, `{"n":`); ok {
-			if i, err := strconv.Atoi(strings.Split(after, ",")[0]); err == nil {
-				return i
+		for _, mark := range []string{"n=", `{"n":`} {
+			if _, after, ok := strings.Cut(msg, mark); ok {
+				digits := after[:len(after)-len(strings.TrimLeft(after, "0123456789"))]
+				if i, err := strconv.Atoi(digits); err == nil {
+					return i
+				}
 			}
 		}
 	}
