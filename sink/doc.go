@@ -118,6 +118,16 @@
 // fallback file. On a pipe the fallback takes over for good when the pipe
 // breaks.
 //
+// The fallback file keeps the output's promise: every record, and every
+// drop notice, becomes exactly the line the writer writes for it, without
+// the fields only the writer has (peer credentials, session and sequence):
+// one line of valid JSON, a JSON object as it came (compacted onto one line
+// if it spans several), anything else wrapped as {"msg":"…"} with its
+// newlines escaped, the final newline added when the record has none. A
+// JSON-lines reader reads it as it reads the writer's output. The file is
+// created with DefaultFallbackPerm (0600), as the writer creates its
+// output; pass atomicwrite.WithPerm to WithFallback for another.
+//
 // # Errors
 //
 // Failures inside the Sink (lost connections, unreachable writer, error

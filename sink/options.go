@@ -190,7 +190,10 @@ func WithBatch(maxDelay time.Duration) Option {
 // atomicwrite, while the writer can't be reached: from the first failed
 // connection attempt until a connection succeeds again. Records already
 // buffered when the fallback takes over are written to the file first, in
-// order, so nothing is held in memory indefinitely.
+// order, so nothing is held in memory indefinitely. Each record is written
+// as the one line of JSON the writer would write for it. The file is
+// created with DefaultFallbackPerm (0600) unless opts set another
+// (atomicwrite.WithPerm).
 func WithFallback(path string, opts ...atomicwrite.Option) Option {
 	return optionFunc(func(c *config) {
 		c.fallback = path

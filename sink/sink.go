@@ -16,7 +16,6 @@ import (
 
 	"go.uber.org/zap/zapcore"
 
-	"github.com/logfanin/logfanin/atomicwrite"
 	"github.com/logfanin/logfanin/internal/shmring"
 	"github.com/logfanin/logfanin/internal/wire"
 )
@@ -48,7 +47,7 @@ type Sink struct {
 	ack    bool // hello/ack protocol on
 	shm    int  // shared ring size, 0 for none
 	pipe   *pipeFD
-	fb     *atomicwrite.File
+	fb     *fallbackFile
 	cancel context.CancelFunc
 	ctx    context.Context
 
@@ -136,7 +135,7 @@ func New(addr string, opts ...Option) (*Sink, error) {
 		}
 	}
 	if cfg.fallback != "" {
-		if s.fb, err = atomicwrite.Open(cfg.fallback, cfg.fallbackOpts...); err != nil {
+		if s.fb, err = openFallback(cfg.fallback, cfg.fallbackOpts); err != nil {
 			if s.pipe != nil {
 				s.pipe.release()
 			}
@@ -189,7 +188,7 @@ func (s *Sink) Addr() string { return s.addr.String() }
 // still returns len(p) and no error: drops are counted and reported in the
 // output). A record over the limit is refused with an error wrapping a
 // *wire.SizeError. While the fallback is in use the record goes to the
-// fallback file.
+// fallback file, as the line the writer would write for it.
 func (s *Sink) Write(p []byte) (int, error) {
 	if len(p) > s.limit {
 		s.oversize.Add(1)
@@ -856,7 +855,7 @@ func (s *Sink) Stats() Stats {
 	return st
 }
 
-// fallbackLocked writes one record to the fallback file.
+// fallbackLocked writes one record to the fallback file, as one line.
 func (s *Sink) fallbackLocked(p []byte) error {
 	if _, err := s.fb.Write(p); err != nil {
 		s.lost.Add(1)

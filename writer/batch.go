@@ -6,6 +6,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/logfanin/logfanin/internal/jsonline"
 )
 
 // Records travel from the readers to the output goroutine in blocks: a
@@ -92,10 +94,10 @@ func (fd *feeder) add(rec, wrap, tail []byte, forceWrap bool, sess *session, seq
 		fd.s.c.lost.Add(1)
 		return false
 	}
-	switch fd.f.kind {
-	case kindWrap:
+	switch fd.f.Kind() {
+	case jsonline.Wrapped:
 		fd.s.c.wrapped.Add(1)
-	case kindCompact:
+	case jsonline.Compacted:
 		fd.s.c.compacted.Add(1)
 	}
 	fd.blk.buf = fd.f.emit(fd.blk.buf)

@@ -38,8 +38,10 @@
 //
 // Every record becomes one line of valid JSON: a JSON object is written as
 // it came (compacted if it spans lines), anything else is wrapped as
-// {"msg":"…"}. Fields the writer adds go at the end of the object, where a
-// last-wins JSON reader sees them over any the sender forged:
+// {"msg":"…"}; the code is internal/jsonline's, which the sink's fallback
+// file is written with too. Fields the writer adds go at the end of the
+// object, where a last-wins JSON reader sees them over any the sender
+// forged:
 //
 //	peer_pid, peer_uid, peer_gid   WithPeerCred: the kernel's word on the sender (stream, datagram), or the Peer given to AddLinesFrom
 //	pipe_pid                       WithPeerCred: the pid a pipe sender put in its chunks (not to be trusted)

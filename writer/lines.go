@@ -7,6 +7,8 @@ import (
 	"os"
 	"sync/atomic"
 	"time"
+
+	"github.com/logfanin/logfanin/internal/jsonline"
 )
 
 // lineSource reads text lines, one record each.
@@ -63,7 +65,7 @@ func (s *Server) AddLinesFrom(name string, r io.Reader, peer Peer) {
 func (s *Server) addLines(name string, r io.Reader, peer *Peer) {
 	ls := &lineSource{s: s, r: r, name: name}
 	ls.fd.s = s
-	ls.tail = appendStringField(nil, "stream", []byte(name))
+	ls.tail = jsonline.AppendStringField(nil, "stream", []byte(name))
 	if peer != nil && s.cfg.peerCred {
 		ls.tail = appendUintField(ls.tail, "peer_pid", uint64(peer.PID))
 		ls.tail = appendUintField(ls.tail, "peer_uid", uint64(peer.UID))

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strconv"
 	"time"
+
+	"github.com/logfanin/logfanin/internal/jsonline"
 )
 
 // Syslog datagrams
@@ -234,7 +236,7 @@ func appendSyslogFields(dst []byte, m *syslogMsg, now time.Time) []byte {
 	dst = append(dst, `"time":"`...)
 	switch {
 	case m.time != nil:
-		dst = appendJSONString(dst, m.time)
+		dst = jsonline.AppendString(dst, m.time)
 	case m.stamp != nil:
 		if t, err := time.ParseInLocation(time.Stamp, string(m.stamp), now.Location()); err == nil {
 			t = t.AddDate(now.Year(), 0, 0)
@@ -243,7 +245,7 @@ func appendSyslogFields(dst []byte, m *syslogMsg, now time.Time) []byte {
 			}
 			dst = t.AppendFormat(dst, time.RFC3339)
 		} else {
-			dst = appendJSONString(dst, m.stamp)
+			dst = jsonline.AppendString(dst, m.stamp)
 		}
 	default:
 		dst = now.UTC().AppendFormat(dst, time.RFC3339Nano)
@@ -258,7 +260,7 @@ func appendSyslogFields(dst []byte, m *syslogMsg, now time.Time) []byte {
 		v    []byte
 	}{{"host", m.host}, {"app", m.app}, {"procid", m.procid}, {"msgid", m.msgid}, {"sd", m.sd}} {
 		if len(f.v) > 0 {
-			dst = appendStringField(dst, f.name, f.v)
+			dst = jsonline.AppendStringField(dst, f.name, f.v)
 		}
 	}
 	return append(dst, ',')
