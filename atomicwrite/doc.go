@@ -7,7 +7,7 @@
 //	logger := zap.New(zapcore.NewCore(enc, f, zap.InfoLevel))
 //
 // A File is a zapcore.WriteSyncer: each Write is one record. Importing the
-// package also registers the zap sink scheme "append" (see SinkScheme and
+// package also registers the zap sink scheme "logfanin+append" (see Scheme and
 // OpenURL).
 //
 // # Bytes as given

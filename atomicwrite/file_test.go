@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/logfanin/logfanin/internal/logcheck"
+	"github.com/logfanin/logfanin/internal/wire"
 	"golang.org/x/sys/unix"
 )
 
@@ -427,5 +428,13 @@ func TestWriteBytesAsGiven(t *testing.T) {
 	}
 	if want := strings.Join(recs, ""); string(b) != want {
 		t.Errorf("file holds %q, want %q", b, want)
+	}
+}
+
+// TestPipeBufIsTheProtocols: direct mode's unlocked writes and the pipe
+// chunks of fan-in mode rest on the same PIPE_BUF.
+func TestPipeBufIsTheProtocols(t *testing.T) {
+	if PipeBuf != wire.PipeBuf {
+		t.Errorf("PipeBuf %d, wire.PipeBuf %d", PipeBuf, wire.PipeBuf)
 	}
 }

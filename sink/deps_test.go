@@ -4,6 +4,9 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/logfanin/logfanin/internal/shmring"
+	"github.com/logfanin/logfanin/internal/wire"
 )
 
 // TestLeanDependencies: a program that imports sink pulls in zap and
@@ -22,5 +25,14 @@ func TestLeanDependencies(t *testing.T) {
 		if !ok {
 			t.Errorf("sink depends on %s", p)
 		}
+	}
+}
+
+// TestPublicConstants: the constants users read the defaults and the
+// environment from say what the protocol and the ring say.
+func TestPublicConstants(t *testing.T) {
+	if DefaultMaxRecord != wire.DefaultMaxRecord || DefaultSharedMemory != shmring.DefaultSize ||
+		EnvAddr != wire.EnvAddr || EnvPipe != wire.EnvPipe {
+		t.Errorf("sink's constants differ from the protocol's")
 	}
 }

@@ -83,7 +83,7 @@
 // # The shared ring
 //
 // On Linux a unix:// connection with acknowledgements creates a ring of
-// shmring.DefaultSize bytes (WithSharedMemory) in a sealed memfd and
+// DefaultSharedMemory bytes (WithSharedMemory) in a sealed memfd and
 // passes it with the hello. Write then copies the record's frame into
 // memory the writer reads, in the calling goroutine, and returns; the
 // socket carries a one-byte wake-up only when the writer has nothing left
@@ -104,7 +104,7 @@
 // the shared ring, or sent with its own write(2) on a socket without one,
 // from the calling goroutine, as soon as the writer is connected and
 // earlier records are out. WithBatch coalesces records into one hand-over
-// after at most the given delay, or when BatchBytes are waiting.
+// after at most the given delay, or when 64 KiB are waiting.
 //
 // # Fallback
 //

@@ -16,12 +16,8 @@ import (
 
 	"go.uber.org/zap/zapcore"
 
-	"github.com/logfanin/logfanin/internal/shmring"
 	"github.com/logfanin/logfanin/internal/wire"
 )
-
-// ErrClosed is returned by Write and Sync after Close.
-var ErrClosed = errors.New("logfanin: sink closed")
 
 // Stats counts what a Sink has done with the records given to Write.
 type Stats struct {
@@ -117,7 +113,7 @@ func New(addr string, opts ...Option) (*Sink, error) {
 	case wire.Stream:
 		s.ack = cfg.ack >= 0
 		if s.ack && shmSupported && cfg.shm >= 0 {
-			s.shm = cmp.Or(cfg.shm, shmring.DefaultSize)
+			s.shm = cmp.Or(cfg.shm, DefaultSharedMemory)
 		}
 	case wire.Datagram, wire.Pipe:
 		if cfg.ack > 0 {
@@ -186,13 +182,12 @@ func (s *Sink) Addr() string { return s.addr.String() }
 // Write sends p, one whole record, to the writer. It copies p. When the
 // buffer is full Write waits (Block) or discards the record (Drop, which
 // still returns len(p) and no error: drops are counted and reported in the
-// output). A record over the limit is refused with an error wrapping a
-// *wire.SizeError. While the fallback is in use the record goes to the
+// output). A record over the limit is refused with a *SizeError. While the fallback is in use the record goes to the
 // fallback file, as the line the writer would write for it.
 func (s *Sink) Write(p []byte) (int, error) {
 	if len(p) > s.limit {
 		s.oversize.Add(1)
-		return 0, fmt.Errorf("logfanin: %w", &wire.SizeError{Len: uint64(len(p)), Max: s.limit, Where: "record"})
+		return 0, &SizeError{Len: len(p), Max: s.limit}
 	}
 	if s.pipe != nil {
 		return s.writePipe(p)
@@ -228,7 +223,7 @@ func (s *Sink) Write(p []byte) (int, error) {
 	}
 	s.ring.push(p)
 	target := s.ackSeq + uint64(s.ring.n)
-	direct := s.conn != nil && (s.cfg.batch == 0 || s.ring.unsentBytes >= BatchBytes)
+	direct := s.conn != nil && (s.cfg.batch == 0 || s.ring.unsentBytes >= batchBytes)
 	if !direct && s.cfg.batch > 0 && s.conn != nil {
 		signal(s.kick)
 	}
@@ -931,7 +926,9 @@ func (s *Sink) logLocked(msg string) {
 	s.errMu.Lock()
 	defer s.errMu.Unlock()
 	fmt.Fprintf(s.cfg.errOut, "%s logfanin: %s\n", time.Now().UTC().Format(time.RFC3339Nano), msg)
-	s.cfg.errOut.Sync()
+	if sy, ok := s.cfg.errOut.(interface{ Sync() error }); ok {
+		sy.Sync()
+	}
 }
 
 // withConnectHook is a test seam: f runs after every connection is set up.

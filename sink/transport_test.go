@@ -89,7 +89,7 @@ func TestDatagramLimit(t *testing.T) {
 	}
 	big := make([]byte, limit+1)
 	_, err = s.Write(big)
-	var se *wire.SizeError
+	var se *SizeError
 	if !errors.As(err, &se) || se.Max != limit {
 		t.Fatalf("Write(%d bytes) = %v, want a SizeError with Max %d", len(big), err, limit)
 	}

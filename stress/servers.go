@@ -173,7 +173,7 @@ func (rd *round) writer(ctx context.Context) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		if err := srv.AddPipeWriter(pr, pw); err != nil {
+		if err := srv.AddPipeEnds(pr, pw); err != nil {
 			return 0, err
 		}
 		extra = []*os.File{pw}

@@ -165,7 +165,6 @@ type output struct {
 	batch   []byte
 	records int
 	acks    []ackNote
-	timer   *time.Timer
 }
 
 func (s *Server) runOutput() {
@@ -175,10 +174,6 @@ func (s *Server) runOutput() {
 	}()
 	o := &s.o
 	o.batch = make([]byte, 0, s.cfg.batchSize)
-	if s.cfg.flushInterval > 0 {
-		o.timer = time.NewTimer(s.cfg.flushInterval)
-		o.timer.Stop()
-	}
 	for {
 		if len(o.batch) == 0 {
 			select {
@@ -205,27 +200,8 @@ func (s *Server) runOutput() {
 			continue
 		default:
 		}
-		if o.timer != nil && s.waitForMore() {
-			continue
-		}
 		s.flushBatch()
 	}
-}
-
-// waitForMore waits up to the flush interval for another block and
-// reports whether it got one.
-func (s *Server) waitForMore() bool {
-	o := &s.o
-	o.timer.Reset(s.cfg.flushInterval)
-	defer o.timer.Stop()
-	select {
-	case b := <-s.queue:
-		s.addBlock(b)
-		return true
-	case <-o.timer.C:
-	case <-s.inputsDone:
-	}
-	return false
 }
 
 func (s *Server) addBlock(b *block) {

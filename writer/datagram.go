@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/logfanin/logfanin/internal/unixsock"
 	"golang.org/x/sys/unix"
 )
 
@@ -18,7 +19,7 @@ type gram struct {
 	s      *Server
 	pc     net.PacketConn
 	uc     *net.UnixConn // pc, if it is a Unix socket
-	sock   *socketFile
+	sock   *unixsock.File
 	stop   atomic.Bool
 	fd     feeder
 	buf    []byte
@@ -35,25 +36,25 @@ func (s *Server) AddPacketConn(c net.PacketConn) error {
 	return s.addPacketConn(c, nil)
 }
 
-func (s *Server) addPacketConn(c net.PacketConn, sock *socketFile) error {
+func (s *Server) addPacketConn(c net.PacketConn, sock *unixsock.File) error {
 	g := &gram{s: s, pc: c, sock: sock, buf: make([]byte, s.cfg.maxRecord+1)}
 	g.fd.s = s
 	g.uc, _ = c.(*net.UnixConn)
 	if g.uc != nil {
 		if err := g.setup(); err != nil {
 			c.Close()
-			sock.remove()
+			sock.Remove()
 			return err
 		}
 	} else if s.cfg.peerCred || s.cfg.allowUIDs != nil {
 		c.Close()
-		sock.remove()
+		sock.Remove()
 		return errors.New("peer credentials and the uid allowlist need a Unix datagram socket")
 	}
 	if !datagramCreds {
 		if s.cfg.allowUIDs != nil {
 			c.Close()
-			sock.remove()
+			sock.Remove()
 			return errors.New("the uid allowlist on a datagram socket needs sender credentials, which this platform does not give: use a stream socket")
 		}
 		if s.cfg.peerCred {
@@ -62,7 +63,7 @@ func (s *Server) addPacketConn(c net.PacketConn, sock *socketFile) error {
 	}
 	if err := s.addInput(g, false, g.serve); err != nil {
 		c.Close()
-		sock.remove()
+		sock.Remove()
 		return err
 	}
 	return nil
@@ -97,7 +98,7 @@ func (g *gram) creds() bool {
 // reader read what is queued and stop.
 func (g *gram) drain() {
 	if g.stop.CompareAndSwap(false, true) {
-		g.sock.remove()
+		g.sock.Remove()
 		g.pc.SetReadDeadline(time.Now())
 	}
 }
@@ -185,4 +186,3 @@ func (g *gram) datagram(n, oobn, flags int) {
 	}
 	g.fd.add(rec, nil, g.tail, false, nil, 0)
 }
-

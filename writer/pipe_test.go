@@ -19,7 +19,7 @@ func TestPipeEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.s.AddPipeWriter(r, w); err != nil {
+	if err := f.s.AddPipeEnds(r, w); err != nil {
 		t.Fatal(err)
 	}
 	inproc := senders(0, 3, 150, wire.DefaultMaxRecord)

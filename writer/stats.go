@@ -24,7 +24,7 @@ type Stats struct {
 	GarbageBytes   uint64 // pipe bytes skipped while resynchronising
 	IdleClosed     uint64 // connections closed for stalling inside a frame
 	Refused        uint64 // connections and datagrams refused by WithAllowUIDs
-	FrameBuffers   int64  // bytes of large-frame buffers held now (WithMaxBuffered)
+	FrameBuffers   int64  // bytes of large-frame buffers held now (WithMaxFrameMemory)
 
 	Wrapped   uint64 // records that were not a JSON object and were wrapped as {"msg":…}
 	Compacted uint64 // multi-line JSON objects compacted onto one line

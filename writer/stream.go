@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/logfanin/logfanin/internal/shmring"
+	"github.com/logfanin/logfanin/internal/unixsock"
 	"github.com/logfanin/logfanin/internal/wire"
 )
 
@@ -24,7 +25,7 @@ const errorFrameTimeout = time.Second
 type streamListener struct {
 	s      *Server
 	l      net.Listener
-	sock   *socketFile // nil unless Listen created it
+	sock   *unixsock.File // nil unless Listen created it
 	closed atomic.Bool
 }
 
@@ -34,11 +35,11 @@ func (s *Server) AddListener(l net.Listener) error {
 	return s.addListener(l, nil)
 }
 
-func (s *Server) addListener(l net.Listener, sock *socketFile) error {
+func (s *Server) addListener(l net.Listener, sock *unixsock.File) error {
 	sl := &streamListener{s: s, l: l, sock: sock}
 	if err := s.addInput(sl, false, sl.serve); err != nil {
 		l.Close()
-		sock.remove()
+		sock.Remove()
 		return err
 	}
 	return nil
@@ -50,7 +51,7 @@ func (s *Server) addListener(l net.Listener, sock *socketFile) error {
 // closes the listener.
 func (sl *streamListener) drain() {
 	if sl.closed.CompareAndSwap(false, true) {
-		sl.sock.remove()
+		sl.sock.Remove()
 		if ul, ok := sl.l.(*net.UnixListener); ok && ul.SetDeadline(time.Now()) == nil {
 			return
 		}

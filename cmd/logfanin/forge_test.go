@@ -37,7 +37,7 @@ func forger() int {
 	} {
 		addr := stream
 		if via == "pipe" {
-			addr = os.Getenv(envPipe)
+			addr = os.Getenv(wire.EnvPipe)
 		}
 		s, err := sink.New(addr, opts...)
 		if err != nil {

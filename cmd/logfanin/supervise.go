@@ -15,9 +15,6 @@ import (
 	"github.com/logfanin/logfanin/writer"
 )
 
-// envPipe names the inherited pipe in a supervised command's environment.
-const envPipe = "LOGFANIN_PIPE"
-
 // supervise runs cfg.command under the writer and returns its exit status.
 func supervise(cfg *config, srv *writer.Server, sigs <-chan os.Signal, stderr io.Writer) int {
 	listen := cfg.listen
@@ -105,7 +102,7 @@ func startChild(argv []string, srv *writer.Server, addr string) (*exec.Cmd, erro
 		addr = pipeAddr
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(os.Environ(), wire.EnvAddr+"="+addr, envPipe+"="+pipeAddr)
+	cmd.Env = append(os.Environ(), wire.EnvAddr+"="+addr, wire.EnvPipe+"="+pipeAddr)
 	cmd.Stdout, cmd.Stderr = outW, errW
 	cmd.ExtraFiles = []*os.File{pw}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
