@@ -83,7 +83,7 @@ type Sink struct {
 
 	closeOnce sync.Once
 	closeErr  error
-	errMu     sync.Mutex
+	errlog    *errorLog
 
 	sent, dropped, oversize, fallback, reconnects, errs, lost atomic.Uint64
 }
@@ -107,7 +107,7 @@ func New(addr string, opts ...Option) (*Sink, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Sink{cfg: cfg, addr: a}
+	s := &Sink{cfg: cfg, addr: a, errlog: newErrorLog(cfg.errOut)}
 	s.limit = min(cfg.maxRecord, wire.MaxRecordLimit)
 	switch a.Transport {
 	case wire.Stream:
@@ -826,6 +826,7 @@ func (s *Sink) close() error {
 			err = fmt.Errorf("logfanin: fallback: %w", e)
 		}
 	}
+	s.errlog.close() // last: what Close reported is written before it returns
 	return err
 }
 
@@ -915,21 +916,15 @@ func appendDropNotice(dst []byte, n uint64) []byte {
 	return append(dst, "}\n"...)
 }
 
-// reportLocked writes err to the error output and counts it.
+// reportLocked reports err on the error output and counts it.
 func (s *Sink) reportLocked(err error) {
 	s.errs.Add(1)
 	s.logLocked(err.Error())
 }
 
-// logLocked writes msg to the error output.
-func (s *Sink) logLocked(msg string) {
-	s.errMu.Lock()
-	defer s.errMu.Unlock()
-	fmt.Fprintf(s.cfg.errOut, "%s logfanin: %s\n", time.Now().UTC().Format(time.RFC3339Nano), msg)
-	if sy, ok := s.cfg.errOut.(interface{ Sync() error }); ok {
-		sy.Sync()
-	}
-}
+// logLocked queues msg for the error output, which is written outside
+// the lock (errorLog).
+func (s *Sink) logLocked(msg string) { s.errlog.log(msg) }
 
 // withConnectHook is a test seam: f runs after every connection is set up.
 func withConnectHook(f func()) Option {
