@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The test suite: every package with the race detector, including the
-# CI-sized stress matrix and the benchmark smoke run. STRESS_LONG=1 runs
-# the long stress matrix instead (see README).
+# The test suite: every package of the library module and of the stress
+# module (a module of its own, so that the benchmark's plotting stays out
+# of the library's go.mod; go.work puts both in one workspace), with the
+# race detector, including the CI-sized stress matrix and the benchmark
+# smoke run. STRESS_LONG=1 runs the long stress matrix instead (see
+# README).
 set -euo pipefail
 cd "$(dirname "$0")"
-go test -race -timeout 18m "$@" ./...
+go test -race -timeout 18m "$@" ./... ./stress/...

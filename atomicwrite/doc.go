@@ -7,8 +7,23 @@
 //	logger := zap.New(zapcore.NewCore(enc, f, zap.InfoLevel))
 //
 // A File is a zapcore.WriteSyncer: each Write is one record. Importing the
-// package also registers the zap sink scheme "append" (see SinkScheme and
+// package also registers the zap sink scheme "logfanin+append" (see Scheme and
 // OpenURL).
+//
+// # Bytes as given
+//
+// A File writes each record's bytes as given: it adds no newline and does
+// not check, escape or wrap what it writes. zap's encoders and log/slog's
+// handlers end every record with a newline, so through them the file is
+// one record per line; a program calling Write itself must end its records
+// with a newline, and keep newlines out of them, to get the same. Direct
+// mode stays a byte path for three reasons: its cost is a write(2) per
+// record and no more (validating JSON would cost each process what it
+// costs the fan-in writer), the records may be any text a logger writes
+// (logfmt, plain lines), not only JSON, and rewriting them would make the
+// bytes on disk differ from those the program wrote. Package sink's
+// fallback file, which takes whatever a Sink's Write was given, formats
+// each record as the writer would before it reaches its File.
 //
 // # Writing
 //

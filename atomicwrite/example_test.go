@@ -42,7 +42,7 @@ func Example_zapSink() {
 	cfg := zap.NewProductionConfig()
 	cfg.EncoderConfig.TimeKey = "" // deterministic output
 	cfg.EncoderConfig.CallerKey = ""
-	cfg.OutputPaths = []string{"append://" + path + "?max_size=100&max_backups=5&compress=true&lock=shared"}
+	cfg.OutputPaths = []string{"logfanin+append://" + path + "?max_size=100&max_backups=5&compress=true&lock=shared"}
 	logger, err := cfg.Build()
 	if err != nil {
 		log.Fatal(err)

@@ -130,9 +130,10 @@ func resolveLink(p string) (string, error) {
 // Path returns the absolute path of the file, symlinks resolved.
 func (f *File) Path() string { return f.path }
 
-// Write appends p as one record and returns len(p) on success. How the
-// record is written depends on the locking level (see the package
-// documentation). A record that could only be partly written is an error
+// Write appends p as one record, its bytes as given (no newline is
+// added; see "Bytes as given" in the package documentation), and returns
+// len(p) on success. How the record is written depends on the locking
+// level (see the package documentation). A record that could only be partly written is an error
 // wrapping the cause (io.ErrShortWrite, or the errno such as
 // syscall.ENOSPC) and saying how many bytes went out; if the record ended
 // with a newline, a newline is then written on a best-effort basis so the

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/logfanin/logfanin/internal/logcheck"
+	"github.com/logfanin/logfanin/internal/wire"
 	"golang.org/x/sys/unix"
 )
 
@@ -407,4 +408,33 @@ func TestConcurrentGoroutines(t *testing.T) {
 		expect[p] = each
 	}
 	check(t, path, expect)
+}
+
+// TestWriteBytesAsGiven: a File writes each record's bytes as given, as
+// its documentation says: no newline added, none removed, nothing
+// escaped. zap and slog end their records with a newline themselves.
+func TestWriteBytesAsGiven(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.log")
+	f := mustOpen(t, path)
+	recs := []string{`{"a":1}`, `{"b":2}` + "\n", "{\n\"c\": 3\n}\n", "text \xff"}
+	for _, r := range recs {
+		if n, err := f.Write([]byte(r)); err != nil || n != len(r) {
+			t.Fatalf("Write(%q) = %d, %v", r, n, err)
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.Join(recs, ""); string(b) != want {
+		t.Errorf("file holds %q, want %q", b, want)
+	}
+}
+
+// TestPipeBufIsTheProtocols: direct mode's unlocked writes and the pipe
+// chunks of fan-in mode rest on the same PIPE_BUF.
+func TestPipeBufIsTheProtocols(t *testing.T) {
+	if PipeBuf != wire.PipeBuf {
+		t.Errorf("PipeBuf %d, wire.PipeBuf %d", PipeBuf, wire.PipeBuf)
+	}
 }

@@ -1,21 +1,14 @@
 package atomicwrite
 
 import (
-	"compress/gzip"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"time"
 
 	"github.com/logfanin/logfanin/internal/backups"
 )
-
-// BackupTimeFormat is the timestamp in backup names, as in lumberjack:
-// app.log is rotated to app-2006-01-02T15-04-05.000.log in the same
-// directory, and compressed to app-2006-01-02T15-04-05.000.log.gz.
-const BackupTimeFormat = backups.TimeFormat
 
 // rotateLocked renames the file to a backup name and opens a new one at
 // the path. The caller holds LOCK_EX on f.fd and has checked that the path
@@ -120,71 +113,10 @@ func (f *File) cleanup() error {
 			continue
 		}
 		if f.cfg.compress && b.Plain != "" {
-			if err := CompressBackup(b.Plain); err != nil {
+			if err := backups.Compress(b.Plain); err != nil {
 				errs = append(errs, err)
 			}
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// CompressBackup gzips the rotated file src to src.gz and removes src. It
-// holds LOCK_EX on src meanwhile, without waiting: if another process
-// holds it (compressing, or a locked writer about to find out the file was
-// rotated) it does nothing and returns nil, leaving src for later. Writing
-// to a temporary name and renaming means a crash leaves either src or a
-// complete src.gz, never a truncated src.gz beside a removed src.
-func CompressBackup(src string) (err error) {
-	in, err := os.Open(src)
-	if err != nil {
-		if errNotExist(err) {
-			return nil // a sibling did it
-		}
-		return fmt.Errorf("atomicwrite: compress: %w", err)
-	}
-	defer in.Close()
-	locked, err := tryLock(in)
-	if err != nil || !locked {
-		return err
-	}
-	// Whoever compressed before us removed src after we opened it.
-	fi, err := in.Stat()
-	if err != nil {
-		return fmt.Errorf("atomicwrite: compress: %w", err)
-	}
-	if cur, err := os.Stat(src); err != nil || !os.SameFile(fi, cur) {
-		return nil
-	}
-	tmp := src + ".gz.tmp"
-	os.Remove(tmp) // left over from a crash
-	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fi.Mode().Perm())
-	if err != nil {
-		return fmt.Errorf("atomicwrite: compress: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			out.Close()
-			os.Remove(tmp)
-		}
-	}()
-	zw := gzip.NewWriter(out)
-	if _, err := io.Copy(zw, in); err != nil {
-		return fmt.Errorf("atomicwrite: compress %s: %w", src, err)
-	}
-	if err := zw.Close(); err != nil {
-		return fmt.Errorf("atomicwrite: compress %s: %w", src, err)
-	}
-	if err := out.Sync(); err != nil {
-		return fmt.Errorf("atomicwrite: compress %s: %w", src, err)
-	}
-	if err := out.Close(); err != nil {
-		return fmt.Errorf("atomicwrite: compress %s: %w", src, err)
-	}
-	if err := os.Rename(tmp, src+".gz"); err != nil {
-		return fmt.Errorf("atomicwrite: compress: %w", err)
-	}
-	if err := os.Remove(src); err != nil && !errNotExist(err) {
-		return fmt.Errorf("atomicwrite: compress: %w", err)
-	}
-	return nil
 }

@@ -12,32 +12,33 @@ import (
 	"github.com/logfanin/logfanin/internal/sinkurl"
 )
 
-// SinkScheme is the zap sink scheme this package registers when imported:
+// Scheme is the zap sink scheme this package registers when imported:
 //
 //	import _ "github.com/logfanin/logfanin/atomicwrite"
 //
 //	cfg := zap.NewProductionConfig()
-//	cfg.OutputPaths = []string{"append:///var/log/app.log?max_size=100&max_backups=5&compress=true"}
+//	cfg.OutputPaths = []string{"logfanin+append:///var/log/app.log?max_size=100&max_backups=5&compress=true"}
 //
 // See OpenURL for the URL format.
-const SinkScheme = "append"
+const Scheme = "logfanin+append"
 
 func init() {
-	err := zap.RegisterSink(SinkScheme, func(u *url.URL) (zap.Sink, error) {
+	// The name is this project's own, so it is free unless another copy
+	// of this package (another major version, a vendored copy) took it
+	// first; that one serves the same URLs. A library never panics at
+	// import time over it.
+	_ = zap.RegisterSink(Scheme, func(u *url.URL) (zap.Sink, error) {
 		f, err := OpenURL(u)
 		if err != nil {
 			return nil, err
 		}
 		return f, nil
 	})
-	if err != nil {
-		panic(fmt.Sprintf("atomicwrite: register zap sink %q: %v", SinkScheme, err))
-	}
 }
 
 // OpenURL opens the file named by an append URL,
 //
-//	append:///absolute/path?option=value&...
+//	logfanin+append:///absolute/path?option=value&...
 //
 // The path must be absolute; a host, user, port, fragment or opaque
 // (relative) form is rejected. Options, each at most once:
@@ -63,7 +64,7 @@ func OpenURL(u *url.URL) (*File, error) {
 }
 
 func parseURL(u *url.URL) (string, []Option, error) {
-	su, err := sinkurl.Parse(u, SinkScheme, "atomicwrite", false)
+	su, err := sinkurl.Parse(u, Scheme, "atomicwrite", false)
 	if err != nil {
 		return "", nil, err
 	}

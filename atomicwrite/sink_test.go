@@ -17,13 +17,13 @@ func TestParseURL(t *testing.T) {
 		url  string
 		want config
 	}{
-		{"append:///var/log/app.log", config{}},
-		{"append:///var/log/app.log?max_size=100&max_backups=5&compress=true&lock=always",
+		{"logfanin+append:///var/log/app.log", config{}},
+		{"logfanin+append:///var/log/app.log?max_size=100&max_backups=5&compress=true&lock=always",
 			config{maxSize: 100 << 20, maxBackups: 5, compress: true, locking: LockAlways}},
-		{"append:///x.log?max_size=256KiB&max_age=7d&local_time=1&sync=never&perm=0640&mkdir=0750&reopen_check=250ms&lock=shared",
+		{"logfanin+append:///x.log?max_size=256KiB&max_age=7d&local_time=1&sync=never&perm=0640&mkdir=0750&reopen_check=250ms&lock=shared",
 			config{maxSize: 256 << 10, maxAge: 7 * 24 * time.Hour, localTime: true, syncMode: SyncNever,
 				perm: 0o640, dirPerm: 0o750, reopenCheck: 250 * time.Millisecond, locking: LockShared}},
-		{"append:///x.log?max_size=4096B&max_age=36h&sync=write", config{maxSize: 4096, maxAge: 36 * time.Hour, syncMode: SyncEveryWrite}},
+		{"logfanin+append:///x.log?max_size=4096B&max_age=36h&sync=write", config{maxSize: 4096, maxAge: 36 * time.Hour, syncMode: SyncEveryWrite}},
 	}
 	for _, tt := range good {
 		u, _ := url.Parse(tt.url)
@@ -42,29 +42,29 @@ func TestParseURL(t *testing.T) {
 	}
 
 	bad := []struct{ url, names string }{
-		{"append:relative.log", "relative path"},
-		{"append://host/var/log/app.log", `host "host"`},
-		{"append://localhost/var/log/app.log", `host "localhost"`},
-		{"append://user@/var/log/app.log", "user info"},
-		{"append:///var/log/app.log#frag", "fragment"},
-		{"append://", "not absolute"},
-		{"append:///var/log/app.log?colour=blue", `unknown option "colour"`},
-		{"append:///var/log/app.log?max_size=big", "max_size"},
-		{"append:///var/log/app.log?max_size=-1", "max_size"},
-		{"append:///var/log/app.log?max_size=10KB", "max_size"},
-		{"append:///var/log/app.log?max_backups=-2", "max_backups"},
-		{"append:///var/log/app.log?max_age=soon", "max_age"},
-		{"append:///var/log/app.log?max_age=-1h", "max_age"},
-		{"append:///var/log/app.log?compress=maybe", "compress"},
-		{"append:///var/log/app.log?local_time=2", "local_time"},
-		{"append:///var/log/app.log?lock=never", "lock"},
-		{"append:///var/log/app.log?sync=fsync", "sync"},
-		{"append:///var/log/app.log?perm=0999", "perm"},
-		{"append:///var/log/app.log?perm=1777", "perm"},
-		{"append:///var/log/app.log?mkdir=rwx", "mkdir"},
-		{"append:///var/log/app.log?reopen_check=7d", "reopen_check"},
-		{"append:///var/log/app.log?lock=auto&lock=always", `"lock" given 2 times`},
-		{"append:///var/log/app.log?max_size=%zz", "query"},
+		{"logfanin+append:relative.log", "relative path"},
+		{"logfanin+append://host/var/log/app.log", `host "host"`},
+		{"logfanin+append://localhost/var/log/app.log", `host "localhost"`},
+		{"logfanin+append://user@/var/log/app.log", "user info"},
+		{"logfanin+append:///var/log/app.log#frag", "fragment"},
+		{"logfanin+append://", "not absolute"},
+		{"logfanin+append:///var/log/app.log?colour=blue", `unknown option "colour"`},
+		{"logfanin+append:///var/log/app.log?max_size=big", "max_size"},
+		{"logfanin+append:///var/log/app.log?max_size=-1", "max_size"},
+		{"logfanin+append:///var/log/app.log?max_size=10KB", "max_size"},
+		{"logfanin+append:///var/log/app.log?max_backups=-2", "max_backups"},
+		{"logfanin+append:///var/log/app.log?max_age=soon", "max_age"},
+		{"logfanin+append:///var/log/app.log?max_age=-1h", "max_age"},
+		{"logfanin+append:///var/log/app.log?compress=maybe", "compress"},
+		{"logfanin+append:///var/log/app.log?local_time=2", "local_time"},
+		{"logfanin+append:///var/log/app.log?lock=never", "lock"},
+		{"logfanin+append:///var/log/app.log?sync=fsync", "sync"},
+		{"logfanin+append:///var/log/app.log?perm=0999", "perm"},
+		{"logfanin+append:///var/log/app.log?perm=1777", "perm"},
+		{"logfanin+append:///var/log/app.log?mkdir=rwx", "mkdir"},
+		{"logfanin+append:///var/log/app.log?reopen_check=7d", "reopen_check"},
+		{"logfanin+append:///var/log/app.log?lock=auto&lock=always", `"lock" given 2 times`},
+		{"logfanin+append:///var/log/app.log?max_size=%zz", "query"},
 		{"file:///var/log/app.log", "scheme"},
 	}
 	for _, tt := range bad {
@@ -82,7 +82,7 @@ func TestParseURL(t *testing.T) {
 func TestZapSink(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "app.log")
 	cfg := zap.NewProductionConfig()
-	cfg.OutputPaths = []string{"append://" + path + "?max_size=1&lock=shared"}
+	cfg.OutputPaths = []string{"logfanin+append://" + path + "?max_size=1&lock=shared"}
 	logger, err := cfg.Build()
 	if err != nil {
 		t.Fatal(err)
@@ -94,11 +94,11 @@ func TestZapSink(t *testing.T) {
 		t.Fatalf("file = %q", data)
 	}
 
-	cfg.OutputPaths = []string{"append://" + path + "?lock=sometimes"}
+	cfg.OutputPaths = []string{"logfanin+append://" + path + "?lock=sometimes"}
 	if _, err := cfg.Build(); err == nil || !strings.Contains(err.Error(), "lock") {
 		t.Fatalf("bad URL: err = %v", err)
 	}
-	cfg.OutputPaths = []string{"append:///nonexistent-dir-for-test/app.log"}
+	cfg.OutputPaths = []string{"logfanin+append:///nonexistent-dir-for-test/app.log"}
 	if _, err := cfg.Build(); err == nil {
 		t.Fatal("missing directory accepted")
 	}

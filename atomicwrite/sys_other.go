@@ -24,5 +24,3 @@ func (osSys) fsync(int) error                  { return errUnsupported }
 func (osSys) close(int) error                  { return errUnsupported }
 func (osSys) rename(string, string) error      { return errUnsupported }
 func errNotExist(err error) bool               { return errors.Is(err, os.ErrNotExist) }
-
-func tryLock(*os.File) (bool, error) { return false, errUnsupported }

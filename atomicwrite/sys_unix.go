@@ -103,25 +103,3 @@ func (osSys) rename(from, to string) error { return os.Rename(from, to) }
 
 // errNotExist reports whether err means the path does not exist.
 func errNotExist(err error) bool { return errors.Is(err, os.ErrNotExist) }
-
-// tryLock takes LOCK_EX on f without waiting. It reports false if another
-// descriptor holds a lock on the file. Closing f releases the lock.
-func tryLock(f *os.File) (bool, error) {
-	conn, err := f.SyscallConn()
-	if err != nil {
-		return false, err
-	}
-	var ferr error
-	if err := conn.Control(func(fd uintptr) {
-		ferr = unix.Flock(int(fd), unix.LOCK_EX|unix.LOCK_NB)
-	}); err != nil {
-		return false, err
-	}
-	if ferr == unix.EWOULDBLOCK || ferr == unix.EINTR {
-		return false, nil
-	}
-	if ferr != nil {
-		return false, &os.PathError{Op: "flock", Path: f.Name(), Err: ferr}
-	}
-	return true, nil
-}

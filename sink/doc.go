@@ -67,7 +67,14 @@
 // restarts or crashes: after reconnecting the Sink replays every
 // unacknowledged record, in order, before new ones. A record may then
 // reach the writer twice, always with the same (session, sequence), which
-// the writer uses to write it once. The buffer bounds sent-but-unacknowledged
+// the writer uses to write it once. The session belongs to the Sink's
+// process: the writer refuses a hello for it from any other process, and
+// prints only a digest of the id, so a reader of the output can't take
+// the session over. Should a writer refuse the id anyway (another process
+// opened a session of that id first after a writer restart), the Sink
+// takes a new id and replays under it: nothing is lost, though a reader
+// can't pair those records with earlier copies.
+// The buffer bounds sent-but-unacknowledged
 // records too, so a slow writer slows Write down (Block) or causes drops
 // (Drop). Sync waits for the acknowledgement of every record written
 // before it. Without acknowledgements, records in the socket buffer when
@@ -76,7 +83,7 @@
 // # The shared ring
 //
 // On Linux a unix:// connection with acknowledgements creates a ring of
-// shmring.DefaultSize bytes (WithSharedMemory) in a sealed memfd and
+// DefaultSharedMemory bytes (WithSharedMemory) in a sealed memfd and
 // passes it with the hello. Write then copies the record's frame into
 // memory the writer reads, in the calling goroutine, and returns; the
 // socket carries a one-byte wake-up only when the writer has nothing left
@@ -97,7 +104,7 @@
 // the shared ring, or sent with its own write(2) on a socket without one,
 // from the calling goroutine, as soon as the writer is connected and
 // earlier records are out. WithBatch coalesces records into one hand-over
-// after at most the given delay, or when BatchBytes are waiting.
+// after at most the given delay, or when 64 KiB are waiting.
 //
 // # Fallback
 //
@@ -110,6 +117,16 @@
 // both outputs. Records still held when Close gives up also go to the
 // fallback file. On a pipe the fallback takes over for good when the pipe
 // breaks.
+//
+// The fallback file keeps the output's promise: every record, and every
+// drop notice, becomes exactly the line the writer writes for it, without
+// the fields only the writer has (peer credentials, session and sequence):
+// one line of valid JSON, a JSON object as it came (compacted onto one line
+// if it spans several), anything else wrapped as {"msg":"…"} with its
+// newlines escaped, the final newline added when the record has none. A
+// JSON-lines reader reads it as it reads the writer's output. The file is
+// created with DefaultFallbackPerm (0600), as the writer creates its
+// output; pass atomicwrite.WithPerm to WithFallback for another.
 //
 // # Errors
 //

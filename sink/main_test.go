@@ -17,6 +17,9 @@ func TestMain(m *testing.M) {
 	if v := os.Getenv(envChild); v != "" {
 		os.Exit(child(v))
 	}
+	if v := os.Getenv(envAttacker); v != "" {
+		os.Exit(attack(v))
+	}
 	goleak.VerifyTestMain(m)
 }
 

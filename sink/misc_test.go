@@ -31,8 +31,8 @@ func TestOversize(t *testing.T) {
 	}
 	defer s.Close()
 	n, err := s.Write(make([]byte, 101))
-	var se *wire.SizeError
-	if n != 0 || !errors.As(err, &se) || se.Len != 101 || se.Max != 100 {
+	var se *SizeError
+	if n != 0 || !errors.As(err, &se) || se.Len != 101 || !errors.Is(err, ErrTooLarge) || se.Max != 100 {
 		t.Fatalf("Write = %d, %v; want a SizeError", n, err)
 	}
 	if !strings.Contains(err.Error(), "101") {
@@ -60,7 +60,7 @@ func TestBufferLimitsRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	var se *wire.SizeError
+	var se *SizeError
 	if _, err := s.Write(make([]byte, 997)); !errors.As(err, &se) || se.Max != 996 {
 		t.Fatalf("Write = %v", err)
 	}

@@ -2,10 +2,9 @@ package sink
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"time"
-
-	"go.uber.org/zap/zapcore"
 
 	"github.com/logfanin/logfanin/atomicwrite"
 	"github.com/logfanin/logfanin/internal/shmring"
@@ -52,9 +51,27 @@ const (
 	// DefaultCloseTimeout bounds how long Close waits for buffered records
 	// to be delivered.
 	DefaultCloseTimeout = 5 * time.Second
-	// BatchBytes is the size at which a batch is sent without waiting for
-	// the batch delay.
-	BatchBytes = 64 << 10
+	// DefaultMaxRecord is the largest record Write accepts, 1 MiB, the
+	// writer's default limit too.
+	DefaultMaxRecord = 1 << 20
+	// DefaultSharedMemory is the size of the shared ring of a stream
+	// connection on Linux.
+	DefaultSharedMemory = 256 << 10
+)
+
+// batchBytes is the size at which a batch is sent without waiting for
+// the batch delay (WithBatch).
+const batchBytes = 64 << 10
+
+// The environment a process started by the logfanin sidecar finds, and
+// New reads when given no address.
+const (
+	// EnvAddr holds the writer's address, such as unix:///run/app.sock:
+	// what New("") connects to.
+	EnvAddr = "LOGFANIN_ADDR"
+	// EnvPipe holds the shared pipe the sidecar passes its command, as
+	// fd:N: New(os.Getenv(EnvPipe)) writes to it.
+	EnvPipe = "LOGFANIN_PIPE"
 )
 
 // An Option configures a Sink. Options are made by the With functions.
@@ -75,7 +92,7 @@ type config struct {
 	batch        time.Duration
 	fallback     string
 	fallbackOpts []atomicwrite.Option
-	errOut       zapcore.WriteSyncer
+	errOut       io.Writer
 	minBackoff   time.Duration
 	maxBackoff   time.Duration
 	dialTimeout  time.Duration
@@ -86,8 +103,8 @@ type config struct {
 func newConfig(opts []Option) config {
 	c := config{
 		bufferSize:   DefaultBufferSize,
-		maxRecord:    wire.DefaultMaxRecord,
-		errOut:       zapcore.Lock(os.Stderr),
+		maxRecord:    DefaultMaxRecord,
+		errOut:       os.Stderr,
 		minBackoff:   DefaultMinBackoff,
 		maxBackoff:   DefaultMaxBackoff,
 		dialTimeout:  DefaultDialTimeout,
@@ -135,9 +152,9 @@ func WithBufferSize(bytes int) Option {
 	return optionFunc(func(c *config) { c.bufferSize = bytes })
 }
 
-// WithMaxRecord sets the largest record Write accepts
-// (wire.DefaultMaxRecord). A larger record is refused with an error
-// wrapping a *wire.SizeError, counted in Stats().Oversize, and never sent.
+// WithMaxRecord sets the largest record Write accepts (DefaultMaxRecord).
+// A larger record is refused with a *SizeError (errors.Is(err,
+// ErrTooLarge)), counted in Stats().Oversize, and never sent.
 func WithMaxRecord(n int) Option {
 	return optionFunc(func(c *config) { c.maxRecord = n })
 }
@@ -155,7 +172,7 @@ func WithAck(on bool) Option {
 
 // WithSharedMemory sets the size of the shared ring that carries the
 // records of a unix:// connection with acknowledgements: a power of two
-// between 4 KiB and 16 MiB, shmring.DefaultSize (256 KiB) by default on
+// between 4 KiB and 16 MiB, DefaultSharedMemory (256 KiB) by default on
 // Linux. Zero turns the ring off, and records go through the socket, one
 // write(2) each.
 //
@@ -180,7 +197,7 @@ func WithSharedMemory(size int) Option {
 }
 
 // WithBatch coalesces records and sends them in one write after at most
-// maxDelay, or sooner when BatchBytes are waiting. Sync sends at once. Zero,
+// maxDelay, or sooner when 64 KiB are waiting. Sync sends at once. Zero,
 // the default, sends every record with its own write as Write is called.
 func WithBatch(maxDelay time.Duration) Option {
 	return optionFunc(func(c *config) { c.batch = maxDelay })
@@ -190,7 +207,10 @@ func WithBatch(maxDelay time.Duration) Option {
 // atomicwrite, while the writer can't be reached: from the first failed
 // connection attempt until a connection succeeds again. Records already
 // buffered when the fallback takes over are written to the file first, in
-// order, so nothing is held in memory indefinitely.
+// order, so nothing is held in memory indefinitely. Each record is written
+// as the one line of JSON the writer would write for it. The file is
+// created with DefaultFallbackPerm (0600) unless opts set another
+// (atomicwrite.WithPerm).
 func WithFallback(path string, opts ...atomicwrite.Option) Option {
 	return optionFunc(func(c *config) {
 		c.fallback = path
@@ -199,8 +219,10 @@ func WithFallback(path string, opts ...atomicwrite.Option) Option {
 }
 
 // WithErrorOutput sets where the Sink reports its own errors (standard
-// error). They never go back into the logger.
-func WithErrorOutput(w zapcore.WriteSyncer) Option {
+// error). They never go back into the logger. w is written one line at a
+// time, never concurrently, and synced after each line if it has a
+// Sync() error method.
+func WithErrorOutput(w io.Writer) Option {
 	return optionFunc(func(c *config) { c.errOut = w })
 }
 

@@ -21,7 +21,8 @@ type pipeFD struct {
 	fd      int
 	refs    int // guarded by pipes.mu
 	mu      sync.Mutex
-	scratch [wire.PipeBuf]byte
+	chunk   int // chunk size, header included: pipeChunk when opened
+	scratch []byte
 	write   func([]byte) error
 	drops   atomic.Uint64 // drops not yet reported, of every Sink on fd
 }
@@ -36,6 +37,11 @@ var pipes struct {
 // continue the ids of a fragment the writer still holds.
 var recordID atomic.Uint32
 
+// pipeChunk is the size of the chunks written to a pipe: this system's
+// PIPE_BUF. Tests set it to 512, macOS's and the BSDs', to exercise their
+// chunking on Linux.
+var pipeChunk = wire.PipeBuf
+
 func init() { recordID.Store(rand.Uint32()) }
 
 func openPipe(fd int) (*pipeFD, error) {
@@ -49,7 +55,8 @@ func openPipe(fd int) (*pipeFD, error) {
 	}
 	pf := pipes.m[fd]
 	if pf == nil {
-		pf = &pipeFD{fd: fd}
+		pf = &pipeFD{fd: fd, chunk: pipeChunk}
+		pf.scratch = make([]byte, pf.chunk)
 		pf.write = pf.writeChunk
 		pipes.m[fd] = pf
 	}
@@ -69,7 +76,7 @@ func (pf *pipeFD) release() {
 // holds pf.mu. The pid is read for every record, so a child that inherited
 // the descriptor (and LOGFANIN_ADDR) sends under its own pid.
 func (pf *pipeFD) writeRecord(rec []byte) error {
-	return wire.WriteChunks(pf.scratch[:], uint32(os.Getpid()), recordID.Add(1), rec, pf.write)
+	return wire.WriteChunks(pf.scratch, pf.chunk, uint32(os.Getpid()), recordID.Add(1), rec, pf.write)
 }
 
 func (s *Sink) writePipe(p []byte) (int, error) {

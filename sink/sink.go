@@ -16,13 +16,8 @@ import (
 
 	"go.uber.org/zap/zapcore"
 
-	"github.com/logfanin/logfanin/atomicwrite"
-	"github.com/logfanin/logfanin/internal/shmring"
 	"github.com/logfanin/logfanin/internal/wire"
 )
-
-// ErrClosed is returned by Write and Sync after Close.
-var ErrClosed = errors.New("logfanin: sink closed")
 
 // Stats counts what a Sink has done with the records given to Write.
 type Stats struct {
@@ -48,7 +43,7 @@ type Sink struct {
 	ack    bool // hello/ack protocol on
 	shm    int  // shared ring size, 0 for none
 	pipe   *pipeFD
-	fb     *atomicwrite.File
+	fb     *fallbackFile
 	cancel context.CancelFunc
 	ctx    context.Context
 
@@ -88,7 +83,7 @@ type Sink struct {
 
 	closeOnce sync.Once
 	closeErr  error
-	errMu     sync.Mutex
+	errlog    *errorLog
 
 	sent, dropped, oversize, fallback, reconnects, errs, lost atomic.Uint64
 }
@@ -112,13 +107,13 @@ func New(addr string, opts ...Option) (*Sink, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Sink{cfg: cfg, addr: a}
+	s := &Sink{cfg: cfg, addr: a, errlog: newErrorLog(cfg.errOut)}
 	s.limit = min(cfg.maxRecord, wire.MaxRecordLimit)
 	switch a.Transport {
 	case wire.Stream:
 		s.ack = cfg.ack >= 0
 		if s.ack && shmSupported && cfg.shm >= 0 {
-			s.shm = cmp.Or(cfg.shm, shmring.DefaultSize)
+			s.shm = cmp.Or(cfg.shm, DefaultSharedMemory)
 		}
 	case wire.Datagram, wire.Pipe:
 		if cfg.ack > 0 {
@@ -136,7 +131,7 @@ func New(addr string, opts ...Option) (*Sink, error) {
 		}
 	}
 	if cfg.fallback != "" {
-		if s.fb, err = atomicwrite.Open(cfg.fallback, cfg.fallbackOpts...); err != nil {
+		if s.fb, err = openFallback(cfg.fallback, cfg.fallbackOpts); err != nil {
 			if s.pipe != nil {
 				s.pipe.release()
 			}
@@ -187,13 +182,12 @@ func (s *Sink) Addr() string { return s.addr.String() }
 // Write sends p, one whole record, to the writer. It copies p. When the
 // buffer is full Write waits (Block) or discards the record (Drop, which
 // still returns len(p) and no error: drops are counted and reported in the
-// output). A record over the limit is refused with an error wrapping a
-// *wire.SizeError. While the fallback is in use the record goes to the
-// fallback file.
+// output). A record over the limit is refused with a *SizeError. While the fallback is in use the record goes to the
+// fallback file, as the line the writer would write for it.
 func (s *Sink) Write(p []byte) (int, error) {
 	if len(p) > s.limit {
 		s.oversize.Add(1)
-		return 0, fmt.Errorf("logfanin: %w", &wire.SizeError{Len: uint64(len(p)), Max: s.limit, Where: "record"})
+		return 0, &SizeError{Len: len(p), Max: s.limit}
 	}
 	if s.pipe != nil {
 		return s.writePipe(p)
@@ -229,7 +223,7 @@ func (s *Sink) Write(p []byte) (int, error) {
 	}
 	s.ring.push(p)
 	target := s.ackSeq + uint64(s.ring.n)
-	direct := s.conn != nil && (s.cfg.batch == 0 || s.ring.unsentBytes >= BatchBytes)
+	direct := s.conn != nil && (s.cfg.batch == 0 || s.ring.unsentBytes >= batchBytes)
 	if !direct && s.cfg.batch > 0 && s.conn != nil {
 		signal(s.kick)
 	}
@@ -652,6 +646,16 @@ func (s *Sink) read(conn net.Conn, gen uint64, sc *shmConn) {
 				s.shmOff = true
 				s.reportLocked(errors.New("the writer refused the shared ring: records go through the socket"))
 			}
+			if m.Code == wire.CodeSession {
+				// Another process holds this session id at this writer
+				// (it opened it first, after a restart): a fresh one
+				// replays the unacknowledged records under a session of
+				// our own. Readers can't pair those with earlier copies,
+				// but nothing is lost.
+				if _, err := crand.Read(s.session[:]); err != nil {
+					s.reportLocked(fmt.Errorf("new session id: %w", err))
+				}
+			}
 		default:
 			s.reportLocked(fmt.Errorf("unexpected control frame %T from the writer", m))
 		}
@@ -822,6 +826,7 @@ func (s *Sink) close() error {
 			err = fmt.Errorf("logfanin: fallback: %w", e)
 		}
 	}
+	s.errlog.close() // last: what Close reported is written before it returns
 	return err
 }
 
@@ -846,7 +851,7 @@ func (s *Sink) Stats() Stats {
 	return st
 }
 
-// fallbackLocked writes one record to the fallback file.
+// fallbackLocked writes one record to the fallback file, as one line.
 func (s *Sink) fallbackLocked(p []byte) error {
 	if _, err := s.fb.Write(p); err != nil {
 		s.lost.Add(1)
@@ -911,19 +916,15 @@ func appendDropNotice(dst []byte, n uint64) []byte {
 	return append(dst, "}\n"...)
 }
 
-// reportLocked writes err to the error output and counts it.
+// reportLocked reports err on the error output and counts it.
 func (s *Sink) reportLocked(err error) {
 	s.errs.Add(1)
 	s.logLocked(err.Error())
 }
 
-// logLocked writes msg to the error output.
-func (s *Sink) logLocked(msg string) {
-	s.errMu.Lock()
-	defer s.errMu.Unlock()
-	fmt.Fprintf(s.cfg.errOut, "%s logfanin: %s\n", time.Now().UTC().Format(time.RFC3339Nano), msg)
-	s.cfg.errOut.Sync()
-}
+// logLocked queues msg for the error output, which is written outside
+// the lock (errorLog).
+func (s *Sink) logLocked(msg string) { s.errlog.log(msg) }
 
 // withConnectHook is a test seam: f runs after every connection is set up.
 func withConnectHook(f func()) Option {

@@ -89,7 +89,7 @@ func TestDatagramLimit(t *testing.T) {
 	}
 	big := make([]byte, limit+1)
 	_, err = s.Write(big)
-	var se *wire.SizeError
+	var se *SizeError
 	if !errors.As(err, &se) || se.Max != limit {
 		t.Fatalf("Write(%d bytes) = %v, want a SizeError with Max %d", len(big), err, limit)
 	}
@@ -158,7 +158,20 @@ func checkPipeRecords(t *testing.T, recs []string, g, n int) {
 	}
 }
 
+// TestPipeGoroutines: goroutines of two Sinks on one pipe, with this
+// system's chunks and with the 512-byte chunks of macOS and the BSDs;
+// every record comes out whole and in order.
 func TestPipeGoroutines(t *testing.T) {
+	for _, chunk := range []int{wire.PipeBuf, 512} {
+		t.Run(strconv.Itoa(chunk), func(t *testing.T) {
+			defer func(old int) { pipeChunk = old }(pipeChunk)
+			pipeChunk = chunk
+			testPipeGoroutines(t, chunk)
+		})
+	}
+}
+
+func testPipeGoroutines(t *testing.T, chunk int) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -184,6 +197,9 @@ func TestPipeGoroutines(t *testing.T) {
 	}
 	if s1.pipe != s2.pipe {
 		t.Fatal("two Sinks on one fd do not share its state")
+	}
+	if s1.pipe.chunk != chunk {
+		t.Fatalf("chunks of %d bytes, want %d", s1.pipe.chunk, chunk)
 	}
 	const g, n = 6, 150
 	var wg sync.WaitGroup

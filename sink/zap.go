@@ -14,7 +14,7 @@ import (
 	"github.com/logfanin/logfanin/internal/wire"
 )
 
-// SinkScheme is the zap sink scheme this package registers when imported:
+// Scheme is the zap sink scheme this package registers when imported:
 //
 //	import _ "github.com/logfanin/logfanin/sink"
 //
@@ -22,19 +22,20 @@ import (
 //	cfg.OutputPaths = []string{"logfanin:///run/app.sock?policy=drop"}
 //
 // See ParseURL for the URL format.
-const SinkScheme = "logfanin"
+const Scheme = "logfanin"
 
 func init() {
-	err := zap.RegisterSink(SinkScheme, func(u *url.URL) (zap.Sink, error) {
+	// The name is this project's own, so it is free unless another copy
+	// of this package (another major version, a vendored copy) took it
+	// first; that one serves the same URLs. A library never panics at
+	// import time over it.
+	_ = zap.RegisterSink(Scheme, func(u *url.URL) (zap.Sink, error) {
 		addr, opts, err := ParseURL(u)
 		if err != nil {
 			return nil, err
 		}
 		return New(addr, opts...)
 	})
-	if err != nil {
-		panic(fmt.Sprintf("logfanin: register zap sink %q: %v", SinkScheme, err))
-	}
 }
 
 // ParseURL reads a logfanin sink URL into the address and options New
@@ -61,7 +62,7 @@ func init() {
 //
 // An unknown option or a bad value is an error naming it.
 func ParseURL(u *url.URL) (addr string, opts []Option, err error) {
-	su, err := sinkurl.Parse(u, SinkScheme, "logfanin", true)
+	su, err := sinkurl.Parse(u, Scheme, "logfanin", true)
 	if err != nil {
 		return "", nil, err
 	}
@@ -186,5 +187,5 @@ func NewLogger(addr string, opts ...Option) (*zap.Logger, error) {
 	if err != nil {
 		return nil, err
 	}
-	return zap.New(core, zap.ErrorOutput(s.cfg.errOut)), nil
+	return zap.New(core, zap.ErrorOutput(zapcore.AddSync(s.cfg.errOut))), nil
 }

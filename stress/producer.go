@@ -233,8 +233,8 @@ func startAndHang(sp spec, rng *rand.Rand) error {
 	switch a.Transport {
 	case wire.Pipe:
 		pipe := os.NewFile(uintptr(a.FD), "pipe")
-		chunks, n := wire.ChunkCount(len(rec)), 0
-		err = wire.WriteChunks(nil, uint32(os.Getpid()), 1<<31, rec, func(chunk []byte) error {
+		chunks, n := wire.ChunkCount(len(rec), wire.PipeBuf), 0
+		err = wire.WriteChunks(nil, wire.PipeBuf, uint32(os.Getpid()), 1<<31, rec, func(chunk []byte) error {
 			if n++; n == chunks {
 				hang()
 			}

@@ -173,7 +173,7 @@ func (rd *round) writer(ctx context.Context) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		if err := srv.AddPipeWriter(pr, pw); err != nil {
+		if err := srv.AddPipeEnds(pr, pw); err != nil {
 			return 0, err
 		}
 		extra = []*os.File{pw}
@@ -219,11 +219,12 @@ var dgramLimit struct {
 func datagramLimit() int {
 	dgramLimit.once.Do(func() {
 		dgramLimit.n = 64 << 10
-		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM, 0)
 		if err != nil {
 			return
 		}
 		defer unix.Close(fd)
+		unix.CloseOnExec(fd)
 		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, wire.DefaultMaxRecord+64)
 		if v, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF); err == nil && v > 32 {
 			dgramLimit.n = min(v-32, wire.DefaultMaxRecord)

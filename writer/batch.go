@@ -6,6 +6,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/logfanin/logfanin/internal/jsonline"
 )
 
 // Records travel from the readers to the output goroutine in blocks: a
@@ -92,10 +94,10 @@ func (fd *feeder) add(rec, wrap, tail []byte, forceWrap bool, sess *session, seq
 		fd.s.c.lost.Add(1)
 		return false
 	}
-	switch fd.f.kind {
-	case kindWrap:
+	switch fd.f.Kind() {
+	case jsonline.Wrapped:
 		fd.s.c.wrapped.Add(1)
-	case kindCompact:
+	case jsonline.Compacted:
 		fd.s.c.compacted.Add(1)
 	}
 	fd.blk.buf = fd.f.emit(fd.blk.buf)
@@ -163,7 +165,6 @@ type output struct {
 	batch   []byte
 	records int
 	acks    []ackNote
-	timer   *time.Timer
 }
 
 func (s *Server) runOutput() {
@@ -173,10 +174,6 @@ func (s *Server) runOutput() {
 	}()
 	o := &s.o
 	o.batch = make([]byte, 0, s.cfg.batchSize)
-	if s.cfg.flushInterval > 0 {
-		o.timer = time.NewTimer(s.cfg.flushInterval)
-		o.timer.Stop()
-	}
 	for {
 		if len(o.batch) == 0 {
 			select {
@@ -203,27 +200,8 @@ func (s *Server) runOutput() {
 			continue
 		default:
 		}
-		if o.timer != nil && s.waitForMore() {
-			continue
-		}
 		s.flushBatch()
 	}
-}
-
-// waitForMore waits up to the flush interval for another block and
-// reports whether it got one.
-func (s *Server) waitForMore() bool {
-	o := &s.o
-	o.timer.Reset(s.cfg.flushInterval)
-	defer o.timer.Stop()
-	select {
-	case b := <-s.queue:
-		s.addBlock(b)
-		return true
-	case <-o.timer.C:
-	case <-s.inputsDone:
-	}
-	return false
 }
 
 func (s *Server) addBlock(b *block) {

@@ -13,7 +13,7 @@ import (
 // Every stream connection reads through a 64 KiB buffer. A frame that does
 // not fit it grows that connection's buffer to the frame's size, and this
 // growth is rationed by a budget shared by all connections
-// (WithMaxBuffered): a reader that finds the budget spent waits, without
+// (WithMaxFrameMemory): a reader that finds the budget spent waits, without
 // reading, until others give memory back or its idle timeout passes. So a
 // thousand clients that each announce a 1 MiB frame and then send it
 // slowly hold at most the budget, not a gigabyte; a well-behaved client
@@ -24,7 +24,7 @@ import (
 // (dropped after a record over 64 KiB) and a goroutine stack.
 const perConnMemory = 64<<10 + maxScratch + 8<<10
 
-// frameBudget is the semaphore of bytes behind WithMaxBuffered.
+// frameBudget is the semaphore of bytes behind WithMaxFrameMemory.
 type frameBudget struct {
 	mu    sync.Mutex
 	used  int

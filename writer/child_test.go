@@ -115,7 +115,7 @@ func sendPipe(w *os.File, sd sender) error {
 	id := uint32(0)
 	return sd.records(func(rec []byte) error {
 		id++
-		return wire.WriteChunks(scratch, pid, id, rec, func(chunk []byte) error {
+		return wire.WriteChunks(scratch, wire.PipeBuf, pid, id, rec, func(chunk []byte) error {
 			n, err := w.Write(chunk)
 			if err == nil && n != len(chunk) {
 				err = io.ErrShortWrite

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/logfanin/logfanin/atomicwrite"
 	"github.com/logfanin/logfanin/internal/backups"
 	"github.com/logfanin/logfanin/internal/rerun"
 )
@@ -37,7 +36,7 @@ func (c *compressor) compressAll() error {
 	var errs []error
 	for _, b := range list {
 		if b.Plain != "" {
-			errs = append(errs, atomicwrite.CompressBackup(b.Plain))
+			errs = append(errs, backups.Compress(b.Plain))
 		}
 	}
 	return errors.Join(errs...)

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/logfanin/logfanin/internal/unixsock"
 	"golang.org/x/sys/unix"
 )
 
@@ -18,7 +19,7 @@ type gram struct {
 	s      *Server
 	pc     net.PacketConn
 	uc     *net.UnixConn // pc, if it is a Unix socket
-	sock   *socketFile
+	sock   *unixsock.File
 	stop   atomic.Bool
 	fd     feeder
 	buf    []byte
@@ -35,24 +36,34 @@ func (s *Server) AddPacketConn(c net.PacketConn) error {
 	return s.addPacketConn(c, nil)
 }
 
-func (s *Server) addPacketConn(c net.PacketConn, sock *socketFile) error {
+func (s *Server) addPacketConn(c net.PacketConn, sock *unixsock.File) error {
 	g := &gram{s: s, pc: c, sock: sock, buf: make([]byte, s.cfg.maxRecord+1)}
 	g.fd.s = s
 	g.uc, _ = c.(*net.UnixConn)
 	if g.uc != nil {
 		if err := g.setup(); err != nil {
 			c.Close()
-			sock.remove()
+			sock.Remove()
 			return err
 		}
 	} else if s.cfg.peerCred || s.cfg.allowUIDs != nil {
 		c.Close()
-		sock.remove()
+		sock.Remove()
 		return errors.New("peer credentials and the uid allowlist need a Unix datagram socket")
+	}
+	if !datagramCreds {
+		if s.cfg.allowUIDs != nil {
+			c.Close()
+			sock.Remove()
+			return errors.New("the uid allowlist on a datagram socket needs sender credentials, which this platform does not give: use a stream socket")
+		}
+		if s.cfg.peerCred {
+			s.diag.printf("datagram socket %s: this platform gives no sender credentials: its records carry no peer fields", c.LocalAddr())
+		}
 	}
 	if err := s.addInput(g, false, g.serve); err != nil {
 		c.Close()
-		sock.remove()
+		sock.Remove()
 		return err
 	}
 	return nil
@@ -64,16 +75,7 @@ func (g *gram) setup() error {
 		return err
 	}
 	var serr error
-	err = rc.Control(func(fd uintptr) {
-		// A generous buffer absorbs bursts; FORCE needs CAP_NET_ADMIN
-		// and otherwise the kernel caps it at rmem_max.
-		if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, datagramReadBuffer) != nil {
-			unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, datagramReadBuffer)
-		}
-		if g.creds() {
-			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PASSCRED, 1)
-		}
-	})
+	err = rc.Control(func(fd uintptr) { serr = setupDatagramSocket(int(fd), g.creds()) })
 	if err == nil {
 		err = serr
 	}
@@ -81,19 +83,22 @@ func (g *gram) setup() error {
 		return err
 	}
 	if g.creds() {
-		g.oob = make([]byte, unix.CmsgSpace(unix.SizeofUcred))
+		g.oob = make([]byte, credOOBSize)
 	}
 	return nil
 }
 
-// creds reports whether datagrams need their sender's credentials.
-func (g *gram) creds() bool { return g.s.cfg.peerCred || g.s.cfg.allowUIDs != nil }
+// creds reports whether datagrams need their sender's credentials, and
+// the platform gives them.
+func (g *gram) creds() bool {
+	return datagramCreds && (g.s.cfg.peerCred || g.s.cfg.allowUIDs != nil)
+}
 
 // drain removes the socket file so no new sender finds it, then makes the
 // reader read what is queued and stop.
 func (g *gram) drain() {
 	if g.stop.CompareAndSwap(false, true) {
-		g.sock.remove()
+		g.sock.Remove()
 		g.pc.SetReadDeadline(time.Now())
 	}
 }
@@ -124,7 +129,7 @@ func (g *gram) serve() {
 				var n, oobn, flags int
 				var rerr error
 				rc.Control(func(fd uintptr) {
-					n, oobn, flags, _, rerr = unix.Recvmsg(int(fd), g.buf, g.oob, unix.MSG_DONTWAIT)
+					n, oobn, flags, _, rerr = unix.Recvmsg(int(fd), g.buf, g.oob, unix.MSG_DONTWAIT|recvCloexec)
 				})
 				if rerr != nil {
 					break
@@ -161,11 +166,11 @@ func (g *gram) datagram(n, oobn, flags int) {
 	g.tail = g.tail[:0]
 	if g.creds() {
 		cred := parseCred(g.oob[:oobn])
-		if s.cfg.allowUIDs != nil && (cred == nil || !s.cfg.allowUIDs[cred.Uid]) {
+		if s.cfg.allowUIDs != nil && (cred == nil || !s.cfg.allowUIDs[cred.uid]) {
 			s.c.refused.Add(1)
 			uid := "unknown"
 			if cred != nil {
-				uid = strconv.FormatUint(uint64(cred.Uid), 10)
+				uid = strconv.FormatUint(uint64(cred.uid), 10)
 			}
 			s.diag.printf("datagram from uid %s dropped: uid not allowed", uid)
 			return
@@ -188,22 +193,4 @@ func (g *gram) datagram(n, oobn, flags int) {
 		return
 	}
 	g.fd.add(rec, nil, g.tail, false, nil, 0)
-}
-
-func parseCred(oob []byte) *unix.Ucred {
-	if len(oob) == 0 {
-		return nil
-	}
-	msgs, err := unix.ParseSocketControlMessage(oob)
-	if err != nil {
-		return nil
-	}
-	for i := range msgs {
-		if msgs[i].Header.Level == unix.SOL_SOCKET && msgs[i].Header.Type == unix.SCM_CREDENTIALS {
-			if cred, err := unix.ParseUnixCredentials(&msgs[i]); err == nil {
-				return cred
-			}
-		}
-	}
-	return nil
 }

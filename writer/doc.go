@@ -7,15 +7,15 @@
 // A Server reads from any number of inputs at once:
 //
 //   - Unix stream sockets (Listen("unix://PATH"), AddListener): records in
-//     length-prefixed frames (package internal/wire), one goroutine per
+//     length-prefixed frames (docs/PROTOCOL.md), one goroutine per
 //     connection. A connection may open with a hello asking for acks, and
 //     with them for a shared ring: the client passes a sealed memfd with
 //     the hello and copies its frames into it, the socket carrying only
-//     wake-ups (internal/shmring; WithMaxRing bounds its size).
+//     wake-ups (on Linux; WithMaxRing bounds its size).
 //   - Unix datagram sockets (Listen("unixgram://PATH"), AddPacketConn): one
 //     record per datagram; a syslog header is parsed into fields, so
 //     logger(1) and Python's SysLogHandler work unchanged.
-//   - Pipes (Listen("fd:N"), AddPipe, AddPipeWriter): records cut into
+//   - Pipes (Listen("fd:N"), AddPipe, AddPipeEnds): records cut into
 //     chunks that many processes write to one shared pipe, reassembled per
 //     sender.
 //   - Line sources (AddLines): each line is a record, such as a child
@@ -38,13 +38,22 @@
 //
 // Every record becomes one line of valid JSON: a JSON object is written as
 // it came (compacted if it spans lines), anything else is wrapped as
-// {"msg":"…"}. Fields the writer adds go at the end of the object, where a
-// last-wins JSON reader sees them over any the sender forged:
+// {"msg":"…"}; the sink writes its fallback file with the same code. Fields the writer adds go at the end of the
+// object, where a last-wins JSON reader sees them over any the sender
+// forged:
 //
-//	peer_pid, peer_uid, peer_gid   WithPeerCred: the kernel's word on the sender (stream, datagram)
+//	peer_pid, peer_uid, peer_gid   WithPeerCred: the kernel's word on the sender (stream, datagram), or the Peer given to AddLinesFrom
 //	pipe_pid                       WithPeerCred: the pid a pipe sender put in its chunks (not to be trusted)
-//	logfanin_sid, logfanin_seq     ack-mode session id (32 hex digits) and record sequence number
+//	logfanin_sid, logfanin_seq     ack mode: a digest of the session id (16 hex digits) and the record's sequence number
 //	stream                         the name given to AddLines
+//
+// These names are the writer's on every input, the rule being: a record's
+// last occurrence of each of them is the writer's value, or null. Where
+// the writer has no value for one on an input (peer fields on the shared
+// pipe, which no kernel vouches for; a session on a connection without
+// acknowledgements) and the sender's object has it at its top level,
+// under any spelling, the writer appends "name":null. A sender can't use
+// these names for fields of its own.
 //
 // Syslog records carry time, level, facility, host, app, procid, msgid and
 // sd before msg.
@@ -54,16 +63,16 @@
 // The writer's memory is bounded whatever its clients send. It holds at most
 //
 //	WithQueueBytes (8 MiB)              records between the readers and the output
-//	+ 2 × WithMaxBuffered (64 MiB)      stream frames over 64 KiB in flight, and their formatting
+//	+ 2 × WithMaxFrameMemory (64 MiB)      stream frames over 64 KiB in flight, and their formatting
 //	+ 136 KiB per open stream connection  a 64 KiB read buffer, up to 64 KiB of formatting scratch, a stack
 //	+ WithMaxRing (1 MiB) per connection with a shared ring   the pages of the ring it has read (the client's memfd; pages the writer touches first are charged to it)
-//	+ wire.ChunkConfig MaxPending (16 MiB) per pipe   unfinished pipe records
+//	+ 16 MiB per pipe                   unfinished pipe records
 //	+ 2 × WithMaxRecord per datagram socket           its receive buffer and scratch
 //	+ WithBatchSize (256 KiB)           the output batch
 //
 // plus the Go runtime's own overhead. A connection whose next frame does
 // not fit its 64 KiB buffer waits, without reading, for its share of
-// WithMaxBuffered; a thousand clients that each announce a 1 MiB record and
+// WithMaxFrameMemory; a thousand clients that each announce a 1 MiB record and
 // send it slowly hold the budget, not a gigabyte, and clients whose records
 // fit 64 KiB never wait for it. The count of connections is bounded by the
 // process's descriptor limit (ulimit -n).
@@ -101,6 +110,14 @@
 // the inputs without losing what they have received whole. Stats counts
 // everything, cheaply.
 //
-// The package is for Linux: it relies on SO_PEERCRED, SCM_CREDENTIALS and
-// PIPE_BUF atomicity as Linux provides them.
+// # Platforms
+//
+// Linux has everything. On macOS and FreeBSD the writer serves stream and
+// datagram sockets, pipes and line sources alike, and WithPeerCred takes
+// what the platform gives: LOCAL_PEERCRED (uid, gid) and, on macOS,
+// LOCAL_PEERPID for stream connections; datagrams carry no credentials
+// there (the Server says so in its diagnostics, and WithAllowUIDs refuses
+// to serve a datagram socket). Shared rings need Linux's sealed memfd:
+// elsewhere a hello asking for one is refused and the client sends
+// through the socket.
 package writer

@@ -7,6 +7,8 @@ import (
 	"os"
 	"sync/atomic"
 	"time"
+
+	"github.com/logfanin/logfanin/internal/jsonline"
 )
 
 // lineSource reads text lines, one record each.
@@ -36,10 +38,39 @@ type lineSource struct {
 // it is an io.Closer, and keeps the lines read so far; an r that offers
 // neither is left to its reader goroutine, which ends at r's next error.
 // AddLines after Shutdown has begun does nothing.
+//
+// With WithPeerCred, lines from AddLines carry no peer fields (a sender's
+// own are nulled, see the package doc); AddLinesFrom stamps them with the
+// process the caller vouches for.
 func (s *Server) AddLines(name string, r io.Reader) {
+	s.addLines(name, r, nil)
+}
+
+// Peer is a process that a caller of AddLinesFrom vouches for: the lines
+// it writes are stamped with it.
+type Peer struct {
+	PID, UID, GID int
+}
+
+// AddLinesFrom is AddLines for lines that peer writes, such as the
+// standard output of a child the caller started (its pid is known; it
+// runs as the uid and gid the caller gave it). With WithPeerCred every
+// line gets "peer_pid", "peer_uid" and "peer_gid" from peer at its end,
+// as records from sockets get the kernel's word. Processes that inherit
+// the descriptor from peer (its own children) write under peer's name.
+func (s *Server) AddLinesFrom(name string, r io.Reader, peer Peer) {
+	s.addLines(name, r, &peer)
+}
+
+func (s *Server) addLines(name string, r io.Reader, peer *Peer) {
 	ls := &lineSource{s: s, r: r, name: name}
 	ls.fd.s = s
-	ls.tail = appendStringField(nil, "stream", []byte(name))
+	ls.tail = jsonline.AppendStringField(nil, "stream", []byte(name))
+	if peer != nil && s.cfg.peerCred {
+		ls.tail = appendUintField(ls.tail, "peer_pid", uint64(peer.PID))
+		ls.tail = appendUintField(ls.tail, "peer_uid", uint64(peer.UID))
+		ls.tail = appendUintField(ls.tail, "peer_gid", uint64(peer.GID))
+	}
 	_, dl := r.(interface{ SetReadDeadline(time.Time) error })
 	_, cl := r.(io.Closer)
 	if err := s.addInput(ls, !dl && !cl, ls.serve); err != nil {

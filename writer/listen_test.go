@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/logfanin/logfanin/internal/unixsock"
 )
 
 func TestListenSocketMode(t *testing.T) {
@@ -142,14 +144,14 @@ func TestListenFDNotPipe(t *testing.T) {
 func TestListenLongSocketPath(t *testing.T) {
 	f := newFixture(t)
 	dir := f.dir
-	for len(filepath.Join(dir, "s.sock")) < maxSocketPath-12 {
+	for len(filepath.Join(dir, "s.sock")) < unixsock.MaxPath-12 {
 		dir = filepath.Join(dir, "d")
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "s.sock")
-	if len(filepath.Join(dir, ".logfanin-1234567890", "s")) <= maxSocketPath {
+	if len(filepath.Join(dir, ".logfanin-1234567890", "s")) <= unixsock.MaxPath {
 		t.Fatalf("path %d bytes: not long enough to test", len(path))
 	}
 	old := syscall.Umask(0)

@@ -1,6 +1,7 @@
 package writer
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"time"
@@ -10,12 +11,18 @@ import (
 
 // Defaults of the options.
 const (
-	DefaultBatchSize   = 256 << 10 // WithBatchSize
-	DefaultQueueBytes  = 8 << 20   // WithQueueBytes
-	DefaultSocketMode  = 0o600     // WithSocketMode
-	DefaultMaxBuffered = 64 << 20  // WithMaxBuffered
-	DefaultMaxRing     = 1 << 20   // WithMaxRing
+	DefaultMaxRecord      = 1 << 20          // WithMaxRecord
+	DefaultIdleTimeout    = 30 * time.Second // WithIdleTimeout
+	DefaultBatchSize      = 256 << 10        // WithBatchSize
+	DefaultQueueBytes     = 8 << 20          // WithQueueBytes
+	DefaultSocketMode     = 0o600            // WithSocketMode
+	DefaultMaxFrameMemory = 64 << 20         // WithMaxFrameMemory
+	DefaultMaxRing        = 1 << 20          // WithMaxRing
 )
+
+// MaxRecordLimit is the largest record limit WithMaxRecord takes: stream
+// frame lengths have 31 bits.
+const MaxRecordLimit = 1<<31 - 1
 
 // An Option configures a Server. Options are made by the With… functions of
 // this package.
@@ -28,44 +35,52 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
-	maxRecord     int
-	peerCred      bool
-	socketMode    os.FileMode
-	socketGroup   int // -1: leave the group alone
-	flushInterval time.Duration
-	batchSize     int
-	queueBytes    int
-	diag          io.Writer
-	idleTimeout   time.Duration
-	chunk         wire.ChunkConfig
-	maxBuffered   int
-	maxRing       int             // 0: shared rings refused
-	allowUIDs     map[uint32]bool // nil: everyone the socket's mode lets in
+	maxRecord   int
+	peerCred    bool
+	socketMode  os.FileMode
+	socketGroup int // -1: leave the group alone
+	batchSize   int
+	queueBytes  int
+	diag        io.Writer
+	idleTimeout time.Duration
+	chunk       wire.ChunkConfig
+	maxBuffered int
+	maxRing     int             // 0: shared rings refused
+	allowUIDs   map[uint32]bool // nil: everyone the socket's mode lets in
+	errs        []error         // options given bad values
+}
+
+// bad records an option given a bad value: New keeps the Server from
+// serving with it (Listen, the Add methods and Start return the error).
+func (c *config) bad(format string, args ...any) {
+	c.errs = append(c.errs, fmt.Errorf("writer: "+format, args...))
 }
 
 func defaultConfig() config {
 	return config{
-		maxRecord:   wire.DefaultMaxRecord,
+		maxRecord:   DefaultMaxRecord,
 		socketMode:  DefaultSocketMode,
 		socketGroup: -1,
 		batchSize:   DefaultBatchSize,
 		queueBytes:  DefaultQueueBytes,
 		diag:        os.Stderr,
-		idleTimeout: wire.DefaultIdleTimeout,
-		maxBuffered: DefaultMaxBuffered,
+		idleTimeout: DefaultIdleTimeout,
+		maxBuffered: DefaultMaxFrameMemory,
 		maxRing:     DefaultMaxRing,
 	}
 }
 
 // WithMaxRecord sets the largest record accepted, in bytes
-// (wire.DefaultMaxRecord, 1 MiB). Larger stream records close their
-// connection with an error frame; larger datagrams and pipe records are
-// discarded. Every case is counted in Stats.TooLarge.
+// (DefaultMaxRecord, 1 MiB; at most MaxRecordLimit). Larger stream records
+// close their connection with an error frame; larger datagrams and pipe
+// records are discarded. Every case is counted in Stats.TooLarge.
 func WithMaxRecord(n int) Option {
 	return optionFunc(func(c *config) {
-		if n > 0 {
-			c.maxRecord = min(n, wire.MaxRecordLimit)
+		if n <= 0 || n > MaxRecordLimit {
+			c.bad("WithMaxRecord(%d): want 1 to %d", n, MaxRecordLimit)
+			return
 		}
+		c.maxRecord = n
 	})
 }
 
@@ -93,23 +108,16 @@ func WithSocketGroup(gid int) Option {
 	return optionFunc(func(c *config) { c.socketGroup = gid })
 }
 
-// WithFlushInterval makes the output wait up to d for more records before
-// writing a batch that is not full. By default (0) the output writes as
-// soon as no more records are waiting, which gives the lowest latency under
-// light load and, because records pile up while a write is in progress,
-// large batches under heavy load.
-func WithFlushInterval(d time.Duration) Option {
-	return optionFunc(func(c *config) { c.flushInterval = max(d, 0) })
-}
-
 // WithBatchSize sets how many bytes of records the output gathers into one
 // Write (DefaultBatchSize, 256 KiB). A record larger than the batch is
 // written alone; a record is never split between two writes.
 func WithBatchSize(n int) Option {
 	return optionFunc(func(c *config) {
-		if n > 0 {
-			c.batchSize = n
+		if n <= 0 {
+			c.bad("WithBatchSize(%d): want a positive size", n)
+			return
 		}
+		c.batchSize = n
 	})
 }
 
@@ -118,9 +126,11 @@ func WithBatchSize(n int) Option {
 // reading, which pushes back onto the senders.
 func WithQueueBytes(n int) Option {
 	return optionFunc(func(c *config) {
-		if n > 0 {
-			c.queueBytes = n
+		if n <= 0 {
+			c.bad("WithQueueBytes(%d): want a positive size", n)
+			return
 		}
+		c.queueBytes = n
 	})
 }
 
@@ -137,38 +147,34 @@ func WithDiagnostics(w io.Writer) Option {
 }
 
 // WithIdleTimeout sets how long a stream connection may stay inside a frame
-// without completing it (wire.DefaultIdleTimeout, 30 s) before it is closed
+// without completing it (DefaultIdleTimeout, 30 s) before it is closed
 // with an error frame, and how long an unfinished pipe record may wait for
 // its next chunk before it is discarded. A connection idle between frames is
 // never closed.
 func WithIdleTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) {
-		if d > 0 {
-			c.idleTimeout = d
+		if d <= 0 {
+			c.bad("WithIdleTimeout(%v): want a positive duration", d)
+			return
 		}
+		c.idleTimeout = d
 	})
 }
 
-// WithChunkConfig sets the pipe reassembly limits. Its MaxRecord and
-// IdleTimeout fields, when zero, are taken from WithMaxRecord and
-// WithIdleTimeout; OnDiscard is always replaced by the Server's own
-// accounting.
-func WithChunkConfig(cfg wire.ChunkConfig) Option {
-	return optionFunc(func(c *config) { c.chunk = cfg })
-}
-
-// WithMaxBuffered caps the memory of stream frames in flight that do not
-// fit a connection's 64 KiB read buffer, all connections together
-// (DefaultMaxBuffered, 64 MiB). A connection whose next frame needs more
+// WithMaxFrameMemory caps the memory of stream frames in flight that do
+// not fit a connection's 64 KiB read buffer, all connections together
+// (DefaultMaxFrameMemory, 64 MiB). A connection whose next frame needs more
 // waits, without reading, until the memory is free; if it waits longer than
 // the idle timeout it is closed as idle. A frame larger than the whole
 // budget is read when no other large frame is in flight. See "Memory" in
 // the package documentation for the bound this gives.
-func WithMaxBuffered(n int) Option {
+func WithMaxFrameMemory(n int) Option {
 	return optionFunc(func(c *config) {
-		if n > 0 {
-			c.maxBuffered = n
+		if n <= 0 {
+			c.bad("WithMaxFrameMemory(%d): want a positive size", n)
+			return
 		}
+		c.maxBuffered = n
 	})
 }
 
@@ -178,12 +184,18 @@ func WithMaxBuffered(n int) Option {
 // pages belong to the client, but those the writer has read count in its
 // resident size: up to this much per connection.
 func WithMaxRing(n int) Option {
-	return optionFunc(func(c *config) { c.maxRing = max(n, 0) })
+	return optionFunc(func(c *config) {
+		if n < 0 {
+			c.bad("WithMaxRing(%d): want 0 (no rings) or a size", n)
+			return
+		}
+		c.maxRing = n
+	})
 }
 
 // WithAllowUIDs lets only senders running as one of uids in: a stream
-// connection from any other uid (SO_PEERCRED) gets an error frame with
-// wire.CodeRefused and is closed, a datagram from any other uid
+// connection from any other uid (SO_PEERCRED) gets an error frame (code 3,
+// refused; docs/PROTOCOL.md) and is closed, a datagram from any other uid
 // (SCM_CREDENTIALS) is dropped; both count in Stats.Refused. By default
 // (no call, or an empty list) anyone the socket file's mode lets connect
 // is accepted. Pipes and line sources are not affected: their writers are

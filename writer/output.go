@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/logfanin/logfanin/internal/pathrule"
 	"golang.org/x/sys/unix"
 
 	"gopkg.in/natefinch/lumberjack.v2"
@@ -68,11 +69,7 @@ type FileConfig struct {
 // in the package documentation) when opened and at each reopen; a reopen
 // that fails the rule keeps the file open.
 type FileOutput struct {
-	// Torn is how many bytes NewFileOutput removed from the end of the
-	// file: the cut-short last batch of a writer killed while writing it
-	// (the file did not end with a newline). Its records were never
-	// acknowledged; clients with acknowledgements send them again.
-	Torn int64
+	torn int64 // see TornTail
 
 	l          *lumberjack.Logger
 	max        int64 // rotation size in bytes, 0 for none
@@ -106,7 +103,7 @@ func NewFileOutput(cfg FileConfig) (*FileOutput, error) {
 	if cfg.Path == "" {
 		return nil, fmt.Errorf("file output: empty path")
 	}
-	if err := checkPath(filepath.Clean(cfg.Path), "output"); err != nil {
+	if err := pathrule.Check(filepath.Clean(cfg.Path), "output"); err != nil {
 		return nil, err
 	}
 	if fi, err := os.Stat(cfg.Path); err == nil && !fi.Mode().IsRegular() {
@@ -117,7 +114,7 @@ func NewFileOutput(cfg FileConfig) (*FileOutput, error) {
 		return nil, fmt.Errorf("file output %s: %w", cfg.Path, err)
 	}
 	f := &FileOutput{
-		Torn: torn,
+		torn: torn,
 		l: &lumberjack.Logger{
 			Filename:   filepath.Clean(cfg.Path),
 			MaxSize:    noRotateMB, // FileOutput rotates, see above
@@ -167,7 +164,7 @@ func (f *FileOutput) checkMoved() {
 	if unix.Stat(f.l.Filename, &st) == nil && uint64(st.Dev) == f.dev && st.Ino == f.ino {
 		return
 	}
-	if checkPath(f.l.Filename, "output") != nil {
+	if pathrule.Check(f.l.Filename, "output") != nil {
 		return // keep writing where we are rather than follow a planted link
 	}
 	f.l.Close() // the next write opens the path afresh
@@ -218,7 +215,7 @@ func (f *FileOutput) Write(p []byte) (int, error) {
 		}
 		if len(piece) == 0 {
 			if f.size > 0 {
-				if err := f.Rotate(); err != nil {
+				if err := f.rotate(); err != nil {
 					return written, err
 				}
 				continue
@@ -245,7 +242,7 @@ func (f *FileOutput) Write(p []byte) (int, error) {
 // Reopen refuses, and keeps the open file, if the path fails the symlink
 // rule.
 func (f *FileOutput) Reopen() error {
-	if err := checkPath(f.l.Filename, "output"); err != nil {
+	if err := pathrule.Check(f.l.Filename, "output"); err != nil {
 		return err
 	}
 	err := f.l.Close()
@@ -254,10 +251,16 @@ func (f *FileOutput) Reopen() error {
 	return err
 }
 
-// Rotate renames the file to a timestamped backup and opens a new one. It
+// TornTail returns how many bytes NewFileOutput removed from the end of
+// the file: the cut-short last batch of a writer killed while writing it
+// (the file did not end with a newline). Its records were never
+// acknowledged; clients with acknowledgements send them again.
+func (f *FileOutput) TornTail() int64 { return f.torn }
+
+// rotate renames the file to a timestamped backup and opens a new one. It
 // waits for the clock to pass the millisecond of the previous rotation, so
 // that backup names, which have millisecond resolution, never collide.
-func (f *FileOutput) Rotate() error {
+func (f *FileOutput) rotate() error {
 	for {
 		now := time.Now()
 		if now.Truncate(time.Millisecond).After(f.lastRotate.Truncate(time.Millisecond)) {

@@ -16,7 +16,7 @@ import (
 //
 // A pipe reaches end of file only when every process holding its write end
 // has closed it. A supervisor usually keeps a write end itself, to hand to
-// children it has yet to start; AddPipeWriter lets the Server own that
+// children it has yet to start; AddPipeEnds lets the Server own that
 // copy: Shutdown closes it, and the pipe then ends as soon as the last
 // child has exited or closed its end. Until then Shutdown keeps reading.
 // If Shutdown's context expires first, the reader reads everything the
@@ -36,16 +36,16 @@ type pipe struct {
 	tail     []byte
 }
 
-// AddPipe reads records in wire pipe chunks from the read end of a pipe
+// AddPipe reads records in pipe chunks (docs/PROTOCOL.md) from the read end of a pipe
 // shared by any number of senders. The Server takes f over (it closes f).
 // Shutdown reads until every write end is closed or its context expires;
-// see AddPipeWriter for the write end the caller keeps.
-func (s *Server) AddPipe(f *os.File) error { return s.AddPipeWriter(f, nil) }
+// see AddPipeEnds for the write end the caller keeps.
+func (s *Server) AddPipe(f *os.File) error { return s.AddPipeEnds(f, nil) }
 
-// AddPipeWriter is AddPipe with the caller's copy of the pipe's write end w,
+// AddPipeEnds is AddPipe with the caller's copy of the pipe's write end w,
 // which Shutdown closes so that the pipe ends once every other holder has
 // closed theirs. w may be nil.
-func (s *Server) AddPipeWriter(r, w *os.File) error {
+func (s *Server) AddPipeEnds(r, w *os.File) error {
 	pf, err := pollable(r)
 	if err != nil {
 		r.Close()
@@ -131,7 +131,7 @@ func (p *pipe) serve() {
 	defer p.f.Close()
 	defer p.closeWriter()
 	s := p.s
-	cfg := s.cfg.chunk
+	var cfg wire.ChunkConfig
 	if cfg.MaxRecord == 0 {
 		cfg.MaxRecord = s.cfg.maxRecord
 	}

@@ -19,7 +19,7 @@ func TestPipeEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.s.AddPipeWriter(r, w); err != nil {
+	if err := f.s.AddPipeEnds(r, w); err != nil {
 		t.Fatal(err)
 	}
 	inproc := senders(0, 3, 150, wire.DefaultMaxRecord)
@@ -47,7 +47,7 @@ func sendPipeAs(w *os.File, sd sender, pid uint32) error {
 	id := uint32(0)
 	return sd.records(func(rec []byte) error {
 		id++
-		return wire.WriteChunks(scratch, pid, id, rec, func(chunk []byte) error {
+		return wire.WriteChunks(scratch, wire.PipeBuf, pid, id, rec, func(chunk []byte) error {
 			_, err := w.Write(chunk)
 			return err
 		})
@@ -71,16 +71,16 @@ func TestPipeBadInput(t *testing.T) {
 	half := logcheck.Make(nil, 2, 0, 3*wire.PipeBuf, rng)
 	scratch := make([]byte, wire.PipeBuf)
 	write := func(c []byte) error { _, err := w.Write(c); return err }
-	wire.WriteChunks(scratch, 1, 1, rec0, write)
+	wire.WriteChunks(scratch, wire.PipeBuf, 1, 1, rec0, write)
 	w.Write([]byte("garbage between chunks\n"))
 	n := 0
-	wire.WriteChunks(scratch, 2, 1, half, func(c []byte) error {
+	wire.WriteChunks(scratch, wire.PipeBuf, 2, 1, half, func(c []byte) error {
 		if n++; n == 1 {
 			return write(c) // only the first chunk: the sender "dies"
 		}
 		return nil
 	})
-	wire.WriteChunks(scratch, 1, 2, rec1, write)
+	wire.WriteChunks(scratch, wire.PipeBuf, 1, 2, rec1, write)
 	w.Close()
 	f.check([]sender{{Producer: 1, N: 2}})
 	st := f.s.Stats()
@@ -112,7 +112,7 @@ func TestPipeShutdownDeadline(t *testing.T) {
 	// Half a record that will never finish.
 	scratch := make([]byte, wire.PipeBuf)
 	n := 0
-	wire.WriteChunks(scratch, 78, 1, logcheck.Make(nil, 9, 0, 10000, newRand(1)), func(c []byte) error {
+	wire.WriteChunks(scratch, wire.PipeBuf, 78, 1, logcheck.Make(nil, 9, 0, 10000, newRand(1)), func(c []byte) error {
 		if n++; n == 1 {
 			_, err := w.Write(c)
 			return err

@@ -39,7 +39,7 @@ func TestThousandSlowLargeFrames(t *testing.T) {
 		maxBuffered = 16 << 20
 		good        = 200
 	)
-	f := newFixture(t, WithMaxBuffered(maxBuffered), WithIdleTimeout(time.Minute))
+	f := newFixture(t, WithMaxFrameMemory(maxBuffered), WithIdleTimeout(time.Minute))
 	path := f.sock("s.sock")
 	f.listen("unix://" + path)
 	before := liveMemory()

@@ -22,6 +22,7 @@ import (
 // goroutine. Every method is safe for concurrent use.
 type Server struct {
 	cfg    config
+	cfgErr error // options given bad values: the Server serves nothing
 	out    Output
 	c      counters
 	diag   *diag
@@ -80,6 +81,7 @@ func New(out Output, opts ...Option) *Server {
 	}
 	s.budget.init(cfg.queueBytes)
 	s.frames = newFrameBudget(cfg.maxBuffered)
+	s.cfgErr = errors.Join(cfg.errs...)
 	return s
 }
 
@@ -88,6 +90,9 @@ func New(out Output, opts ...Option) *Server {
 // exists. Calling it again does nothing; after Shutdown it returns an
 // error.
 func (s *Server) Start() error {
+	if s.cfgErr != nil {
+		return s.cfgErr
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
@@ -148,6 +153,9 @@ func (s *Server) Stats() Stats {
 // addInput registers in and runs serve in a goroutine owned by the Server.
 // If detached, Shutdown does not wait for it once its context expires.
 func (s *Server) addInput(in input, detached bool, serve func()) error {
+	if s.cfgErr != nil {
+		return s.cfgErr
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {

@@ -1,7 +1,9 @@
 package writer
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"sync/atomic"
 
 	"github.com/logfanin/logfanin/internal/wire"
@@ -21,12 +23,34 @@ import (
 // it (wire.HelloRingAck) reads them there instead, and gets an ack frame
 // only when it waits for one, and after it stopped sending.
 //
-// A session has one connection at a time that acknowledges (its owner).
+// A session has one connection at a time that acknowledges (its acker).
 // Its connections are read one after the other, in the order of their
 // hellos: a reconnecting client's new connection starts reading, and
 // becomes the owner, once the one before has been read to its end (see
 // conn.awaitPrevious); the old connection's ack loop then ends, as the
 // new one acknowledges for both.
+//
+// A session belongs to the process that opened it: the kernel's
+// credentials of its first connection (SO_PEERCRED's uid and pid) are
+// bound to it, and a hello for the session from any other peer is refused
+// (errSessionOwned) before it can touch the session: it cuts no
+// connection off and consumes no sequence. The id printed in the output
+// is not the id that opens the session but a digest of it (see
+// stampID), so a process that can read the output learns nothing it could
+// join a session with, even after a writer restart, when the first hello
+// of a session id binds it anew.
+
+// errSessionOwned refuses a hello for a session that another process owns.
+var errSessionOwned = errors.New("the session belongs to another process")
+
+// peerID names the process at the other end of a connection, as the kernel
+// tells it. Without credentials (a listener that is not a Unix socket) it
+// is the zero value, and sessions are protected by their unguessable id
+// alone.
+type peerID struct {
+	known    bool
+	pid, uid uint32
+}
 
 // maxSessions bounds the sessions remembered; beyond it, sessions without
 // a connection are forgotten.
@@ -34,10 +58,11 @@ const maxSessions = 1 << 16
 
 type session struct {
 	id           [wire.SessionIDSize]byte
+	owner        peerID               // the process that opened the session
 	acceptedNext atomic.Uint64        // highest sequence accepted + 1 (0: none)
 	writtenNext  atomic.Uint64        // highest sequence written + 1 (0: none)
 	gaveUp       bool                 // records were given up on: acks stop there (output goroutine only)
-	owner        atomic.Pointer[conn] // the connection that acknowledges
+	acker        atomic.Pointer[conn] // the connection that acknowledges
 	latest       atomic.Pointer[conn] // the last to say hello, until it ends
 	prefix       []byte               // ,"logfanin_sid":"…","logfanin_seq":
 }
@@ -72,19 +97,24 @@ func (ss *session) written(seq uint64, ok bool) {
 			break
 		}
 	}
-	if c := ss.owner.Load(); c != nil {
+	if c := ss.acker.Load(); c != nil {
 		c.written()
 	}
 }
 
-// join returns the session with id, made if new, with c as its latest
-// connection, and the connection that was latest before c, if any. Under
-// s.mu, so that a session is never forgotten while a connection joins it.
-func (s *Server) join(id [wire.SessionIDSize]byte, c *conn) (*session, *conn) {
+// join returns the session with id, made if new and then owned by c's
+// peer, with c as its latest connection, and the connection that was
+// latest before c, if any. A session owned by another peer is not joined:
+// errSessionOwned. Under s.mu, so that a session is never forgotten while
+// a connection joins it.
+func (s *Server) join(id [wire.SessionIDSize]byte, c *conn) (*session, *conn, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if ss := s.sessions[id]; ss != nil {
-		return ss, ss.latest.Swap(c)
+		if ss.owner != c.peerID {
+			return nil, nil, errSessionOwned
+		}
+		return ss, ss.latest.Swap(c), nil
 	}
 	if len(s.sessions) >= maxSessions {
 		for k, ss := range s.sessions {
@@ -96,11 +126,26 @@ func (s *Server) join(id [wire.SessionIDSize]byte, c *conn) (*session, *conn) {
 			}
 		}
 	}
-	ss := &session{id: id}
+	ss := &session{id: id, owner: c.peerID}
 	ss.prefix = append(ss.prefix, `,"logfanin_sid":"`...)
-	ss.prefix = hex.AppendEncode(ss.prefix, id[:])
+	ss.prefix = appendStampID(ss.prefix, id)
 	ss.prefix = append(ss.prefix, `","logfanin_seq":`...)
 	ss.latest.Store(c)
 	s.sessions[id] = ss
-	return ss, nil
+	return ss, nil, nil
+}
+
+// stampIDSize is the number of bytes of the digest printed as
+// "logfanin_sid": 64 bits tell a writer's sessions apart for a reader that
+// deduplicates, and the line stays short.
+const stampIDSize = 8
+
+// appendStampID appends the session's printed id: the first stampIDSize
+// bytes of the SHA-256 of the session id, in hex. It is the same for the
+// same session id across writers, so replayed copies match, and it does
+// not reveal the id: reading the output gives nothing to open a session
+// with.
+func appendStampID(dst []byte, id [wire.SessionIDSize]byte) []byte {
+	sum := sha256.Sum256(id[:])
+	return hex.AppendEncode(dst, sum[:stampIDSize])
 }

@@ -24,13 +24,16 @@ type Stats struct {
 	GarbageBytes   uint64 // pipe bytes skipped while resynchronising
 	IdleClosed     uint64 // connections closed for stalling inside a frame
 	Refused        uint64 // connections and datagrams refused by WithAllowUIDs
-	FrameBuffers   int64  // bytes of large-frame buffers held now (WithMaxBuffered)
+	FrameBuffers   int64  // bytes of large-frame buffers held now (WithMaxFrameMemory)
 
 	Wrapped   uint64 // records that were not a JSON object and were wrapped as {"msg":…}
 	Compacted uint64 // multi-line JSON objects compacted onto one line
 
 	Acks       uint64 // ack frames sent
 	Duplicates uint64 // replayed records skipped because they were already written
+
+	SessionsRefused uint64 // hellos refused: the session belongs to another process
+	CutOff          uint64 // connections closed for sending far more than a correct client can (wake-ups)
 
 	WriteErrors uint64 // failed Write calls on the output (each retried)
 	Reopens     uint64 // successful reopens of the output (asked for, or a FileOutput whose file moved away)
@@ -48,32 +51,35 @@ type counters struct {
 	garbageBytes, idleClosed, refused    atomic.Uint64
 	wrapped, compacted, acks, duplicates atomic.Uint64
 	writeErrors, reopens, lost           atomic.Uint64
+	sessionsRefused, cutOff              atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
 	return Stats{
-		Records:        c.records.Load(),
-		Bytes:          c.bytes.Load(),
-		Writes:         c.writes.Load(),
-		ClientsNow:     c.clientsNow.Load(),
-		Connections:    c.connections.Load(),
-		SharedRings:    c.sharedRings.Load(),
-		Datagrams:      c.datagrams.Load(),
-		PipeRecords:    c.pipeRecords.Load(),
-		Lines:          c.lines.Load(),
-		ProtocolErrors: c.protocolErrors.Load(),
-		TooLarge:       c.tooLarge.Load(),
-		Partial:        c.partial.Load(),
-		GarbageBytes:   c.garbageBytes.Load(),
-		IdleClosed:     c.idleClosed.Load(),
-		Refused:        c.refused.Load(),
-		Wrapped:        c.wrapped.Load(),
-		Compacted:      c.compacted.Load(),
-		Acks:           c.acks.Load(),
-		Duplicates:     c.duplicates.Load(),
-		WriteErrors:    c.writeErrors.Load(),
-		Reopens:        c.reopens.Load(),
-		Lost:           c.lost.Load(),
+		Records:         c.records.Load(),
+		Bytes:           c.bytes.Load(),
+		Writes:          c.writes.Load(),
+		ClientsNow:      c.clientsNow.Load(),
+		Connections:     c.connections.Load(),
+		SharedRings:     c.sharedRings.Load(),
+		Datagrams:       c.datagrams.Load(),
+		PipeRecords:     c.pipeRecords.Load(),
+		Lines:           c.lines.Load(),
+		ProtocolErrors:  c.protocolErrors.Load(),
+		TooLarge:        c.tooLarge.Load(),
+		Partial:         c.partial.Load(),
+		GarbageBytes:    c.garbageBytes.Load(),
+		IdleClosed:      c.idleClosed.Load(),
+		Refused:         c.refused.Load(),
+		Wrapped:         c.wrapped.Load(),
+		Compacted:       c.compacted.Load(),
+		Acks:            c.acks.Load(),
+		Duplicates:      c.duplicates.Load(),
+		SessionsRefused: c.sessionsRefused.Load(),
+		CutOff:          c.cutOff.Load(),
+		WriteErrors:     c.writeErrors.Load(),
+		Reopens:         c.reopens.Load(),
+		Lost:            c.lost.Load(),
 	}
 }
 
@@ -117,6 +123,8 @@ func (s Stats) Fields() []StatField {
 		c("compacted", "compacted_total", "Multi-line JSON objects compacted onto one line.", s.Compacted),
 		c("acks", "acks_total", "Ack frames sent.", s.Acks),
 		c("duplicates", "duplicates_total", "Replayed records skipped as already written.", s.Duplicates),
+		c("sessions_refused", "sessions_refused_total", "Hellos refused because their session belongs to another process.", s.SessionsRefused),
+		c("cut_off", "cut_off_total", "Connections closed for sending far more than a correct client can.", s.CutOff),
 		c("write_errors", "write_errors_total", "Failed writes to the output, each retried.", s.WriteErrors),
 		c("reopens", "reopens_total", "Reopens of the output.", s.Reopens),
 		c("rotations", "rotations_total", "Rotations of the output file.", s.Rotations),

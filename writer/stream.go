@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/logfanin/logfanin/internal/shmring"
+	"github.com/logfanin/logfanin/internal/unixsock"
 	"github.com/logfanin/logfanin/internal/wire"
-	"golang.org/x/sys/unix"
 )
 
 // errorFrameTimeout bounds the time spent sending an error frame to a
@@ -25,7 +25,7 @@ const errorFrameTimeout = time.Second
 type streamListener struct {
 	s      *Server
 	l      net.Listener
-	sock   *socketFile // nil unless Listen created it
+	sock   *unixsock.File // nil unless Listen created it
 	closed atomic.Bool
 }
 
@@ -35,11 +35,11 @@ func (s *Server) AddListener(l net.Listener) error {
 	return s.addListener(l, nil)
 }
 
-func (s *Server) addListener(l net.Listener, sock *socketFile) error {
+func (s *Server) addListener(l net.Listener, sock *unixsock.File) error {
 	sl := &streamListener{s: s, l: l, sock: sock}
 	if err := s.addInput(sl, false, sl.serve); err != nil {
 		l.Close()
-		sock.remove()
+		sock.Remove()
 		return err
 	}
 	return nil
@@ -51,7 +51,7 @@ func (s *Server) addListener(l net.Listener, sock *socketFile) error {
 // closes the listener.
 func (sl *streamListener) drain() {
 	if sl.closed.CompareAndSwap(false, true) {
-		sl.sock.remove()
+		sl.sock.Remove()
 		if ul, ok := sl.l.(*net.UnixListener); ok && ul.SetDeadline(time.Now()) == nil {
 			return
 		}
@@ -72,7 +72,7 @@ func (sl *streamListener) acceptBacklog() {
 	for {
 		nfd := -1
 		var aerr error
-		if rc.Control(func(fd uintptr) { nfd, _, aerr = unix.Accept4(int(fd), unix.SOCK_CLOEXEC) }) != nil || aerr != nil {
+		if rc.Control(func(fd uintptr) { nfd, aerr = acceptNonblock(int(fd)) }) != nil || aerr != nil {
 			return
 		}
 		f := os.NewFile(uintptr(nfd), "")
@@ -114,7 +114,8 @@ type conn struct {
 	nc       net.Conn
 	fr       *wire.FrameReader
 	fd       feeder
-	pid      int32 // peer pid for diagnostics, 0 if unknown
+	pid      int32  // peer pid for diagnostics, 0 if unknown
+	peerID   peerID // the kernel's word on the peer, which sessions are bound to
 	peer     []byte
 	tail     []byte
 	forced   atomic.Bool
@@ -155,7 +156,8 @@ func (s *Server) serveConn(nc net.Conn) {
 	c.fd.s = s
 	cred, err := peerCred(nc)
 	if err == nil {
-		c.pid = cred.Pid
+		c.pid = cred.pid
+		c.peerID = peerID{known: true, pid: uint32(cred.pid), uid: cred.uid}
 		if s.cfg.peerCred {
 			c.peer = appendCred(nil, cred)
 		}
@@ -163,11 +165,11 @@ func (s *Server) serveConn(nc net.Conn) {
 		s.diag.printf("connection from %s: no peer credentials: %v", nc.RemoteAddr(), err)
 	}
 	s.c.connections.Add(1)
-	if s.cfg.allowUIDs != nil && (cred == nil || !s.cfg.allowUIDs[cred.Uid]) {
+	if s.cfg.allowUIDs != nil && (cred == nil || !s.cfg.allowUIDs[cred.uid]) {
 		s.c.refused.Add(1)
 		uid := "unknown"
 		if cred != nil {
-			uid = strconv.FormatUint(uint64(cred.Uid), 10)
+			uid = strconv.FormatUint(uint64(cred.uid), 10)
 		}
 		s.diag.printf("refusing connection from %s: uid %s not allowed", c.who(), uid)
 		// Sending the error frame may take up to errorFrameTimeout: not
@@ -186,32 +188,6 @@ func (s *Server) serveConn(nc net.Conn) {
 	c.catch.Conn, _ = nc.(*net.UnixConn)
 	s.c.clientsNow.Add(1)
 	s.addChild(c, c.serve)
-}
-
-func peerCred(nc net.Conn) (*unix.Ucred, error) {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		return nil, errors.New("not a socket")
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return nil, err
-	}
-	var cred *unix.Ucred
-	var cerr error
-	err = rc.Control(func(fd uintptr) {
-		cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-	})
-	if err == nil {
-		err = cerr
-	}
-	return cred, err
-}
-
-func appendCred(dst []byte, cred *unix.Ucred) []byte {
-	dst = appendUintField(dst, "peer_pid", uint64(cred.Pid))
-	dst = appendUintField(dst, "peer_uid", uint64(cred.Uid))
-	return appendUintField(dst, "peer_gid", uint64(cred.Gid))
 }
 
 func (c *conn) who() string {
@@ -354,7 +330,14 @@ func (c *conn) serve() {
 		c.awaitHello = false
 		if f.Control {
 			if first {
-				if h, ok := c.hello(f.Payload); ok {
+				h, ok, err := c.hello(f.Payload)
+				if err != nil {
+					c.s.c.sessionsRefused.Add(1)
+					c.s.diag.printf("closing connection from %s: hello refused: %v", c.who(), err)
+					c.sendError(wire.CodeSession, err.Error())
+					break
+				}
+				if ok {
 					err := c.startRing(h)
 					if err == nil {
 						continue
@@ -378,7 +361,7 @@ func (c *conn) serve() {
 		c.ackMu.Unlock()
 		close(c.readDone)
 		<-c.ackDone
-		c.sess.owner.CompareAndSwap(c, nil)
+		c.sess.acker.CompareAndSwap(c, nil)
 		c.sess.latest.CompareAndSwap(c, nil)
 	}
 }
@@ -403,33 +386,37 @@ func (c *conn) record(rec []byte) {
 }
 
 // hello handles the first frame if it is a hello, and reports whether it
-// was.
-func (c *conn) hello(p []byte) (wire.Hello, bool) {
+// was. A hello for a session that another process owns is refused with
+// errSessionOwned, before anything of the session changed.
+func (c *conn) hello(p []byte) (wire.Hello, bool, error) {
 	v, err := wire.ParseControl(p)
 	h, ok := v.(wire.Hello)
 	if err != nil || !ok {
-		return h, false
+		return h, false, nil
 	}
 	if h.Flags&wire.HelloAck == 0 {
-		return h, true
+		return h, true, nil
 	}
 	c.nextSeq = h.FirstSeq
 	c.ackWake = make(chan struct{}, 1)
 	c.ackDone = make(chan struct{})
-	c.readDone = make(chan struct{})
+	c.readDone = make(chan struct{}) // before join publishes c to the next connection
 	// The session's connections are read one after the other, in the
 	// order of their hellos.
-	sess, prev := c.s.join(h.Session, c)
+	sess, prev, err := c.s.join(h.Session, c)
+	if err != nil {
+		return h, false, err
+	}
 	c.sess = sess
 	if prev != nil {
 		c.awaitPrevious(prev)
 	}
-	c.sess.owner.Store(c) // last: the output reaches c through it
+	c.sess.acker.Store(c) // last: the output reaches c through it
 	if prev != nil {
 		prev.notifyAck() // its ack loop may end: c acknowledges for the session now
 	}
 	go c.ackLoop()
-	return h, true
+	return h, true, nil
 }
 
 // testHookAwaitPrevious, when set by a test, is called as a connection
@@ -526,7 +513,7 @@ func (c *conn) ackLoop() {
 		// Reading has ended: stay until the last record read is acked,
 		// unless sending failed, Shutdown forced the connection, or a
 		// newer connection of the session acknowledges the rest.
-		if readDone == nil && (!ok || sent >= c.lastNext.Load() || c.forced.Load() || c.sess.owner.Load() != c) {
+		if readDone == nil && (!ok || sent >= c.lastNext.Load() || c.forced.Load() || c.sess.acker.Load() != c) {
 			return
 		}
 	}
@@ -601,6 +588,11 @@ func (c *conn) readError(err error) {
 			c.sendError(wire.CodeProtocol, se.Error())
 		}
 		c.s.diag.printf("closing connection from %s: %v", c.who(), se)
+	case errors.Is(err, shmring.ErrFlood):
+		// What the ring held was read: only the flood is refused.
+		c.s.c.cutOff.Add(1)
+		c.s.diag.printf("closing connection from %s: %v", c.who(), err)
+		c.sendError(wire.CodeFlood, err.Error())
 	case errors.Is(err, shmring.ErrCorrupt):
 		if c.fr.Buffered() > 0 {
 			c.s.c.partial.Add(1)

@@ -42,7 +42,7 @@ func testStreamEndToEnd(t *testing.T, ack bool) {
 			t.Errorf("no acks sent: %v", st)
 		}
 		for _, m := range jsonLines(t, f.out) {
-			if sid, _ := m["logfanin_sid"].(string); len(sid) != 32 {
+			if sid, _ := m["logfanin_sid"].(string); len(sid) != 2*stampIDSize {
 				t.Fatalf("record without session stamp: %v", m["s"])
 			}
 			if m["logfanin_seq"] != m["s"] {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/logfanin/logfanin/internal/jsonline"
 )
 
 // Syslog datagrams
@@ -242,7 +244,7 @@ func appendSyslogFields(dst []byte, m *syslogMsg, now time.Time) []byte {
 	dst = append(dst, '"')
 	for _, f := range m.optional() {
 		if len(f.v) > 0 {
-			dst = appendStringField(dst, f.name, f.v)
+			dst = jsonline.AppendStringField(dst, f.name, f.v)
 		}
 	}
 	return append(dst, ',')
@@ -252,15 +254,18 @@ func appendSyslogFields(dst []byte, m *syslogMsg, now time.Time) []byte {
 // without rsyslog's "@cee:" cookie (the Common Event Expression's mark of
 // a structured message), or false.
 func syslogJSON(msg []byte) ([]byte, bool) {
-	b := trimJSONSpace(msg)
+	b := bytes.Trim(msg, jsonSpace)
 	if c, ok := bytes.CutPrefix(b, []byte("@cee:")); ok {
-		b = trimJSONSpace(c)
+		b = bytes.Trim(c, jsonSpace)
 	}
 	if !isObject(b) {
 		return nil, false
 	}
 	return b, true
 }
+
+// jsonSpace is the whitespace JSON allows around a value.
+const jsonSpace = " \t\r\n"
 
 // appendSyslogTail appends, each preceded by ',', the fields of m's
 // header that the object obj, the message's text, does not have, so that
@@ -285,7 +290,7 @@ func appendSyslogTail(dst []byte, m *syslogMsg, now time.Time, obj []byte) []byt
 	}
 	for _, f := range m.optional() {
 		if len(f.v) > 0 && !has(f.name) {
-			dst = appendStringField(dst, f.name, f.v)
+			dst = jsonline.AppendStringField(dst, f.name, f.v)
 		}
 	}
 	return dst
@@ -306,7 +311,7 @@ func (m *syslogMsg) optional() [5]namedField {
 func appendSyslogTime(dst []byte, m *syslogMsg, now time.Time) []byte {
 	switch {
 	case m.time != nil:
-		return appendJSONString(dst, m.time)
+		return jsonline.AppendString(dst, m.time)
 	case m.stamp != nil:
 		if t, err := time.ParseInLocation(time.Stamp, string(m.stamp), now.Location()); err == nil {
 			t = t.AddDate(now.Year(), 0, 0)
@@ -315,7 +320,7 @@ func appendSyslogTime(dst []byte, m *syslogMsg, now time.Time) []byte {
 			}
 			return t.AppendFormat(dst, time.RFC3339)
 		}
-		return appendJSONString(dst, m.stamp)
+		return jsonline.AppendString(dst, m.stamp)
 	}
 	return now.UTC().AppendFormat(dst, time.RFC3339Nano)
 }

@@ -31,8 +31,8 @@ func TestRepairTornTail(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if o.Torn != int64(len(tc.in)-len(tc.want)) {
-				t.Errorf("Torn = %d, want %d", o.Torn, len(tc.in)-len(tc.want))
+			if o.TornTail() != int64(len(tc.in)-len(tc.want)) {
+				t.Errorf("TornTail = %d, want %d", o.TornTail(), len(tc.in)-len(tc.want))
 			}
 			if _, err := o.Write([]byte("{\"next\":1}\n")); err != nil {
 				t.Fatal(err)

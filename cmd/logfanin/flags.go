@@ -29,26 +29,26 @@ func lookupGroup(s string) (int, error) {
 
 // config is the parsed command line.
 type config struct {
-	listen       []string
-	out          string
-	maxSize      int
-	maxBackups   int
-	maxAge       int
-	compress     bool
-	localTime    bool
-	maxRecord    int
-	socketMode   os.FileMode
-	socketGroup  int // -1: leave alone
-	allowUIDs    []uint32
-	metrics      string
-	idleTimeout  time.Duration
-	maxBuffered  int
-	maxRing      int
-	systemd      bool // take listeners from systemd (-listen systemd, or LISTEN_PID is ours)
-	peerCred     bool
-	drainTimeout time.Duration
-	quiet        bool
-	command      []string // supervise mode when not empty
+	listen         []string
+	out            string
+	maxSize        int
+	maxBackups     int
+	maxAge         int
+	compress       bool
+	localTime      bool
+	maxRecord      int
+	socketMode     os.FileMode
+	socketGroup    int // -1: leave alone
+	allowUIDs      []uint32
+	metrics        string
+	idleTimeout    time.Duration
+	maxFrameMemory int
+	maxRing        int
+	systemd        bool // take listeners from systemd (-listen systemd, or LISTEN_PID is ours)
+	peerCred       bool
+	drainTimeout   time.Duration
+	quiet          bool
+	command        []string // supervise mode when not empty
 }
 
 // usageError is a bad command line: one line on stderr, exit status 2.
@@ -111,7 +111,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	})
 	fs.StringVar(&c.metrics, "metrics", "", "serve counters in the Prometheus text format at http://ADDR/metrics: HOST:PORT or unix:///PATH (default: off)")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", wire.DefaultIdleTimeout, "close a stream connection that stalls this long inside a frame, and drop a pipe record unfinished this long")
-	fs.IntVar(&c.maxBuffered, "max-buffered", writer.DefaultMaxBuffered, "bytes of large frames in flight, all connections together; others wait")
+	fs.IntVar(&c.maxFrameMemory, "max-frame-memory", writer.DefaultMaxFrameMemory, "bytes of large frames in flight, all connections together; others wait")
 	fs.IntVar(&c.maxRing, "max-ring", writer.DefaultMaxRing, "largest shared ring a client may pass, in bytes; 0 refuses rings (clients then use the socket)")
 	fs.BoolVar(&c.peerCred, "peer-cred", false, "stamp each record with the sender's pid, uid and gid from the kernel (peer_pid, peer_uid, peer_gid)")
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", 10*time.Second, "on shutdown, how long to wait for senders to finish")
@@ -142,8 +142,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if c.maxRing < 0 {
 		return nil, &usageError{msg: "-max-ring must not be negative"}
 	}
-	if c.maxBuffered <= 0 {
-		return nil, &usageError{msg: "-max-buffered must be positive"}
+	if c.maxFrameMemory <= 0 {
+		return nil, &usageError{msg: "-max-frame-memory must be positive"}
 	}
 	if c.metrics != "" {
 		if _, _, err := metricsAddr(c.metrics); err != nil {

@@ -37,7 +37,7 @@ type loadReport struct {
 // openTestSink opens a Sink for addr, which is an address or a logfanin:
 // sink URL carrying options (ack=false, close_timeout=…).
 func openTestSink(addr string) (*sink.Sink, error) {
-	if !strings.HasPrefix(addr, sink.SinkScheme+":") {
+	if !strings.HasPrefix(addr, sink.Scheme+":") {
 		return sink.New(addr)
 	}
 	u, err := url.Parse(addr)

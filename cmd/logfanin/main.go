@@ -33,8 +33,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "logfanin: %v\n", err)
 		return 2
 	}
-	if fo, ok := out.(*writer.FileOutput); ok && fo.Torn > 0 {
-		fmt.Fprintf(stderr, "logfanin: %s did not end with a newline: removed the %d bytes of a batch a killed writer left unfinished\n", cfg.out, fo.Torn)
+	if fo, ok := out.(*writer.FileOutput); ok && fo.TornTail() > 0 {
+		fmt.Fprintf(stderr, "logfanin: %s did not end with a newline: removed the %d bytes of a batch a killed writer left unfinished\n", cfg.out, fo.TornTail())
 	}
 	srv := writer.New(out,
 		writer.WithMaxRecord(cfg.maxRecord),
@@ -43,7 +43,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		writer.WithSocketGroup(cfg.socketGroup),
 		writer.WithAllowUIDs(cfg.allowUIDs...),
 		writer.WithIdleTimeout(cfg.idleTimeout),
-		writer.WithMaxBuffered(cfg.maxBuffered),
+		writer.WithMaxFrameMemory(cfg.maxFrameMemory),
 		writer.WithMaxRing(cfg.maxRing),
 		writer.WithDiagnostics(stderr),
 	)

@@ -45,6 +45,8 @@ func TestMain(m *testing.M) {
 		os.Exit(loadProducer())
 	case "sigchild":
 		os.Exit(sigChild())
+	case "forger":
+		os.Exit(forger())
 	}
 	// lumberjack starts its mill goroutine on the first open and never
 	// stops it, not even on Close.
@@ -114,7 +116,7 @@ func pool() int {
 // writers or producers behind.
 func self(args ...string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = dieWithParent()
 	return cmd
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/logfanin/logfanin/internal/unixsock"
 	"github.com/logfanin/logfanin/writer"
 )
 
@@ -65,7 +66,7 @@ func serveMetrics(cfg *config, srv *writer.Server, stderr io.Writer) (stop func(
 	var l net.Listener
 	if network == "unix" {
 		// The same care as for the log sockets: mode, group, stale file.
-		l, err = writer.ListenUnix(addr, cfg.socketMode, cfg.socketGroup)
+		l, err = unixsock.Listen(addr, cfg.socketMode, cfg.socketGroup)
 	} else {
 		l, err = net.Listen(network, addr)
 	}

@@ -41,5 +41,5 @@ func init() {
 }
 
 func writeChunks(pid uint32, rec []byte, write func([]byte)) {
-	wire.WriteChunks(nil, pid, 1, rec, func(c []byte) error { write(c); return nil })
+	wire.WriteChunks(nil, wire.PipeBuf, pid, 1, rec, func(c []byte) error { write(c); return nil })
 }

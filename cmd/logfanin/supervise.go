@@ -15,9 +15,6 @@ import (
 	"github.com/logfanin/logfanin/writer"
 )
 
-// envPipe names the inherited pipe in a supervised command's environment.
-const envPipe = "LOGFANIN_PIPE"
-
 // supervise runs cfg.command under the writer and returns its exit status.
 func supervise(cfg *config, srv *writer.Server, sigs <-chan os.Signal, stderr io.Writer) int {
 	listen := cfg.listen
@@ -105,7 +102,7 @@ func startChild(argv []string, srv *writer.Server, addr string) (*exec.Cmd, erro
 		addr = pipeAddr
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(os.Environ(), wire.EnvAddr+"="+addr, envPipe+"="+pipeAddr)
+	cmd.Env = append(os.Environ(), wire.EnvAddr+"="+addr, wire.EnvPipe+"="+pipeAddr)
 	cmd.Stdout, cmd.Stderr = outW, errW
 	cmd.ExtraFiles = []*os.File{pw}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -113,21 +110,26 @@ func startChild(argv []string, srv *writer.Server, addr string) (*exec.Cmd, erro
 		// In its own process group the child must not read the terminal.
 		cmd.Stdin = os.Stdin
 	}
-	// The readers start first: if the command fails to start, the write
-	// ends close below and they end at once.
+	// The pipe's reader starts first: if the command fails to start, the
+	// write end closes below and it ends at once.
 	if err := srv.AddPipe(pr); err != nil {
 		return nil, err
 	}
-	srv.AddLines("stdout", outR)
-	srv.AddLines("stderr", errR)
 	if err := cmd.Start(); err != nil {
+		outR.Close()
+		errR.Close()
 		return nil, fmt.Errorf("start %s: %w", argv[0], err)
 	}
+	// The output readers start once the child's pid is known, to stamp
+	// its lines with it; what it writes meanwhile waits in the pipes.
+	child := writer.Peer{PID: cmd.Process.Pid, UID: os.Getuid(), GID: os.Getgid()}
+	srv.AddLinesFrom("stdout", outR, child)
+	srv.AddLinesFrom("stderr", errR, child)
 	return cmd, nil
 }
 
 func isTerminal(f *os.File) bool {
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	_, err := unix.IoctlGetTermios(int(f.Fd()), ioctlGetTermios)
 	return err == nil
 }
 

@@ -91,7 +91,7 @@ func runPool(workers, records, maxSize int) error {
 
 func work(id, records, maxSize int) error {
 	addr := "" // LOGFANIN_ADDR
-	if p := os.Getenv("LOGFANIN_PIPE"); p != "" && id%2 == 1 {
+	if p := os.Getenv(sink.EnvPipe); p != "" && id%2 == 1 {
 		addr = p
 	}
 	log, err := sink.NewLogger(addr)

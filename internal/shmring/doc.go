@@ -37,6 +37,10 @@ const (
 // position that no correct producer can: the connection must be closed.
 var ErrCorrupt = errors.New("shmring: producer position out of range")
 
+// ErrFlood is returned by Reader.Read when the producer sent more wake-ups
+// than the writer slept: a correct producer sends one per sleep at most.
+var ErrFlood = errors.New("shmring: more wake-ups than the writer slept")
+
 // ValidSize reports whether n is a valid data area size.
 func ValidSize(n int) bool {
 	return n >= MinSize && n <= MaxSize && n&(n-1) == 0

@@ -1,9 +1,6 @@
-//go:build linux
-
 package shmring
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"sync/atomic"
@@ -73,47 +70,6 @@ type Producer struct {
 	shared
 	head uint64 // the producer's own position, published in pubHead
 	tail uint64 // the writer's position when last loaded
-}
-
-// NewProducer creates a ring with a data area of size bytes (a power of
-// two between MinSize and MaxSize) in a sealed memfd. The caller passes the
-// returned file to the writer and then closes it; the mapping stays.
-func NewProducer(size int) (*Producer, *os.File, error) {
-	if !ValidSize(size) {
-		return nil, nil, fmt.Errorf("shmring: size %d is not a power of two between %d and %d", size, MinSize, MaxSize)
-	}
-	f, err := Memfd("logfanin-ring", HeaderSize+int64(size), unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_SEAL)
-	if err != nil {
-		return nil, nil, err
-	}
-	mem, err := unix.Mmap(int(f.Fd()), 0, HeaderSize+size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
-	if err != nil {
-		f.Close()
-		return nil, nil, fmt.Errorf("shmring: mmap: %w", err)
-	}
-	return &Producer{shared: newShared(mem)}, f, nil
-}
-
-// Memfd creates a memfd called name of size bytes and adds seals (0 for
-// none). NewProducer makes its ring with it; the writer's tests make the
-// rings a client should not pass.
-func Memfd(name string, size int64, seals int) (*os.File, error) {
-	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
-	if err != nil {
-		return nil, fmt.Errorf("shmring: memfd_create: %w", err)
-	}
-	f := os.NewFile(uintptr(fd), name)
-	if err := unix.Ftruncate(fd, size); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("shmring: ftruncate: %w", err)
-	}
-	if seals != 0 {
-		if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("shmring: seal: %w", err)
-		}
-	}
-	return f, nil
 }
 
 // Write copies as much of b as fits and publishes it. It returns the
@@ -204,12 +160,8 @@ func Map(f *os.File) (*Consumer, error) {
 }
 
 func mapFD(fd int) (*Consumer, error) {
-	seals, err := unix.FcntlInt(uintptr(fd), unix.F_GET_SEALS, 0)
-	if err != nil {
-		return nil, fmt.Errorf("shmring: descriptor is not a sealable memfd: %w", err)
-	}
-	if seals&unix.F_SEAL_SHRINK == 0 {
-		return nil, errors.New("shmring: memfd is not sealed against shrinking")
+	if err := checkSeals(fd); err != nil {
+		return nil, err
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
@@ -304,5 +256,20 @@ func (c *Consumer) PublishAck(next uint64) bool {
 	return c.ackWant.Load() == 1 && c.ackWant.CompareAndSwap(1, 0)
 }
 
-// Close unmaps the ring.
-func (c *Consumer) Close() error { return c.unmap() }
+// Close releases the pages of the data area and unmaps the ring. A page
+// of a memfd is charged to the memory cgroup of the process that faulted
+// it in, for as long as the memfd lives, and a client that published
+// bytes it never wrote makes the writer fault those pages in; a client
+// could then keep the memfds of many closed connections and grow the
+// writer's charge without bound. Punching the data area out (MADV_REMOVE;
+// the seals the writer accepts allow it) frees them when the connection
+// ends: the bytes are of no use to a client after that, which replays
+// from its own buffer on its next connection, with a new ring. The header
+// page stays for the client to read its last acknowledgement.
+func (c *Consumer) Close() error {
+	if c.mem == nil {
+		return nil
+	}
+	releasePages(c.data) // best effort: the unmap below is what matters
+	return c.unmap()
+}

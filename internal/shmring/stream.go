@@ -1,5 +1,3 @@
-//go:build linux
-
 package shmring
 
 import (
@@ -57,13 +55,32 @@ func (fc *FDCatcher) Close() {
 // socket until the client sends a wake-up; when the socket ends, it still
 // returns what the ring holds, then the socket's error (io.EOF for a client
 // that closed).
+//
+// A wake-up is cheap to send and costs the writer a system call and a look
+// at the ring, so the Reader holds the client to what a correct one does:
+// one wake-up byte per sleep it claimed (Producer.TakeSleeper), which can
+// only follow a Sleep. It reads whatever wake-ups are waiting with one
+// read, and once the bytes received run more than wakeSlack ahead of its
+// sleeps it returns ErrFlood: the client is cut off after a few reads
+// instead of costing the writer a system call per 64 bytes it sends.
 type Reader struct {
 	C       *Consumer
 	sock    io.Reader
 	onSpace func()
 	sockErr error
-	wake    [64]byte
+	sleeps  uint64 // calls of C.Sleep
+	wakes   uint64 // wake-up bytes received
+	wake    [wakeBuf]byte
 }
+
+const (
+	// wakeSlack is how far wake-ups may run ahead of sleeps: a client
+	// may send a few along with its hello.
+	wakeSlack = 64
+	// wakeBuf is the most wake-up bytes one read takes; a flood is
+	// caught by its first read.
+	wakeBuf = 1024
+)
 
 // NewReader returns a Reader of the ring c, sleeping on sock. It calls
 // onSpace, if not nil, when the producer waits for room and a Read has
@@ -88,12 +105,16 @@ func (r *Reader) Read(p []byte) (int, error) {
 		if r.sockErr != nil {
 			return 0, r.sockErr
 		}
+		r.sleeps++
 		if !r.C.Sleep() {
 			continue
 		}
-		_, err = r.sock.Read(r.wake[:])
+		n, err = r.sock.Read(r.wake[:])
 		r.C.Awake()
-		if err != nil {
+		r.wakes += uint64(n)
+		if r.wakes > r.sleeps+wakeSlack {
+			r.sockErr = ErrFlood
+		} else if err != nil {
 			r.sockErr = err
 		}
 	}

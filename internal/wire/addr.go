@@ -17,6 +17,10 @@ const (
 // child processes.
 const EnvAddr = "LOGFANIN_ADDR"
 
+// EnvPipe is the environment variable that hands a supervised command the
+// shared pipe, as fd:N.
+const EnvPipe = "LOGFANIN_PIPE"
+
 // Addr is a parsed writer address.
 type Addr struct {
 	Transport string // Stream, Datagram or Pipe

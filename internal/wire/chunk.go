@@ -11,7 +11,8 @@ import (
 //	0  2  magic 0xFF 0x4C ("\xffL"; 0xFF never occurs in UTF-8 text)
 //	2  1  version (1)
 //	3  1  flags: bit 0 first chunk, bit 1 last chunk, others zero
-//	4  2  payload length, 0 … MaxChunkPayload
+//	4  2  payload length, 0 … MaxChunkPayload (a sender's chunk, header
+//	      included, is at most its system's PipeBuf)
 //	6  4  sender pid
 //	10 4  record id
 //	14 2  header check: CRC-32 (IEEE, as zlib computes it) of bytes 0…13,
@@ -19,7 +20,12 @@ import (
 //	16 …  payload
 const (
 	ChunkHeaderSize = 16
-	MaxChunkPayload = PipeBuf - ChunkHeaderSize
+
+	// MaxChunk is the largest chunk, header included, that a reader
+	// takes: Linux's PIPE_BUF. A sender cuts chunks of its own system's
+	// PipeBuf, which is never larger.
+	MaxChunk        = 4096
+	MaxChunkPayload = MaxChunk - ChunkHeaderSize
 
 	chunkMagic0  = 0xFF
 	chunkMagic1  = 0x4C
@@ -88,27 +94,34 @@ func ParseChunkHeader(b []byte) (ChunkHeader, error) {
 	return h, nil
 }
 
-// ChunkCount is the number of chunks a record of n bytes is cut into.
-func ChunkCount(n int) int {
+// ChunkCount is the number of chunks a record of n bytes is cut into by
+// WriteChunks with chunks of size bytes.
+func ChunkCount(n, size int) int {
+	payload := size - ChunkHeaderSize
 	if n == 0 {
 		return 1
 	}
-	return (n + MaxChunkPayload - 1) / MaxChunkPayload
+	return (n + payload - 1) / payload
 }
 
-// WriteChunks cuts rec into chunks and passes each, header included, to
-// write, which must send it with a single write(2) (at most PipeBuf bytes,
-// so the kernel keeps it whole). scratch is reused when it holds PipeBuf
-// bytes. All chunks of one record must be written before the same sender
-// starts another record.
-func WriteChunks(scratch []byte, pid, id uint32, rec []byte, write func(chunk []byte) error) error {
-	if cap(scratch) < PipeBuf {
-		scratch = make([]byte, PipeBuf)
+// WriteChunks cuts rec into chunks of at most size bytes, header included
+// (normally PipeBuf; ChunkHeaderSize < size <= MaxChunk), and passes each
+// to write, which must send it with a single write(2) (at most PipeBuf
+// bytes, so the kernel keeps it whole). scratch is reused when it holds
+// size bytes. All chunks of one record must be written before the same
+// sender starts another record.
+func WriteChunks(scratch []byte, size int, pid, id uint32, rec []byte, write func(chunk []byte) error) error {
+	if size <= ChunkHeaderSize || size > MaxChunk {
+		return fmt.Errorf("wire: chunk size %d out of range (%d, %d]", size, ChunkHeaderSize, MaxChunk)
 	}
-	scratch = scratch[:PipeBuf]
+	if cap(scratch) < size {
+		scratch = make([]byte, size)
+	}
+	scratch = scratch[:size]
+	payload := size - ChunkHeaderSize
 	flags := uint8(FlagFirst)
 	for {
-		n := min(len(rec), MaxChunkPayload)
+		n := min(len(rec), payload)
 		if n == len(rec) {
 			flags |= FlagLast
 		}

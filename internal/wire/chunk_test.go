@@ -11,12 +11,18 @@ import (
 	"time"
 )
 
-// chunks returns rec cut into pipe chunks, one slice per write(2).
+// chunks returns rec cut into pipe chunks of the largest size, one slice
+// per write(2).
 func chunks(t testing.TB, pid, id uint32, rec []byte) [][]byte {
+	return chunksOf(t, MaxChunk, pid, id, rec)
+}
+
+// chunksOf returns rec cut into pipe chunks of size bytes.
+func chunksOf(t testing.TB, size int, pid, id uint32, rec []byte) [][]byte {
 	var out [][]byte
-	err := WriteChunks(nil, pid, id, rec, func(c []byte) error {
-		if len(c) > PipeBuf {
-			t.Fatalf("chunk of %d bytes exceeds PipeBuf", len(c))
+	err := WriteChunks(nil, size, pid, id, rec, func(c []byte) error {
+		if len(c) > size {
+			t.Fatalf("chunk of %d bytes exceeds %d", len(c), size)
 		}
 		out = append(out, slices.Clone(c))
 		return nil
@@ -74,8 +80,53 @@ func TestChunkCount(t *testing.T) {
 	for _, tt := range []struct{ n, want int }{
 		{0, 1}, {1, 1}, {MaxChunkPayload, 1}, {MaxChunkPayload + 1, 2}, {DefaultMaxRecord, 258},
 	} {
-		if got := len(chunks(t, 1, 1, make([]byte, tt.n))); got != tt.want || ChunkCount(tt.n) != tt.want {
-			t.Errorf("%d bytes: %d chunks, ChunkCount %d, want %d", tt.n, got, ChunkCount(tt.n), tt.want)
+		if got := len(chunks(t, 1, 1, make([]byte, tt.n))); got != tt.want || ChunkCount(tt.n, MaxChunk) != tt.want {
+			t.Errorf("%d bytes: %d chunks, ChunkCount %d, want %d", tt.n, got, ChunkCount(tt.n, MaxChunk), tt.want)
+		}
+	}
+	// macOS and the BSDs: 512-byte chunks, 496 bytes of payload each.
+	if got := len(chunksOf(t, 512, 1, 1, make([]byte, 1000))); got != 3 || ChunkCount(1000, 512) != 3 {
+		t.Errorf("1000 bytes in 512-byte chunks: %d chunks, ChunkCount %d, want 3", got, ChunkCount(1000, 512))
+	}
+}
+
+// TestSmallChunks: records cut into the 512-byte chunks of macOS and the
+// BSDs, from senders interleaved chunk by chunk, are read back whole by
+// the reader every system runs.
+func TestSmallChunks(t *testing.T) {
+	var stream []byte
+	recs := map[uint32][]byte{}
+	var all [][][]byte
+	for pid := uint32(1); pid <= 3; pid++ {
+		rec := bytes.Repeat([]byte{byte('a' + pid)}, int(pid)*700)
+		recs[pid] = rec
+		all = append(all, chunksOf(t, 512, pid, pid, rec))
+	}
+	for i := 0; ; i++ {
+		more := false
+		for _, cs := range all {
+			if i < len(cs) {
+				stream = append(stream, cs[i]...)
+				more = true
+			}
+		}
+		if !more {
+			break
+		}
+	}
+	cr := NewChunkReader(bytes.NewReader(stream), ChunkConfig{})
+	for range recs {
+		rec, err := cr.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(rec.Data, recs[rec.PID]) {
+			t.Errorf("pid %d: %d bytes, want %d", rec.PID, len(rec.Data), len(recs[rec.PID]))
+		}
+	}
+	for _, size := range []int{0, ChunkHeaderSize, MaxChunk + 1} {
+		if err := WriteChunks(nil, size, 1, 1, []byte("x"), func([]byte) error { return nil }); err == nil {
+			t.Errorf("chunk size %d accepted", size)
 		}
 	}
 }
@@ -84,7 +135,7 @@ func TestChunkCount(t *testing.T) {
 // record comes out whole and in each sender's order.
 func TestChunkReaderInterleavedSenders(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	sizes := []int{0, 1, MaxChunkPayload - 1, MaxChunkPayload, MaxChunkPayload + 1, PipeBuf, 3 * MaxChunkPayload, 100000}
+	sizes := []int{0, 1, MaxChunkPayload - 1, MaxChunkPayload, MaxChunkPayload + 1, MaxChunk, 3 * MaxChunkPayload, 100000}
 	type sent struct {
 		pid uint32
 		rec []byte
@@ -246,7 +297,7 @@ func TestChunkReaderIdleTimeout(t *testing.T) {
 func TestWriteChunksError(t *testing.T) {
 	boom := errors.New("boom")
 	calls := 0
-	err := WriteChunks(nil, 1, 1, make([]byte, 3*MaxChunkPayload), func([]byte) error {
+	err := WriteChunks(nil, MaxChunk, 1, 1, make([]byte, 3*MaxChunkPayload), func([]byte) error {
 		calls++
 		return boom
 	})
@@ -259,7 +310,7 @@ func BenchmarkChunkReader(b *testing.B) {
 	var stream []byte
 	rec := bytes.Repeat([]byte("r"), 200)
 	for i := range 1000 {
-		WriteChunks(nil, uint32(i%8), uint32(i), rec, func(c []byte) error {
+		WriteChunks(nil, MaxChunk, uint32(i%8), uint32(i), rec, func(c []byte) error {
 			stream = append(stream, c...)
 			return nil
 		})

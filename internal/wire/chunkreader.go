@@ -96,7 +96,7 @@ func NewChunkReader(rd io.Reader, cfg ChunkConfig) *ChunkReader {
 	return &ChunkReader{
 		rd:      rd,
 		cfg:     cfg,
-		buf:     make([]byte, 16*PipeBuf),
+		buf:     make([]byte, 16*MaxChunk),
 		pending: make(map[uint32]*fragment),
 	}
 }

@@ -84,6 +84,8 @@ const (
 	CodeProtocol = 2 // malformed input
 	CodeRefused  = 3 // the sender is not allowed
 	CodeIdle     = 4 // the connection was idle inside a frame for too long
+	CodeSession  = 5 // the hello names a session that another process owns
+	CodeFlood    = 6 // the client sent far more than a correct client can (wake-ups)
 )
 
 // ErrorFrame is the writer's last word before it closes a connection.

@@ -40,8 +40,8 @@ func ExampleChunkReader() {
 	collect := func(dst *[][]byte) func([]byte) error {
 		return func(c []byte) error { *dst = append(*dst, bytes.Clone(c)); return nil }
 	}
-	wire.WriteChunks(nil, 100, 1, bytes.Repeat([]byte("a"), 5000), collect(&a))
-	wire.WriteChunks(nil, 200, 7, []byte("short record from 200"), collect(&b))
+	wire.WriteChunks(nil, wire.PipeBuf, 100, 1, bytes.Repeat([]byte("a"), 5000), collect(&a))
+	wire.WriteChunks(nil, wire.PipeBuf, 200, 7, []byte("short record from 200"), collect(&b))
 	pipe.Write(a[0]) // the kernel interleaves whole chunks only
 	pipe.Write(b[0])
 	pipe.Write(a[1])

@@ -57,7 +57,7 @@ func FuzzChunkReader(f *testing.F) {
 			}
 		}
 		var dead [][]byte
-		WriteChunks(nil, 2, 9, bytes.Repeat([]byte("d"), 4*MaxChunkPayload), func(c []byte) error {
+		WriteChunks(nil, MaxChunk, 2, 9, bytes.Repeat([]byte("d"), 4*MaxChunkPayload), func(c []byte) error {
 			dead = append(dead, bytes.Clone(c))
 			return nil
 		})
@@ -66,7 +66,7 @@ func FuzzChunkReader(f *testing.F) {
 			input = append(input, c...)
 		}
 		input = append(input, garbage...)
-		WriteChunks(nil, 1, 1, rec, func(c []byte) error {
+		WriteChunks(nil, MaxChunk, 1, 1, rec, func(c []byte) error {
 			input = append(input, c...)
 			return nil
 		})

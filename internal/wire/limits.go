@@ -1,10 +1,6 @@
 package wire
 
 const (
-	// PipeBuf is PIPE_BUF on Linux: the largest write(2) to a pipe that the
-	// kernel performs atomically. golang.org/x/sys/unix does not export it.
-	PipeBuf = 4096
-
 	// DefaultMaxRecord is the default size limit of one record, 1 MiB.
 	DefaultMaxRecord = 1 << 20
 

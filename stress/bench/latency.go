@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/logfanin/logfanin/internal/logcheck"
 )
 
@@ -63,7 +61,7 @@ func MeasureLatency(cfg Config, producers, size, rate int, d time.Duration) (l L
 	sc, err := startSidecarArgs(cfg.Sidecar, "unix", dir, []string{"-out", "-"}, so.W)
 	so.W.Close()
 	if err != nil {
-		unix.Close(so.fd)
+		so.close()
 		l.Err = err
 		return l
 	}

@@ -39,7 +39,7 @@ func init() {
 
 var pythonOnce struct {
 	sync.Once
-	path, missing string
+	path, pkg, missing string
 }
 
 // pythonMissing says why the Python contenders can't run, or "".
@@ -51,8 +51,28 @@ func pythonMissing() string {
 			return
 		}
 		pythonOnce.path = p
+		if pythonOnce.pkg, err = pythonDir(); err != nil {
+			pythonOnce.missing = err.Error()
+		}
 	})
 	return pythonOnce.missing
+}
+
+// pythonDir returns python/ of the checkout this module is in: the
+// directory that holds the Python package logfanin.
+func pythonDir() (string, error) {
+	root, err := ModuleRoot()
+	if err != nil {
+		return "", fmt.Errorf("python contender: %w", err)
+	}
+	for d := root; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "python", "logfanin", "__init__.py")); err == nil {
+			return filepath.Join(d, "python"), nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("python contender: no python/logfanin above %s", root)
+		}
+	}
 }
 
 // startProducer starts the producer process of job j of contender c.
@@ -69,10 +89,6 @@ func startPython(cfg *Config, j job) (*child, error) {
 	if why := pythonMissing(); why != "" {
 		return nil, fmt.Errorf("python contender: %s", why)
 	}
-	root, err := ModuleRoot()
-	if err != nil {
-		return nil, fmt.Errorf("python contender: %w", err)
-	}
 	script := filepath.Join(cfg.Dir, "pyproducer.py")
 	if err := os.WriteFile(script, pyProducer, 0o644); err != nil {
 		return nil, fmt.Errorf("python contender: %w", err)
@@ -82,7 +98,7 @@ func startPython(cfg *Config, j job) (*child, error) {
 		return nil, fmt.Errorf("python contender: %w", err)
 	}
 	cmd := exec.Command(pythonOnce.path, script)
-	cmd.Env = append(os.Environ(), envChild+"="+string(spec), "PYTHONPATH="+filepath.Join(root, "python"), "PYTHONDONTWRITEBYTECODE=1")
+	cmd.Env = append(os.Environ(), envChild+"="+string(spec), "PYTHONPATH="+pythonOnce.pkg, "PYTHONDONTWRITEBYTECODE=1")
 	cmd.Stderr = os.Stderr
 	return startCmd(cmd)
 }

@@ -1,3 +1,5 @@
+//go:build linux
+
 package bench
 
 import (
@@ -43,6 +45,9 @@ func newStampedOutput() (*stampedOutput, error) {
 	}
 	return &stampedOutput{W: os.NewFile(uintptr(fds[0]), "stamped-out"), fd: fds[1]}, nil
 }
+
+// close closes the reader's end when read will not run.
+func (so *stampedOutput) close() { unix.Close(so.fd) }
 
 // read copies every packet to out and calls line with each line and the
 // time its packet was written, until the sidecar closes its end (the

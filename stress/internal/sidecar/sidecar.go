@@ -10,8 +10,8 @@ import (
 	"strings"
 )
 
-// ModuleRoot returns the directory of the logfanin module, from go env
-// GOMOD, so that it works from any directory inside the module.
+// ModuleRoot returns the directory of the stress module, from go env
+// GOMOD, so that it works from any directory inside it.
 func ModuleRoot() (string, error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
@@ -19,7 +19,7 @@ func ModuleRoot() (string, error) {
 	}
 	mod := strings.TrimSpace(string(out))
 	if mod == "" || mod == os.DevNull {
-		return "", fmt.Errorf("not inside the logfanin module; give the logfanin binary instead")
+		return "", fmt.Errorf("not inside the logfanin stress module; give the logfanin binary instead")
 	}
 	return filepath.Dir(mod), nil
 }
@@ -31,10 +31,12 @@ func Build(dir string) (string, error) {
 		return "", err
 	}
 	bin := filepath.Join(dir, "logfanin")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/logfanin")
+	// By import path: the stress module requires the logfanin module
+	// (the workspace, or its replace directive, points at the checkout).
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/logfanin/logfanin/cmd/logfanin")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/logfanin: %w\n%s", err, out)
+		return "", fmt.Errorf("go build github.com/logfanin/logfanin/cmd/logfanin: %w\n%s", err, out)
 	}
 	return bin, nil
 }

@@ -1,4 +1,7 @@
-package writer
+// Package pathrule is the rule the writer applies to the paths it creates
+// or opens (its output file and its socket files), so that another user
+// can't redirect them through a link or a shared directory.
+package pathrule
 
 import (
 	"errors"
@@ -9,11 +12,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Paths the writer creates or opens
-//
 // The output file and socket files are created under paths an
 // administrator chose, often in shared directories. So that another user
-// cannot redirect them, checkPath refuses a path when
+// cannot redirect them, Check refuses a path when
 //
 //   - its final component is a symbolic link owned by a user other than
 //     the writer's effective uid or root (root owns what only root could
@@ -29,8 +30,8 @@ import (
 // major distribution. Socket files are never opened through a link: a
 // socket path that is a symbolic link is refused, whoever owns it.
 
-// checkPath applies the rule above to path; what names it in errors.
-func checkPath(path, what string) error {
+// Check applies the rule above to path; what names it in errors.
+func Check(path, what string) error {
 	if err := checkLink(path, what); err != nil {
 		return err
 	}

@@ -1,0 +1,8 @@
+//go:build !linux
+
+package main
+
+import "syscall"
+
+// dieWithParent: only Linux has a parent-death signal.
+func dieWithParent() *syscall.SysProcAttr { return &syscall.SysProcAttr{} }

@@ -1,0 +1,162 @@
+package jsonline
+
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+	"unicode/utf8"
+)
+
+// Kind says what Prepare made of a record.
+type Kind uint8
+
+const (
+	// Object is a JSON object on one line, written as it came.
+	Object Kind = iota
+	// Compacted is a JSON object over several lines, compacted onto one.
+	Compacted
+	// Wrapped is anything else, wrapped as {"msg":"…"}.
+	Wrapped
+)
+
+// MaxScratch is the largest scratch buffer a Formatter keeps between
+// records; a larger record's scratch is dropped once it is emitted, so an
+// idle Formatter never holds more than this.
+const MaxScratch = 64 << 10
+
+// Formatter turns records into output lines. Its scratch buffers are
+// reused, so that formatting a JSON object allocates nothing. A Formatter
+// is not safe for concurrent use; its zero value is ready, validating with
+// encoding/json.
+type Formatter struct {
+	// Valid, if not nil, reports whether b, which begins with '{', ends
+	// with '}' and is valid UTF-8, is one valid JSON value. It must give
+	// encoding/json.Valid's verdict, faster. Nil means encoding/json.Valid.
+	Valid func(b []byte) bool
+
+	kind    Kind
+	obj     []byte // Object, Compacted: the object (trimmed)
+	prefix  []byte // Wrapped: fields before "msg", each followed by ','
+	tail    []byte // fields added at the end, each preceded by ','
+	empty   bool   // the object is {} and there is a tail
+	compact bytes.Buffer
+	text    []byte // Wrapped: the text to escape as "msg"
+	owned   []byte // scratch: the nulls for writer's fields a sender wrote, then tail
+}
+
+// Release drops the scratch memory of a large record and the references
+// to the last record. Emit calls it; call it after a Prepare whose line is
+// not emitted.
+func (f *Formatter) Release() {
+	if f.compact.Cap() > MaxScratch {
+		f.compact = bytes.Buffer{}
+	}
+	if cap(f.owned) > MaxScratch {
+		f.owned = nil
+	}
+	f.obj, f.text, f.tail, f.prefix = nil, nil, nil, nil
+}
+
+func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func trimJSONSpace(b []byte) []byte {
+	for len(b) > 0 && isJSONSpace(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isJSONSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// IsObject reports whether b, with no surrounding whitespace, is one valid
+// JSON object in valid UTF-8. valid is as Formatter.Valid; nil means
+// encoding/json.Valid.
+func IsObject(b []byte, valid func([]byte) bool) bool {
+	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' || !utf8.Valid(b) {
+		return false
+	}
+	if valid == nil {
+		return json.Valid(b)
+	}
+	return valid(b)
+}
+
+// emptyObject reports whether the object obj has no members.
+func emptyObject(obj []byte) bool {
+	return len(trimJSONSpace(obj[1:len(obj)-1])) == 0
+}
+
+// Prepare classifies rec and returns the length of its output line. wrap
+// holds the fields to put before "msg" if rec has to be wrapped, each
+// followed by ','; tail the fields to add at the end, each preceded by
+// ','. The line is then appended by Emit, before the next call to
+// Prepare. rec, wrap and tail must stay unchanged until then. A record
+// that must be wrapped whatever it holds (syslog text) is passed with
+// forceWrap.
+func (f *Formatter) Prepare(rec, wrap, tail []byte, forceWrap bool) int {
+	f.tail = tail
+	if !forceWrap {
+		obj := trimJSONSpace(rec)
+		if IsObject(obj, f.Valid) {
+			if bytes.IndexByte(obj, '\n') >= 0 || bytes.IndexByte(obj, '\r') >= 0 {
+				f.compact.Reset()
+				if json.Compact(&f.compact, obj) == nil {
+					f.kind, f.obj = Compacted, f.compact.Bytes()
+					f.claimOwned()
+					f.empty = len(f.tail) > 0 && emptyObject(f.obj)
+					return f.jsonLen()
+				}
+			} else {
+				f.kind, f.obj = Object, obj
+				f.claimOwned()
+				f.empty = len(f.tail) > 0 && emptyObject(obj)
+				return f.jsonLen()
+			}
+		}
+	}
+	f.kind, f.prefix = Wrapped, wrap
+	f.text = bytes.TrimSuffix(rec, []byte("\n"))
+	return len(`{`) + len(wrap) + len(`"msg":"`) + StringLen(f.text) + len(`"`) + len(tail) + len("}\n")
+}
+
+// Kind returns what the last Prepare made of its record.
+func (f *Formatter) Kind() Kind { return f.kind }
+
+func (f *Formatter) jsonLen() int {
+	if f.empty {
+		return len("{") + len(f.tail) - 1 + len("}\n")
+	}
+	return len(f.obj) + len(f.tail) + 1
+}
+
+// Emit appends the line prepared by Prepare to dst, newline included.
+func (f *Formatter) Emit(dst []byte) []byte {
+	if f.kind == Wrapped {
+		dst = append(dst, '{')
+		dst = append(dst, f.prefix...)
+		dst = append(dst, `"msg":"`...)
+		dst = AppendString(dst, f.text)
+		dst = append(dst, '"')
+		dst = append(dst, f.tail...)
+		dst = append(dst, "}\n"...)
+		f.Release()
+		return dst
+	}
+	dst = append(dst, f.obj[:len(f.obj)-1]...)
+	if f.empty {
+		dst = append(dst[:len(dst)-(len(f.obj)-2)], f.tail[1:]...) // drop inner whitespace and the comma
+	} else {
+		dst = append(dst, f.tail...)
+	}
+	dst = append(dst, "}\n"...)
+	f.Release()
+	return dst
+}
+
+// AppendLine appends the line for rec, with no fields added, to dst: the
+// line the writer writes for rec when it adds none of its own.
+func (f *Formatter) AppendLine(dst, rec []byte) []byte {
+	n := f.Prepare(rec, nil, nil, false)
+	return f.Emit(slices.Grow(dst, n))
+}

@@ -1,0 +1,15 @@
+package writer
+
+import "golang.org/x/sys/unix"
+
+// datagramCreds reports whether a datagram socket can tell who sent each
+// datagram.
+const datagramCreds = true
+
+func peerCredFrom(fd int) (*cred, error) {
+	u, err := unix.GetsockoptUcred(fd, unix.SOL_SOCKET, unix.SO_PEERCRED)
+	if err != nil {
+		return nil, err
+	}
+	return &cred{pid: u.Pid, uid: u.Uid, gid: u.Gid}, nil
+}
