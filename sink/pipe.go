@@ -175,5 +175,5 @@ func (s *Sink) pipeFailed(p []byte, err error) (int, error) {
 	if p != nil {
 		s.lost.Add(1)
 	}
-	return 0, fmt.Errorf("logfanin: %w", err)
+	return 0, fmt.Errorf("sink: %w", err)
 }
