@@ -35,6 +35,7 @@ type Stats struct {
 // many goroutines; the records written by one goroutine keep their order.
 type Sink struct {
 	// Set by New, then read-only.
+	t      transport // how records leave: a socket (buffered) or the pipe
 	cfg    config
 	addr   wire.Addr
 	limit  int             // effective record size limit
@@ -100,6 +101,26 @@ type Sink struct {
 
 var _ zapcore.WriteSyncer = (*Sink)(nil)
 
+// transport is how records leave the process. The Sink's API checks what
+// all transports share (the size limit, the fallback file, the error
+// output) and leaves the rest to it.
+type transport interface {
+	write(p []byte) (int, error) // one record within the limit
+	sync() error                 // before the fallback file is synced
+	close() error                // before the fallback file is closed
+	stats() Stats
+}
+
+// socketTransport sends over a stream or datagram socket, through the
+// Sink's ring of held records, its connection loop and its flusher: the
+// Sink's own state, under its locks (conn.go, flush.go).
+type socketTransport struct{ *Sink }
+
+var (
+	_ transport = socketTransport{}
+	_ transport = pipeTransport{}
+)
+
 // New returns a Sink sending to addr: "unix://PATH" (stream socket, with
 // acknowledgements unless WithAck(false)), "unixgram://PATH" (one datagram
 // per record) or "fd:N" (an inherited pipe, records cut into chunks). An
@@ -149,8 +170,10 @@ func New(addr string, opts ...Option) (*Sink, error) {
 		}
 	}
 	if s.pipe != nil {
+		s.t = pipeTransport{s}
 		return s, nil
 	}
+	s.t = socketTransport{s}
 	crand.Read(s.session[:]) // never fails (crypto/rand)
 	s.cond.L = &s.mu
 	s.ring = newRing(cfg.bufferSize)
@@ -197,9 +220,13 @@ func (s *Sink) Write(p []byte) (int, error) {
 		s.oversize.Add(1)
 		return 0, &SizeError{Len: len(p), Max: s.limit}
 	}
-	if s.pipe != nil {
-		return s.writePipe(p)
-	}
+	return s.t.write(p)
+}
+
+// write holds the record in the ring and sends it, at once or with the
+// next batch.
+func (t socketTransport) write(p []byte) (int, error) {
+	s := t.Sink
 	n := wire.FrameHeaderSize + len(p)
 	s.mu.Lock()
 	for {
@@ -250,16 +277,16 @@ func (s *Sink) Write(p []byte) (int, error) {
 // Sync waits for the next connection attempt and returns its error if it
 // fails.
 func (s *Sink) Sync() error {
-	if s.pipe != nil {
-		s.mu.Lock()
-		closed := s.closing
-		s.mu.Unlock()
-		if closed {
-			return ErrClosed
-		}
-		s.notePipeDrops()
-		return s.syncFallback()
+	if err := s.t.sync(); err != nil {
+		return err
 	}
+	return s.syncFallback()
+}
+
+// sync waits for the acknowledgement (or the write) of every record held
+// now.
+func (t socketTransport) sync() error {
+	s := t.Sink
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -282,7 +309,7 @@ func (s *Sink) Sync() error {
 		s.waitLocked()
 	}
 	s.mu.Unlock()
-	return s.syncFallback()
+	return nil
 }
 
 func (s *Sink) syncFallback() error {
@@ -309,71 +336,7 @@ func (s *Sink) Close() error {
 }
 
 func (s *Sink) close() error {
-	var err error
-	if s.pipe != nil {
-		s.notePipeDrops()
-		s.mu.Lock()
-		s.closing = true
-		if n := s.lost.Load(); n > 0 {
-			err = fmt.Errorf("sink: %d records not delivered to %s: %w", n, s.addr, s.lastErr)
-		}
-		s.mu.Unlock()
-		s.pipe.release()
-	} else {
-		s.mu.Lock()
-		s.closing = true
-		s.noteDropsLocked()
-		target := s.heldSeqLocked()
-		signal(s.urgent)
-		t := time.AfterFunc(s.cfg.closeTimeout, func() {
-			s.mu.Lock()
-			s.timedOut = true
-			s.cond.Broadcast()
-			s.mu.Unlock()
-		})
-		for s.ackSeq < target && !s.timedOut && !s.fallbackOn {
-			s.waitLocked()
-		}
-		t.Stop()
-		s.closed = true
-		if s.conn != nil {
-			s.conn.Close()
-			s.conn = nil
-		}
-		s.cond.Broadcast()
-		s.mu.Unlock()
-		close(s.done)
-		s.cancel()
-		s.wg.Wait()
-		s.wmu.Lock()
-		s.mu.Lock()
-		if s.shared != nil {
-			s.shared.ring.Close()
-			s.shared = nil
-		}
-		s.mu.Unlock()
-		s.wmu.Unlock()
-
-		s.mu.Lock()
-		if s.ring.n > 0 {
-			n := s.ring.n
-			if s.fb != nil {
-				s.drainToFallbackLocked()
-			} else {
-				s.lost.Add(uint64(n))
-				s.ring.markAllSent()
-				s.releaseLocked(n)
-				err = fmt.Errorf("sink: closed with %d records not delivered to %s", n, s.addr)
-				if s.lastErr != nil {
-					err = fmt.Errorf("%w: %w", err, s.lastErr)
-				}
-			}
-		}
-		if s.pendingDrops > 0 {
-			s.noteDropsLocked()
-		}
-		s.mu.Unlock()
-	}
+	err := s.t.close()
 	if s.fb != nil {
 		if e := s.fb.Close(); e != nil && err == nil {
 			err = fmt.Errorf("sink: fallback: %w", e)
@@ -383,17 +346,85 @@ func (s *Sink) close() error {
 	return err
 }
 
-// Stats returns the counters so far.
-func (s *Sink) Stats() Stats {
-	var st Stats
-	if s.pipe == nil {
-		// Under the lock, so that Sent and Buffered agree; the ring's
-		// acknowledgements are taken first.
+// close waits up to the close timeout for what is held to be delivered,
+// stops the goroutines and closes the connection; what is left goes to
+// the fallback file or is counted lost.
+func (st socketTransport) close() error {
+	s := st.Sink
+	var err error
+	s.mu.Lock()
+	s.closing = true
+	s.noteDropsLocked()
+	target := s.heldSeqLocked()
+	signal(s.urgent)
+	t := time.AfterFunc(s.cfg.closeTimeout, func() {
 		s.mu.Lock()
-		defer s.mu.Unlock()
-		s.ringAcksLocked(false)
-		st.Buffered, st.BufferedBytes = s.ring.n, s.ring.bytes
+		s.timedOut = true
+		s.cond.Broadcast()
+		s.mu.Unlock()
+	})
+	for s.ackSeq < target && !s.timedOut && !s.fallbackOn {
+		s.waitLocked()
 	}
+	t.Stop()
+	s.closed = true
+	if s.conn != nil {
+		s.conn.Close()
+		s.conn = nil
+	}
+	s.cond.Broadcast()
+	s.mu.Unlock()
+	close(s.done)
+	s.cancel()
+	s.wg.Wait()
+	s.wmu.Lock()
+	s.mu.Lock()
+	if s.shared != nil {
+		s.shared.ring.Close()
+		s.shared = nil
+	}
+	s.mu.Unlock()
+	s.wmu.Unlock()
+
+	s.mu.Lock()
+	if s.ring.n > 0 {
+		n := s.ring.n
+		if s.fb != nil {
+			s.drainToFallbackLocked()
+		} else {
+			s.lost.Add(uint64(n))
+			s.ring.markAllSent()
+			s.releaseLocked(n)
+			err = fmt.Errorf("sink: closed with %d records not delivered to %s", n, s.addr)
+			if s.lastErr != nil {
+				err = fmt.Errorf("%w: %w", err, s.lastErr)
+			}
+		}
+	}
+	if s.pendingDrops > 0 {
+		s.noteDropsLocked()
+	}
+	s.mu.Unlock()
+	return err
+}
+
+// Stats returns the counters so far.
+func (s *Sink) Stats() Stats { return s.t.stats() }
+
+// stats reads the counters under the lock, so that Sent and Buffered
+// agree; the ring's acknowledgements are taken first.
+func (t socketTransport) stats() Stats {
+	s := t.Sink
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ringAcksLocked(false)
+	st := Stats{Buffered: s.ring.n, BufferedBytes: s.ring.bytes}
+	s.countersInto(&st)
+	return st
+}
+
+// countersInto fills in the counters every transport keeps.
+func (s *Sink) countersInto(st *Stats) {
 	st.Sent = s.sent.Load()
 	st.Dropped = s.dropped.Load()
 	st.Oversize = s.oversize.Load()
@@ -401,7 +432,6 @@ func (s *Sink) Stats() Stats {
 	st.Reconnects = s.reconnects.Load()
 	st.Errors = s.errs.Load()
 	st.Lost = s.lost.Load()
-	return st
 }
 
 // withConnectHook is a test seam: f runs after every connection is set up.
