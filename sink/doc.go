@@ -23,8 +23,8 @@
 //     record is refused by Write, never torn. A record the kernel refuses
 //     anyway (EMSGSIZE) is reported and counted in Stats().Oversize.
 //   - fd:N: an inherited pipe shared with other processes. Records are
-//     cut into chunks of at most PIPE_BUF bytes, each written with one
-//     write(2), so the kernel never interleaves them with other writers'
+//     cut into chunks of at most the system's PIPE_BUF (4096 bytes on
+//     Linux, 512 on macOS and the BSDs), each written with one write(2), so the kernel never interleaves them with other writers'
 //     chunks. All Sinks of a process on one descriptor share one lock, so
 //     that the chunks of one record are written before the next record of
 //     the process starts. Records go straight to the pipe (the pipe is the

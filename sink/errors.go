@@ -6,11 +6,11 @@ import (
 )
 
 // ErrClosed is returned by Write and Sync after Close.
-var ErrClosed = errors.New("logfanin: sink closed")
+var ErrClosed = errors.New("sink: closed")
 
 // ErrTooLarge matches (errors.Is) the error Write returns for a record
 // over the size limit (WithMaxRecord), a *SizeError.
-var ErrTooLarge = errors.New("logfanin: record over the size limit")
+var ErrTooLarge = errors.New("sink: record over the size limit")
 
 // SizeError is the error of a record over the size limit: it was counted
 // in Stats().Oversize and not sent.
@@ -20,7 +20,7 @@ type SizeError struct {
 }
 
 func (e *SizeError) Error() string {
-	return fmt.Sprintf("logfanin: record of %d bytes over the limit of %d", e.Len, e.Max)
+	return fmt.Sprintf("sink: record of %d bytes over the limit of %d", e.Len, e.Max)
 }
 
 // Is reports whether target is ErrTooLarge.

@@ -330,3 +330,96 @@ func TestDropNoticeIsTheWritersLine(t *testing.T) {
 		t.Errorf("notice %q becomes %q", notice, line)
 	}
 }
+
+// TestFallback: while the writer can't be reached records go to the
+// fallback file; when it is back they go to it again.
+func TestFallback(t *testing.T) {
+	dir := t.TempDir()
+	fbPath := filepath.Join(dir, "fallback.log")
+	sock := filepath.Join(dir, "w.sock")
+	connected := make(chan struct{}, 1)
+	var errOut syncbuf.Buffer
+	s, err := New("unix://"+sock, WithFallback(fbPath), WithErrorOutput(&errOut),
+		WithBackoff(time.Millisecond, 2*time.Millisecond), withConnectHook(func() { connected <- struct{}{} }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := range 20 {
+		if _, err := s.Write(makeRecord(0, i, recordSize(0, i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.Fallback != 20 || st.Buffered != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	if !strings.Contains(errOut.String(), "unreachable") {
+		t.Errorf("error output %q", errOut.String())
+	}
+
+	srv := &streamServer{t: t, path: sock, ackEvery: 1}
+	srv.cond.L = &srv.mu
+	srv.start()
+	defer srv.stop()
+	<-connected
+	for i := 20; i < 30; i++ {
+		if _, err := s.Write(makeRecord(0, i, recordSize(0, i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	f, err := os.Open(fbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		lines = append(lines, sc.Text()+"\n")
+	}
+	checkOrdered(t, append(lines, datas(srv.records())...), 1, 30)
+	if len(lines) != 20 {
+		t.Errorf("%d records in the fallback file", len(lines))
+	}
+}
+
+// TestPipeFallback: when the pipe's reader is gone, records go to the
+// fallback file.
+func TestPipeFallback(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	r.Close()
+	fb := filepath.Join(t.TempDir(), "fb.log")
+	var errOut syncbuf.Buffer
+	s, err := New("fd:"+strconv.Itoa(int(w.Fd())), WithFallback(fb), WithErrorOutput(&errOut))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := s.Write(makeRecord(0, i, 100)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(fb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(b), "\n"); n != 3 {
+		t.Errorf("%d records in the fallback file", n)
+	}
+	if st := s.Stats(); st.Fallback != 3 || st.Errors != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}

@@ -119,21 +119,21 @@ func newConfig(opts []Option) config {
 func (c *config) validate() error {
 	switch {
 	case c.policy != Block && c.policy != Drop:
-		return fmt.Errorf("logfanin: unknown policy %v", c.policy)
+		return fmt.Errorf("sink: unknown policy %v", c.policy)
 	case c.bufferSize <= wire.FrameHeaderSize:
-		return fmt.Errorf("logfanin: buffer size %d too small", c.bufferSize)
+		return fmt.Errorf("sink: buffer size %d too small", c.bufferSize)
 	case c.maxRecord <= 0 || c.maxRecord > wire.MaxRecordLimit:
-		return fmt.Errorf("logfanin: max record %d out of range 1…%d", c.maxRecord, wire.MaxRecordLimit)
+		return fmt.Errorf("sink: max record %d out of range 1…%d", c.maxRecord, wire.MaxRecordLimit)
 	case c.batch < 0:
-		return fmt.Errorf("logfanin: negative batch delay %v", c.batch)
+		return fmt.Errorf("sink: negative batch delay %v", c.batch)
 	case c.minBackoff <= 0 || c.maxBackoff < c.minBackoff:
-		return fmt.Errorf("logfanin: bad backoff %v…%v", c.minBackoff, c.maxBackoff)
+		return fmt.Errorf("sink: bad backoff %v…%v", c.minBackoff, c.maxBackoff)
 	case c.dialTimeout <= 0:
-		return fmt.Errorf("logfanin: dial timeout %v must be positive", c.dialTimeout)
+		return fmt.Errorf("sink: dial timeout %v must be positive", c.dialTimeout)
 	case c.closeTimeout < 0:
-		return fmt.Errorf("logfanin: negative close timeout %v", c.closeTimeout)
+		return fmt.Errorf("sink: negative close timeout %v", c.closeTimeout)
 	case c.shm > 0 && !shmring.ValidSize(c.shm):
-		return fmt.Errorf("logfanin: shared ring size %d is not a power of two between %d and %d", c.shm, shmring.MinSize, shmring.MaxSize)
+		return fmt.Errorf("sink: shared ring size %d is not a power of two between %d and %d", c.shm, shmring.MinSize, shmring.MaxSize)
 	}
 	return nil
 }

@@ -79,6 +79,46 @@ func (pf *pipeFD) writeRecord(rec []byte) error {
 	return wire.WriteChunks(pf.scratch, pf.chunk, uint32(os.Getpid()), recordID.Add(1), rec, pf.write)
 }
 
+// pipeTransport writes to a pipe shared with other processes: each record
+// goes straight to the pipe, as chunks, under the lock of the descriptor
+// (pipeFD) that every Sink of the process on it shares. Nothing is held,
+// so Sync and Close have only drops to report.
+type pipeTransport struct{ *Sink }
+
+func (t pipeTransport) write(p []byte) (int, error) { return t.writePipe(p) }
+
+func (t pipeTransport) sync() error {
+	s := t.Sink
+	s.mu.Lock()
+	closed := s.closing
+	s.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	s.notePipeDrops()
+	return nil
+}
+
+func (t pipeTransport) close() error {
+	s := t.Sink
+	s.notePipeDrops()
+	s.mu.Lock()
+	s.closing = true
+	var err error
+	if n := s.lost.Load(); n > 0 {
+		err = fmt.Errorf("sink: %d records not delivered to %s: %w", n, s.addr, s.lastErr)
+	}
+	s.mu.Unlock()
+	s.pipe.release()
+	return err
+}
+
+func (t pipeTransport) stats() Stats {
+	var st Stats
+	t.countersInto(&st)
+	return st
+}
+
 func (s *Sink) writePipe(p []byte) (int, error) {
 	s.mu.Lock()
 	switch {
@@ -175,5 +215,5 @@ func (s *Sink) pipeFailed(p []byte, err error) (int, error) {
 	if p != nil {
 		s.lost.Add(1)
 	}
-	return 0, fmt.Errorf("logfanin: %w", err)
+	return 0, fmt.Errorf("sink: %w", err)
 }

@@ -62,7 +62,7 @@ func (r *ring) push(rec []byte) {
 	n := wire.FrameHeaderSize + len(rec)
 	off, ok := r.place(n)
 	if !ok {
-		panic("logfanin: ring overflow")
+		panic("sink: ring overflow")
 	}
 	if r.wrap < 0 && off == 0 && r.tail != 0 {
 		// Wrap: the end of the buffer from tail on stays unused.

@@ -3,8 +3,10 @@ package sink
 import (
 	"errors"
 	"io"
+	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -329,5 +331,63 @@ func TestRingRefusedFallsBackToSocket(t *testing.T) {
 	}
 	if !strings.Contains(errOut.String(), "refused the shared ring") {
 		t.Errorf("error output does not report the refusal:\n%s", errOut)
+	}
+}
+
+// TestDatagramRestart: records written while the datagram writer is away
+// wait in the buffer and are sent when it is back.
+func TestDatagramRestart(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "w.sock")
+	listen := func() *net.UnixConn {
+		c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	c := listen()
+	connected := make(chan struct{}, 4)
+	s, err := New("unixgram://"+path, WithErrorOutput(&syncbuf.Buffer{}),
+		WithBackoff(time.Millisecond, 2*time.Millisecond), withConnectHook(func() { connected <- struct{}{} }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	<-connected
+	c.Close()
+	os.Remove(path)
+	const n = 20
+	for i := range n {
+		if _, err := s.Write(makeRecord(0, i, recordSize(0, i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c = listen()
+	defer c.Close()
+	// Read while the Sink sends: Linux queues only a few datagrams
+	// (net.unix.max_dgram_qlen) for a reader.
+	got := make(chan []string)
+	go func() {
+		var recs []string
+		buf := make([]byte, 1<<16)
+		for range n {
+			m, err := c.Read(buf)
+			if err != nil {
+				t.Error(err)
+				break
+			}
+			recs = append(recs, string(buf[:m]))
+		}
+		got <- recs
+	}()
+	<-connected
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	recs := <-got
+	checkOrdered(t, recs, 1, n)
+	if st := s.Stats(); st.Reconnects != 1 || st.Sent != n {
+		t.Errorf("stats %+v", st)
 	}
 }

@@ -11,10 +11,7 @@ func peerCredFrom(fd int) (*cred, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &cred{uid: x.Uid}
-	if x.Ngroups > 0 {
-		c.gid = x.Groups[0] // the effective gid comes first
-	}
+	c := credOfXucred(x)
 	if pid, err := unix.GetsockoptInt(fd, unix.SOL_LOCAL, unix.LOCAL_PEERPID); err == nil {
 		c.pid = int32(pid)
 	}

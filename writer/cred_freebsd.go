@@ -11,9 +11,6 @@ func peerCredFrom(fd int) (*cred, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &cred{uid: x.Uid}
-	if x.Ngroups > 0 {
-		c.gid = x.Groups[0] // the effective gid comes first
-	}
+	c := credOfXucred(x)
 	return c, nil
 }

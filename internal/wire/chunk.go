@@ -112,7 +112,7 @@ func ChunkCount(n, size int) int {
 // sender starts another record.
 func WriteChunks(scratch []byte, size int, pid, id uint32, rec []byte, write func(chunk []byte) error) error {
 	if size <= ChunkHeaderSize || size > MaxChunk {
-		return fmt.Errorf("wire: chunk size %d out of range (%d, %d]", size, ChunkHeaderSize, MaxChunk)
+		return fmt.Errorf("chunk size %d out of range (%d, %d]", size, ChunkHeaderSize, MaxChunk)
 	}
 	if cap(scratch) < size {
 		scratch = make([]byte, size)

@@ -96,7 +96,7 @@ type ErrorFrame struct {
 
 // Error describes the writer's reason for closing the connection.
 func (e *ErrorFrame) Error() string {
-	return fmt.Sprintf("wire: writer closed the connection (code %d): %s", e.Code, e.Message)
+	return fmt.Sprintf("writer closed the connection (code %d): %s", e.Code, e.Message)
 }
 
 // AppendError appends e as a control frame; the message is cut to fit

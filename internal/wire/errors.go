@@ -7,7 +7,7 @@ import (
 
 // ErrTruncated reports a stream that ended inside a frame: the half record
 // is discarded, never delivered.
-var ErrTruncated = errors.New("wire: stream ended inside a frame")
+var ErrTruncated = errors.New("stream ended inside a frame")
 
 // SizeError reports a record or frame longer than the limit. After a
 // SizeError on a stream the stream can't be resynchronised and must be
@@ -20,7 +20,7 @@ type SizeError struct {
 
 // Error says what was too long and the limit.
 func (e *SizeError) Error() string {
-	return fmt.Sprintf("wire: %s of %d bytes exceeds the limit of %d bytes", e.Where, e.Len, e.Max)
+	return fmt.Sprintf("%s of %d bytes exceeds the limit of %d bytes", e.Where, e.Len, e.Max)
 }
 
 // ProtocolError reports input that does not follow the protocol, such as an
@@ -30,4 +30,4 @@ type ProtocolError struct {
 }
 
 // Error says what was wrong with the input.
-func (e *ProtocolError) Error() string { return "wire: " + e.Reason }
+func (e *ProtocolError) Error() string { return e.Reason }

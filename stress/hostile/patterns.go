@@ -30,6 +30,17 @@ type target struct {
 	pipe          *os.File // the write end of the writer's shared pipe
 }
 
+// dial connects to the stream socket. It returns no connection and no
+// error when the backlog is full (the writer is behind): the attacker
+// tries again, as a real one would.
+func (t *target) dial() (net.Conn, error) {
+	c, err := net.Dial("unix", t.stream)
+	if errors.Is(err, syscall.EAGAIN) {
+		return nil, nil
+	}
+	return c, err
+}
+
 // Patterns are the patterns measured, the first a correct client's work
 // for comparison.
 var Patterns = []Pattern{
@@ -187,12 +198,12 @@ func hellos(t *target, until time.Time) (int, bool, error) {
 	h := wire.Hello{Version: wire.ProtocolVersion, Flags: wire.HelloAck, FirstSeq: 1}
 	var b []byte
 	for time.Now().Before(until) {
-		c, err := net.Dial("unix", t.stream)
-		if errors.Is(err, syscall.EAGAIN) {
-			continue // the backlog is full: the writer is behind
-		}
+		c, err := t.dial()
 		if err != nil {
 			return ops, false, err
+		}
+		if c == nil {
+			continue
 		}
 		rand.Read(h.Session[:])
 		b = wire.AppendHello(b[:0], h)
@@ -209,15 +220,14 @@ func hellos(t *target, until time.Time) (int, bool, error) {
 func connects(t *target, until time.Time) (int, bool, error) {
 	ops := 0
 	for time.Now().Before(until) {
-		c, err := net.Dial("unix", t.stream)
-		if errors.Is(err, syscall.EAGAIN) {
-			continue // the backlog is full: the writer is behind
-		}
+		c, err := t.dial()
 		if err != nil {
 			return ops, false, err
 		}
-		c.Close()
-		ops++
+		if c != nil {
+			c.Close()
+			ops++
+		}
 	}
 	return ops, false, nil
 }
@@ -226,12 +236,12 @@ func badLength(t *target, until time.Time) (int, bool, error) {
 	ops, cut := 0, false
 	b := binary.BigEndian.AppendUint32(nil, 0x7fffffff)
 	for time.Now().Before(until) {
-		c, err := net.Dial("unix", t.stream)
-		if errors.Is(err, syscall.EAGAIN) {
-			continue // the backlog is full: the writer is behind
-		}
+		c, err := t.dial()
 		if err != nil {
 			return ops, cut, err
+		}
+		if c == nil {
+			continue
 		}
 		if _, err := c.Write(b); err != nil && !errors.Is(err, net.ErrClosed) {
 			c.Close()
