@@ -33,8 +33,8 @@
 //	-contenders LIST   comma-separated contenders (default all):
 //	                   zap, zap-buffered, raw, naive, rsyslog, fanin, fanin-socket, fanin-noack, fanin-batch,
 //	                   fanin-pipe, fanin-dgram, direct, direct-rotate, direct-raw,
-//	                   direct-shared, direct-always; and the Python rows (python3, 4 multiprocessing
-//	                   workers as one producer process): py-filehandler, py-filehandler-same,
+//	                   direct-shared, direct-always; and the Python rows (python3: the producers are
+//	                   multiprocessing workers of one parent): py-filehandler, py-filehandler-same,
 //	                   py-cookbook, py-example, py-syslog, py-logfanin
 //	-producers LIST    producer process counts (default 1,4,16)
 //	-sizes LIST        target record sizes in bytes (default 200,1024,8192,65536)
