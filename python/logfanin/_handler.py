@@ -16,6 +16,7 @@ from ._stream import StreamClient, report_to_stderr
 
 DEFAULT_BUFFER_SIZE = 4 << 20
 DEFAULT_TIMEOUT = 30.0
+DEFAULT_CLOSE_TIMEOUT = 5.0
 
 # Every live client, for the fork and exit hooks.
 _clients = weakref.WeakSet()
@@ -35,7 +36,7 @@ def _after_fork_in_child():
 def _at_exit():
     for c in list(_clients):
         try:
-            c.close(c.timeout)
+            c.close(c.close_timeout)
         except Exception:
             pass
 
@@ -63,7 +64,7 @@ def _register_finalizer(client):
 def _finalize(ref):
     c = ref()
     if c is not None:
-        c.close(c.timeout)
+        c.close(c.close_timeout)
 
 
 class Handler(logging.Handler):
@@ -94,18 +95,22 @@ class Handler(logging.Handler):
     which reaches the output before the next record.
 
     ``flush(timeout)`` waits until the writer acknowledged every record
-    emitted before it. ``close()`` flushes for up to ``timeout`` seconds
-    and closes the connection. Records are also flushed at exit, in
+    emitted before it. ``close()`` flushes for up to ``close_timeout``
+    seconds (5 by default, so that a process whose writer is gone does not
+    hang at exit) and closes the connection. Records are also flushed at exit, in
     processes started by multiprocessing too. After ``fork`` the child
     starts with no connection, buffer or lock of its parent's.
     """
 
     def __init__(self, addr=None, level=logging.NOTSET, *, policy="block", timeout=DEFAULT_TIMEOUT,
-                 buffer_size=DEFAULT_BUFFER_SIZE, max_record=_wire.DEFAULT_MAX_RECORD, ack=True):
+                 buffer_size=DEFAULT_BUFFER_SIZE, max_record=_wire.DEFAULT_MAX_RECORD, ack=True,
+                 close_timeout=DEFAULT_CLOSE_TIMEOUT):
         if policy not in ("block", "drop"):
             raise ValueError("logfanin: policy %r: want 'block' or 'drop'" % (policy,))
         if timeout is not None and not timeout > 0:
             raise ValueError("logfanin: timeout %r: want a positive number of seconds or None" % (timeout,))
+        if close_timeout is not None and close_timeout < 0:
+            raise ValueError("logfanin: close_timeout %r: want a number of seconds or None" % (close_timeout,))
         if not isinstance(buffer_size, int) or buffer_size < 4096:
             raise ValueError("logfanin: buffer_size %r: want at least 4096 bytes" % (buffer_size,))
         if not isinstance(max_record, int) or max_record < 1024:
@@ -114,6 +119,7 @@ class Handler(logging.Handler):
         super().__init__(level)
         self.policy = policy
         self.timeout = timeout
+        self.close_timeout = close_timeout
         t = self.address.transport
         if t == STREAM:
             self.max_record = min(max_record, buffer_size - 4)
@@ -129,8 +135,9 @@ class Handler(logging.Handler):
             client = PipeClient(self.address.fd, policy, timeout, report_to_stderr)
             self._framed = False
         client.on_start = _register_finalizer
+        client.close_timeout = close_timeout
         self._client = client
-        self._args = (buffer_size, max_record, ack)
+        self._args = (buffer_size, max_record, ack, close_timeout)
         self._oversize = 0
         with _clients_lock:
             _clients.add(client)
@@ -138,9 +145,9 @@ class Handler(logging.Handler):
     def __reduce__(self):
         # A handler pickled into a spawn or forkserver worker (Pool
         # initargs) is made anew there, with its own connection.
-        buffer_size, max_record, ack = self._args
+        buffer_size, max_record, ack, close_timeout = self._args
         return (_rebuild, (str(self.address), self.level, self.policy, self.timeout, buffer_size, max_record, ack,
-                           self.formatter))
+                           close_timeout, self.formatter))
 
     def __repr__(self):
         return "<logfanin.Handler %s (%s)>" % (self.address, logging.getLevelName(self.level))
@@ -185,12 +192,13 @@ class Handler(logging.Handler):
         return self._client.flush(timeout)
 
     def close(self):
-        """Flush (up to the handler's timeout) and close the connection.
+        """Flush (up to close_timeout) and close the connection.
         Records still unacknowledged then are reported on standard error."""
         try:
-            lost = self._client.close(self.timeout)
+            lost = self._client.close(self.close_timeout)
             if lost:
-                report_to_stderr("closing %s: %d records not delivered within %s s" % (self.address, lost, self.timeout))
+                report_to_stderr("closing %s: %d records not delivered within %s s"
+                                 % (self.address, lost, self.close_timeout))
         finally:
             with _clients_lock:
                 _clients.discard(self._client)
@@ -204,8 +212,9 @@ class Handler(logging.Handler):
         return s
 
 
-def _rebuild(addr, level, policy, timeout, buffer_size, max_record, ack, formatter):
-    h = Handler(addr, level, policy=policy, timeout=timeout, buffer_size=buffer_size, max_record=max_record, ack=ack)
+def _rebuild(addr, level, policy, timeout, buffer_size, max_record, ack, close_timeout, formatter):
+    h = Handler(addr, level, policy=policy, timeout=timeout, buffer_size=buffer_size, max_record=max_record, ack=ack,
+                close_timeout=close_timeout)
     if formatter is not None:
         h.setFormatter(formatter)
     return h

@@ -341,6 +341,21 @@ class TestStream(TempDirTest):
         self.assertEqual([r["i"] for r in sc.records()], list(range(3000)))
         self.assertLess(spent, 5)
 
+    def test_close_without_writer_is_bounded(self):
+        h = logfanin.Handler(os.path.join(self.dir, "nobody.sock"), close_timeout=0.5)
+        log = logger("nobody", h)
+        old = sys.stderr
+        sys.stderr = io.StringIO()
+        try:
+            log.info("lost")
+            start = time.monotonic()
+            h.close()
+            took = time.monotonic() - start
+        finally:
+            err, sys.stderr = sys.stderr.getvalue(), old
+        self.assertLess(took, 5)
+        self.assertIn("1 records not delivered", err)
+
     def test_without_acknowledgements(self):
         sc = self.sidecar()
         h = logfanin.Handler(sc.addr, ack=False)
