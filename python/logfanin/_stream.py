@@ -185,12 +185,17 @@ class StreamClient:
         with self.lock:
             if self.thread is None or self.stopped:
                 return self.held == 0 and not self.pending_drops
-            if self.pending_drops:
-                self._queue_drop_notice()
             target = self.next_seq - 1
             self.want_acks += 1
             try:
-                while self.acked < target:
+                while True:
+                    if self.pending_drops:
+                        # The drop notice goes as soon as there is room
+                        # for it, and is waited for like a record.
+                        self._queue_drop_notice()
+                        target = self.next_seq - 1
+                    if self.acked >= target and not self.pending_drops:
+                        return True
                     if self.stopped:
                         return False
                     self._wake_locked()
@@ -198,7 +203,6 @@ class StreamClient:
                     if left is not None and left <= 0:
                         return False
                     self.cond.wait(left)
-                return not self.pending_drops
             finally:
                 self.want_acks -= 1
 
