@@ -13,6 +13,8 @@ import (
 	"github.com/logfanin/logfanin/internal/pathrule"
 	"golang.org/x/sys/unix"
 
+	"github.com/logfanin/logfanin/internal/backups"
+
 	"gopkg.in/natefinch/lumberjack.v2"
 )
 
@@ -42,6 +44,34 @@ type FileConfig struct {
 	MaxAgeDays int    // rotated files older than this are removed
 	Compress   bool   // gzip rotated files
 	LocalTime  bool   // name backups in local time instead of UTC
+
+	// Watcher, if not nil, is told of every write and rotation, by the
+	// output goroutine (see FileWatcher).
+	Watcher FileWatcher
+}
+
+// RotateEvent describes a rotation about to happen: the live file, named
+// by its device and inode, is renamed to Backup (a plain file;
+// "Backup.gz" once compressed).
+type RotateEvent struct {
+	Dev, Ino uint64
+	Size     int64  // bytes in the file, all of them written
+	Backup   string // path of the backup the file becomes
+}
+
+// FileWatcher follows what a FileOutput does to its file, such as a
+// forwarder that ships the file's lines elsewhere. Its methods are called
+// by the output goroutine, so they must be quick and must not call back
+// into the FileOutput.
+//
+// Wrote is called after n bytes were appended to the live file. Rotating
+// is called before the live file is renamed to its backup, after its last
+// byte was written: a watcher that stores the event durably in Rotating
+// can find the file again after a crash, under its backup's name. The
+// rename happens even if the watcher fails to store it.
+type FileWatcher interface {
+	Wrote(n int)
+	Rotating(RotateEvent)
 }
 
 // FileOutput writes to a file rotated by lumberjack.
@@ -86,6 +116,9 @@ type FileOutput struct {
 	autoOpens atomic.Uint64
 
 	gzip *compressor // nil without Compress
+
+	watcher   FileWatcher // nil if none
+	localTime bool
 }
 
 var (
@@ -125,6 +158,8 @@ func NewFileOutput(cfg FileConfig) (*FileOutput, error) {
 		},
 		max:        int64(max(cfg.MaxSizeMB, 0)) << 20,
 		checkEvery: time.Second,
+		watcher:    cfg.Watcher,
+		localTime:  cfg.LocalTime,
 	}
 	// An empty write opens the file (or fails) without writing anything.
 	if _, err := f.l.Write(nil); err != nil {
@@ -180,6 +215,9 @@ func (f *FileOutput) write(p []byte) (int, error) {
 	n, err := f.l.Write(p)
 	if reopened {
 		f.noteIdentity()
+	}
+	if n > 0 && f.watcher != nil {
+		f.watcher.Wrote(n)
 	}
 	return n, err
 }
@@ -268,7 +306,13 @@ func (f *FileOutput) rotate() error {
 		}
 		time.Sleep(time.Until(f.lastRotate.Truncate(time.Millisecond).Add(time.Millisecond)))
 	}
-	err := f.l.Rotate()
+	var err error
+	if f.watcher != nil && f.known {
+		err = f.renameToBackup()
+	}
+	if err == nil {
+		err = f.l.Rotate()
+	}
 	f.lastRotate = time.Now()
 	f.size = 0
 	if err != nil {
@@ -281,6 +325,27 @@ func (f *FileOutput) rotate() error {
 	}
 	f.noteIdentity()
 	return err
+}
+
+// renameToBackup tells the watcher which backup the live file becomes,
+// then renames it there itself, so that the name the watcher was told is
+// the name the file has (lumberjack's Rotate, called next, finds no file
+// to rename and only opens a new one and prunes old backups).
+func (f *FileOutput) renameToBackup() error {
+	now := time.Now()
+	if !f.localTime {
+		now = now.UTC()
+	}
+	name := backups.Name(f.l.Filename, now)
+	f.watcher.Rotating(RotateEvent{Dev: f.dev, Ino: f.ino, Size: f.size, Backup: name})
+	if err := f.l.Close(); err != nil {
+		return fmt.Errorf("rotate %s: %w", f.l.Filename, err)
+	}
+	f.known = false
+	if err := os.Rename(f.l.Filename, name); err != nil {
+		return fmt.Errorf("rotate %s: %w", f.l.Filename, err)
+	}
+	return nil
 }
 
 // Close closes the file and waits for the compression of backups under
