@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/logfanin/logfanin/forward"
 	"github.com/logfanin/logfanin/internal/wire"
 	"github.com/logfanin/logfanin/writer"
 )
@@ -49,6 +50,8 @@ type config struct {
 	drainTimeout   time.Duration
 	quiet          bool
 	command        []string // supervise mode when not empty
+	forward        forwardConfig
+	fwd            *forward.Forwarder // of -forward, made by run
 }
 
 // usageError is a bad command line: one line on stderr, exit status 2.
@@ -116,6 +119,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.peerCred, "peer-cred", false, "stamp each record with the sender's pid, uid and gid from the kernel (peer_pid, peer_uid, peer_gid)")
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", 10*time.Second, "on shutdown, how long to wait for senders to finish")
 	fs.BoolVar(&c.quiet, "quiet", false, "don't print the summary line at exit")
+	forwardFlags(fs, &c.forward)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			usage()
@@ -154,6 +158,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		if _, err := wire.ParseAddr(a); err != nil {
 			return nil, &usageError{msg: "-listen: " + err.Error()}
 		}
+	}
+	if err := checkForward(c); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

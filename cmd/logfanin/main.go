@@ -28,10 +28,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "logfanin: %s (see logfanin -h)\n", ue.msg)
 		return 2
 	}
+	fwd, err := newForwarder(cfg, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "logfanin: %v\n", err)
+		return 2
+	}
+	cfg.fwd = fwd
 	out, err := openOutput(cfg, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "logfanin: %v\n", err)
 		return 2
+	}
+	if fwd != nil {
+		fwd.Start()
+		defer closeForwarder(cfg, stderr)
 	}
 	if fo, ok := out.(*writer.FileOutput); ok && fo.TornTail() > 0 {
 		fmt.Fprintf(stderr, "logfanin: %s did not end with a newline: removed the %d bytes of a batch a killed writer left unfinished\n", cfg.out, fo.TornTail())
@@ -73,7 +83,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		case syscall.SIGHUP:
 			reopen(srv, stderr)
 		case syscall.SIGUSR1:
-			fmt.Fprintf(stderr, "logfanin: %v\n", srv.Stats())
+			fmt.Fprintf(stderr, "logfanin: %v\n", summary(cfg, srv))
 		default:
 			if err := shutdown(cfg, srv, stderr); err != nil {
 				return 1
@@ -115,7 +125,16 @@ func openOutput(cfg *config, stdout io.Writer) (writer.Output, error) {
 		MaxAgeDays: cfg.maxAge,
 		Compress:   cfg.compress,
 		LocalTime:  cfg.localTime,
+		Watcher:    watcher(cfg),
 	})
+}
+
+// watcher is the FileOutput's watcher: the forwarder, if any.
+func watcher(cfg *config) writer.FileWatcher {
+	if cfg.fwd == nil {
+		return nil
+	}
+	return cfg.fwd
 }
 
 func reopen(srv *writer.Server, stderr io.Writer) {
@@ -132,6 +151,7 @@ func shutdown(cfg *config, srv *writer.Server, stderr io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.drainTimeout)
 	defer cancel()
 	err := srv.Shutdown(ctx)
+	closeForwarder(cfg, stderr)
 	if err != nil && onlyDeadline(err) {
 		fmt.Fprintf(stderr, "logfanin: drain timeout (%v) reached: closed the senders still connected\n", cfg.drainTimeout)
 		err = nil
@@ -140,7 +160,7 @@ func shutdown(cfg *config, srv *writer.Server, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "logfanin: shutdown: %v\n", err)
 	}
 	if !cfg.quiet {
-		fmt.Fprintf(stderr, "logfanin: %v\n", srv.Stats())
+		fmt.Fprintf(stderr, "logfanin: %v\n", summary(cfg, srv))
 	}
 	return err
 }

@@ -13,13 +13,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/logfanin/logfanin/forward"
 	"github.com/logfanin/logfanin/internal/unixsock"
 	"github.com/logfanin/logfanin/writer"
 )
 
 // statsCollector exposes a Server's Stats, read at each scrape, under
 // the names of writer.Stats.Fields.
-type statsCollector struct{ srv *writer.Server }
+type statsCollector struct {
+	srv *writer.Server
+	fwd *forward.Forwarder // nil without -forward
+}
 
 var _ prometheus.Collector = statsCollector{}
 
@@ -31,10 +35,19 @@ func (c statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, f := range (writer.Stats{}).Fields() {
 		ch <- statDesc(f)
 	}
+	if c.fwd != nil {
+		for _, f := range (forward.Stats{}).Fields() {
+			ch <- statDesc(f)
+		}
+	}
 }
 
 func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, f := range c.srv.Stats().Fields() {
+	fields := c.srv.Stats().Fields()
+	if c.fwd != nil {
+		fields = append(fields, c.fwd.Stats().Fields()...)
+	}
+	for _, f := range fields {
 		typ := prometheus.CounterValue
 		if f.Gauge {
 			typ = prometheus.GaugeValue
@@ -74,7 +87,7 @@ func serveMetrics(cfg *config, srv *writer.Server, stderr io.Writer) (stop func(
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(statsCollector{srv})
+	reg.MustRegister(statsCollector{srv: srv, fwd: cfg.fwd})
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}

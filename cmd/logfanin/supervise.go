@@ -57,7 +57,7 @@ wait:
 		case sig := <-sigs:
 			switch sig {
 			case syscall.SIGUSR1:
-				fmt.Fprintf(stderr, "logfanin: %v\n", srv.Stats())
+				fmt.Fprintf(stderr, "logfanin: %v\n", summary(cfg, srv))
 				continue
 			case syscall.SIGHUP:
 				reopen(srv, stderr)
