@@ -115,6 +115,17 @@ const zapISO8601 = "2006-01-02T15:04:05.000Z0700"
 func timeOf(v gjson.Result) (pcommon.Timestamp, bool) {
 	switch v.Type {
 	case gjson.Number:
+		if n, err := strconv.ParseInt(v.Raw, 10, 64); err == nil && n > 0 {
+			switch {
+			case n < 1e11:
+				return pcommon.Timestamp(n * 1e9), true
+			case n < 1e14:
+				return pcommon.Timestamp(n * 1e6), true
+			case n < 1e17:
+				return pcommon.Timestamp(n * 1e3), true
+			}
+			return pcommon.Timestamp(n), true
+		}
 		f := v.Num
 		switch {
 		case f <= 0 || math.IsNaN(f) || math.IsInf(f, 0):

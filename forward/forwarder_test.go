@@ -1,0 +1,99 @@
+package forward
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"google.golang.org/grpc"
+
+	"github.com/logfanin/logfanin/internal/syncbuf"
+	"github.com/logfanin/logfanin/writer"
+)
+
+// partialServer is an OTLP/gRPC logs service, served by pdata's own
+// server code, that accepts all but the first record of every export and
+// says so in a partial success.
+type partialServer struct {
+	plogotlp.UnimplementedGRPCServer
+	bodies chan string
+}
+
+func (s *partialServer) Export(_ context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
+	recs := req.Logs().ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	for i := 1; i < recs.Len(); i++ {
+		s.bodies <- recs.At(i).Body().Str()
+	}
+	resp := plogotlp.NewExportResponse()
+	resp.PartialSuccess().SetRejectedLogRecords(1)
+	resp.PartialSuccess().SetErrorMessage("the first is refused")
+	return resp, nil
+}
+
+// A partial success advances past the batch and counts the records it
+// rejected; the forwarder follows a rotation of the FileOutput it
+// watches.
+func TestPartialSuccessAndRotation(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := grpc.NewServer()
+	ps := &partialServer{bodies: make(chan string, 100)}
+	plogotlp.RegisterGRPCServer(gs, ps)
+	go gs.Serve(l)
+	defer gs.Stop()
+
+	path := filepath.Join(t.TempDir(), "app.log")
+	var diag syncbuf.Buffer
+	fwd, err := New(Config{URL: "otlp://" + l.Addr().String(), Path: path, MaxBatch: 10, Diagnostics: &diag})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := writer.NewFileOutput(writer.FileConfig{Path: path, Watcher: fwd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fwd.Start()
+	var lines strings.Builder
+	for i := range 25 {
+		fmt.Fprintf(&lines, `{"msg":"r%d"}`+"\n", i)
+	}
+	if _, err := out.Write([]byte(lines.String())); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := out.Write([]byte("{\"msg\":\"r25\"}\n{\"msg\":\"r26\"}\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Batches of 10, 10 and 5 from the backup, then 2 from the new file;
+	// the first of each is rejected.
+	want := map[string]bool{}
+	for _, i := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15, 16, 17, 18, 19, 21, 22, 23, 24, 26} {
+		want[fmt.Sprintf("r%d", i)] = true
+	}
+	for range want {
+		if b := <-ps.bodies; !want[b] {
+			t.Fatalf("received %s", b)
+		}
+	}
+	if err := fwd.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s := fwd.Stats()
+	if s.Forwarded != 23 || s.Rejected != 4 || s.Batches != 4 || s.LagBytes != 0 || s.Retries != 0 {
+		t.Fatalf("stats %v\n%s", s, diag.String())
+	}
+	if !strings.Contains(diag.String(), "partial success: 1 rejected: the first is refused") {
+		t.Fatalf("diagnostics:\n%s", diag.String())
+	}
+}
