@@ -4,7 +4,11 @@
 # of the library's go.mod; go.work puts both in one workspace), with the
 # race detector, including the CI-sized stress matrix and the benchmark
 # smoke run. STRESS_LONG=1 runs the long stress matrix instead (see
-# README).
+# README). Then the end-to-end tests of -forward against the
+# OpenTelemetry Collector's OTLP receiver: e2e/ is a module of its own,
+# outside the workspace, so that neither the library's go.mod nor the
+# workspace carries the Collector.
 set -euo pipefail
 cd "$(dirname "$0")"
 go test -race -timeout 18m "$@" ./... ./stress/...
+(cd e2e && GOWORK=off go vet ./... && GOWORK=off go test -race -timeout 10m ./...)

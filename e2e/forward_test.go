@@ -1,0 +1,231 @@
+package e2e
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// sidecarArgs are the flags of a sidecar forwarding log to url.
+func sidecarArgs(log, url string, extra ...string) []string {
+	return append([]string{"-out", log, "-forward", url, "-forward-max-backoff", "100ms", "-forward-batch", "256"}, extra...)
+}
+
+// The receiver is down when the sidecar starts: it retries until the
+// receiver comes up, then ships everything.
+func TestReceiverDownAtStart(t *testing.T) {
+	for _, scheme := range []string{"otlp", "otlp+http"} {
+		t.Run(scheme, func(t *testing.T) {
+			log := filepath.Join(t.TempDir(), "app.log")
+			r := newReceiver(t)
+			addr := r.grpc
+			if scheme == "otlp+http" {
+				addr = r.http
+			}
+			s := startSidecar(t, sidecarArgs(log, scheme+"://"+addr), 0, 2000, true)
+			if !s.stderr.waitFor("retrying", s.done) {
+				t.Fatalf("sidecar exited:\n%s", s.stderr)
+			}
+			r.start("accept")
+			r.waitRecords(numbers(0, 2000))
+			s.wait(t)
+			verify(t, r.records(), written(t, log))
+			if counter(t, s.stderr.String(), "forward_retries") == 0 || counter(t, s.stderr.String(), "forwarded") != 2000 {
+				t.Fatalf("summary:\n%s", s.stderr)
+			}
+		})
+	}
+}
+
+// A receiver that refuses (retryable) is retried until it accepts; one
+// that rejects (permanent) is not retried: the rejected records are
+// counted and skipped.
+func TestRefusedAndRejected(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "app.log")
+	r := newReceiver(t)
+	r.start("refuse")
+	s := startSidecar(t, sidecarArgs(log, "otlp+http://"+r.http), 0, 1000, true)
+	r.waitEvent("refused", 3)
+	r.signal(syscall.SIGUSR1)
+	r.waitRecords(numbers(0, 1000))
+	s.wait(t)
+	verify(t, r.records(), written(t, log))
+
+	// Now rejecting: the next 500 records are rejected once each.
+	r.kill()
+	r.start("reject")
+	s = startSidecar(t, sidecarArgs(log, "otlp://"+r.grpc), 1000, 500, true)
+	r.waitEvent("rejected records", 500)
+	r.signal(syscall.SIGUSR1)
+	s.wait(t)
+	if n := counter(t, s.stderr.String(), "forward_rejected"); n != 500 {
+		t.Fatalf("forward_rejected=%d, want 500:\n%s", n, s.stderr)
+	}
+	// Then accepting again: only the new records arrive.
+	s = startSidecar(t, sidecarArgs(log, "otlp://"+r.grpc), 1500, 500, true)
+	r.waitRecords(numbers(1500, 500))
+	s.wait(t)
+	want := written(t, log)
+	for i := 1000; i < 1500; i++ {
+		delete(want, i)
+	}
+	verify(t, r.records(), want)
+}
+
+// The receiver is SIGKILLed while records flow and restarted: nothing is
+// lost.
+func TestReceiverKilled(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "app.log")
+	r := newReceiver(t)
+	r.start("accept")
+	s := startSidecar(t, sidecarArgs(log, "otlp://"+r.grpc), 0, 5000, true)
+	r.waitCount(1000)
+	r.kill()
+	r.start("accept")
+	r.waitRecords(numbers(0, 5000))
+	s.wait(t)
+	verify(t, r.records(), written(t, log))
+}
+
+// The sidecar is SIGKILLed while it ships and restarted: it resumes from
+// its checkpoint; only the batch in flight may arrive twice.
+func TestSidecarKilled(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "app.log")
+	r := newReceiver(t)
+	r.start("accept")
+	s := startSidecar(t, sidecarArgs(log, "otlp://"+r.grpc), 0, 20000, true)
+	r.waitCount(2000)
+	s.cmd.Process.Kill()
+	<-s.done
+	s = startSidecar(t, sidecarArgs(log, "otlp://"+r.grpc), 100000, 1000, true)
+	r.waitRecords(numbers(100000, 1000))
+	s.wait(t)
+	want := written(t, log)
+	r.waitRecords(keys(want))
+	if dups := verify(t, r.records(), want); dups > 256 {
+		t.Fatalf("%d records received twice, more than a batch", dups)
+	}
+}
+
+// Rotation with compression while the receiver is down: the forwarder
+// follows the rotations and reads the compressed backups when it comes
+// up. A backup removed (-max-backups) before it was shipped is counted.
+func TestRotationDuringOutage(t *testing.T) {
+	for _, prune := range []bool{false, true} {
+		name := "compress"
+		if prune {
+			name = "pruned"
+		}
+		t.Run(name, func(t *testing.T) {
+			log := filepath.Join(t.TempDir(), "app.log")
+			r := newReceiver(t)
+			extra := []string{"-max-size", "1", "-compress", "-forward-drain-timeout", "100ms"}
+			if prune {
+				extra = append(extra, "-max-backups", "1")
+			}
+			// 15000 records of about 220 bytes: three rotations.
+			s := startSidecar(t, sidecarArgs(log, "otlp://"+r.grpc, extra...), 0, 15000, false)
+			s.wait(t)
+			if n := counter(t, s.stderr.String(), "rotations"); n < 3 {
+				t.Fatalf("rotations=%d:\n%s", n, s.stderr)
+			}
+			r.start("accept")
+			s = startSidecar(t, sidecarArgs(log, "otlp://"+r.grpc, extra...), 20000, 10, true)
+			want := written(t, log)
+			r.waitRecords(keys(want))
+			s.wait(t)
+			verify(t, r.records(), written(t, log))
+			gz, _ := filepath.Glob(strings.TrimSuffix(log, ".log") + "-*.log.gz")
+			if len(gz) == 0 {
+				t.Fatal("no compressed backup")
+			}
+			pruned := counter(t, s.stderr.String(), "forward_pruned_files")
+			if prune && (pruned == 0 || !strings.Contains(s.stderr.String(), "removed before it was shipped")) {
+				t.Fatalf("no pruned backup counted:\n%s", s.stderr)
+			}
+			if !prune && pruned != 0 {
+				t.Fatalf("forward_pruned_files=%d without pruning", pruned)
+			}
+		})
+	}
+}
+
+// TLS with a certificate made here, over gRPC and HTTP.
+func TestTLS(t *testing.T) {
+	dir := t.TempDir()
+	cert, key, ca := makeCert(t, dir)
+	r := newReceiver(t, "-cert", cert, "-key", key)
+	r.start("accept")
+	log := filepath.Join(dir, "app.log")
+	s := startSidecar(t, sidecarArgs(log, "otlps://"+r.grpc, "-forward-ca", ca), 0, 500, true)
+	r.waitRecords(numbers(0, 500))
+	s.wait(t)
+	s = startSidecar(t, sidecarArgs(log, "otlp+https://"+r.http, "-forward-ca", ca), 500, 500, true)
+	r.waitRecords(numbers(500, 500))
+	s.wait(t)
+	verify(t, r.records(), written(t, log))
+
+	// Without the CA the receiver is not trusted: retried, never shipped.
+	log2 := filepath.Join(dir, "other.log")
+	s = startSidecar(t, sidecarArgs(log2, "otlps://"+r.grpc, "-forward-drain-timeout", "100ms"), 0, 10, true)
+	if !s.stderr.waitFor("certificate", s.done) {
+		t.Fatalf("no certificate error:\n%s", s.stderr)
+	}
+	s.wait(t)
+}
+
+func keys(m map[int]map[string]any) map[int]bool {
+	k := map[int]bool{}
+	for n := range m {
+		k[n] = true
+	}
+	return k
+}
+
+// makeCert writes a self-signed certificate for 127.0.0.1 and its key;
+// the certificate is its own CA.
+func makeCert(t *testing.T, dir string) (cert, key, ca string) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "logfanin e2e"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kd, err := x509.MarshalECPrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, key = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(key, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cert, key, cert
+}
