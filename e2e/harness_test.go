@@ -27,8 +27,15 @@ import (
 var logfaninBin, recvBin string
 
 func TestMain(m *testing.M) {
-	if os.Getenv("E2E_ROLE") == "produce" {
+	switch os.Getenv("E2E_ROLE") {
+	case "produce":
 		produce()
+		return
+	case "fanout":
+		fanout()
+		return
+	case "sinkproduce":
+		sinkProduce()
 		return
 	}
 	dir, err := os.MkdirTemp("", "logfanin-e2e-")

@@ -10,7 +10,9 @@
 // 503), -mode reject with a permanent error (gRPC Internal, HTTP 500);
 // SIGUSR1 switches to accept. Each refused or rejected export prints
 // {"event":"refused"} or {"event":"rejected"} with its record count. The
-// line "ready" is printed once both protocols listen.
+// line "ready" is printed once both protocols listen. With -count it
+// prints {"event":"batch","n":N} per accepted export instead of the
+// records, for throughput runs.
 package main
 
 import (
@@ -66,6 +68,7 @@ func main() {
 	cert := flag.String("cert", "", "TLS certificate file (both protocols)")
 	key := flag.String("key", "", "TLS key file")
 	modeName := flag.String("mode", "accept", "accept, refuse (retryable) or reject (permanent)")
+	countOnly := flag.Bool("count", false, "print {\"event\":\"batch\",\"n\":N} per accepted export instead of its records")
 	flag.Parse()
 
 	var mode atomic.Int32
@@ -101,6 +104,10 @@ func main() {
 		case modeReject:
 			print(Record{Event: "rejected", N: ld.LogRecordCount()})
 			return consumererror.NewPermanent(errors.New("otlprecv: rejecting"))
+		}
+		if *countOnly {
+			print(Record{Event: "batch", N: ld.LogRecordCount()})
+			return nil
 		}
 		for i := 0; i < ld.ResourceLogs().Len(); i++ {
 			rl := ld.ResourceLogs().At(i)
