@@ -77,6 +77,7 @@ type Forwarder struct {
 	st       state
 	caughtUp time.Time // when it last had shipped all that was written
 	behind   bool
+	lastDone [2]uint64 // device and inode of the file last shipped whole
 
 	wake    chan struct{} // a write or a rotation happened
 	stop    chan struct{} // closed by Close: finish once caught up

@@ -206,6 +206,7 @@ func (f *Forwarder) finished(src *source) bool {
 // next drops the first file, shipped whole, from the checkpoint.
 func (f *Forwarder) next(src *source) {
 	f.mu.Lock()
+	f.lastDone = [2]uint64{f.st.Files[0].Dev, f.st.Files[0].Ino}
 	f.st.Files = f.st.Files[1:]
 	f.st.Offset = 0
 	f.saveLocked()
@@ -230,6 +231,13 @@ func (f *Forwarder) open() (*source, error) {
 				return nil, fmt.Errorf("open %s: %w", f.cfg.Path, err)
 			}
 			dev, ino := identity(fi)
+			if [2]uint64{dev, ino} == f.lastDone {
+				// The file just shipped whole, rotated but not renamed yet
+				// (the writer announces a rotation before the rename): the
+				// new file comes next.
+				file.Close()
+				return nil, nil
+			}
 			if f.find(dev, ino) < 0 {
 				// Named before its first record is shipped, so that a crash
 				// does not give its records new uids.
