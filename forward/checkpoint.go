@@ -55,10 +55,11 @@ func loadState(path, log string) (state, error) {
 	return got, nil
 }
 
-// save stores st in path atomically: a whole new file is written and
-// synced beside it, then renamed over the old one, so a crash leaves the
-// old checkpoint or the new one.
-func (st *state) save(path string) error {
+// save stores st in path atomically: a whole new file is written beside
+// it, then renamed over the old one, so a crash of the process leaves the
+// old checkpoint or the new one. With sync the new file and the directory
+// are synced too, so that a crash of the machine does the same.
+func (st *state) save(path string, sync bool) error {
 	data, err := json.Marshal(st)
 	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
@@ -69,7 +70,7 @@ func (st *state) save(path string) error {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	_, err = f.Write(append(data, '\n'))
-	if err == nil {
+	if err == nil && sync {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
@@ -81,6 +82,12 @@ func (st *state) save(path string) error {
 	if err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	if sync {
+		if d, err := os.Open(filepath.Dir(path)); err == nil {
+			d.Sync()
+			d.Close()
+		}
 	}
 	return nil
 }

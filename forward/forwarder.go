@@ -78,6 +78,8 @@ type Forwarder struct {
 	caughtUp time.Time // when it last had shipped all that was written
 	behind   bool
 	lastDone [2]uint64 // device and inode of the file last shipped whole
+	synced   time.Time // when the checkpoint was last synced
+	resumed  bool      // the checkpoint's first file was opened once
 
 	wake    chan struct{} // a write or a rotation happened
 	stop    chan struct{} // closed by Close: finish once caught up
@@ -229,7 +231,7 @@ func (f *Forwarder) Rotating(ev writer.RotateEvent) {
 	}
 	f.st.Files[i].Backup = ev.Backup
 	f.st.Files[i].Size = ev.Size
-	f.saveLocked()
+	f.saveLocked(true)
 	f.mu.Unlock()
 	f.poke()
 }
@@ -245,11 +247,24 @@ func (f *Forwarder) find(dev, ino uint64) int {
 	return -1
 }
 
-// saveLocked stores the checkpoint; a failure is reported and the next
-// save tries again. Called with mu held.
-func (f *Forwarder) saveLocked() {
-	if err := f.st.save(f.cfg.Checkpoint); err != nil {
+// syncEvery is how often at most the checkpoint is synced to disk after
+// a batch. Every save is atomic and survives a crash of the process; a
+// crash of the machine may take it back by this long (the log file
+// itself is not synced either), which only sends records again.
+const syncEvery = time.Second
+
+// saveLocked stores the checkpoint, synced if sync or if the last sync
+// is syncEvery old; a failure is reported and the next save tries again.
+// Called with mu held.
+func (f *Forwarder) saveLocked(sync bool) {
+	now := time.Now()
+	sync = sync || now.Sub(f.synced) >= syncEvery
+	if err := f.st.save(f.cfg.Checkpoint, sync); err != nil {
 		fmt.Fprintf(f.diag, "logfanin: forward: %v\n", err)
+		return
+	}
+	if sync {
+		f.synced = now
 	}
 }
 

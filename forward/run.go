@@ -75,6 +75,11 @@ func (s *source) consume(n int) {
 // run is the Forwarder's goroutine.
 func (f *Forwarder) run(ctx context.Context) {
 	defer close(f.done)
+	defer func() {
+		f.mu.Lock()
+		f.saveLocked(true)
+		f.mu.Unlock()
+	}()
 	var src *source
 	defer func() {
 		if src != nil {
@@ -209,7 +214,7 @@ func (f *Forwarder) next(src *source) {
 	f.lastDone = [2]uint64{f.st.Files[0].Dev, f.st.Files[0].Ino}
 	f.st.Files = f.st.Files[1:]
 	f.st.Offset = 0
-	f.saveLocked()
+	f.saveLocked(true)
 	f.mu.Unlock()
 }
 
@@ -243,12 +248,14 @@ func (f *Forwarder) open() (*source, error) {
 				// does not give its records new uids.
 				f.st.Files = append(f.st.Files, entry{ID: newID(), Dev: dev, Ino: ino})
 				f.st.Offset = 0
-				f.saveLocked()
+				f.saveLocked(true)
 			}
+			f.resumed = true
 			return &source{ent: f.st.Files[0], file: file, r: file, live: true}, nil
 		}
 		e := f.st.Files[0]
 		src, err := f.openEntry(e)
+		f.resumed = true
 		if err != nil {
 			return nil, err
 		}
@@ -269,7 +276,7 @@ func (f *Forwarder) open() (*source, error) {
 		fmt.Fprintf(f.diag, "logfanin: forward: %s was removed before it was shipped: %d bytes from offset %d lost\n", name, lost, f.st.Offset)
 		f.st.Files = f.st.Files[1:]
 		f.st.Offset = 0
-		f.saveLocked()
+		f.saveLocked(true)
 	}
 }
 
@@ -279,29 +286,29 @@ func (f *Forwarder) open() (*source, error) {
 // identity. nil, nil means it is gone.
 func (f *Forwarder) openEntry(e entry) (*source, error) {
 	if e.rotated() {
-		if file, err := os.Open(e.Backup); err == nil {
-			return &source{ent: e, file: file, r: file}, nil
-		}
-		if file, err := os.Open(e.Backup + ".gz"); err == nil {
-			zr, err := gzip.NewReader(file)
-			if err != nil {
-				file.Close()
-				return nil, fmt.Errorf("read %s.gz: %w", e.Backup, err)
-			}
-			return &source{ent: e, file: file, r: zr, gz: true}, nil
+		if src, err := openBackup(e); src != nil || err != nil {
+			return src, err
 		}
 	}
 	if file, err := os.Open(f.cfg.Path); err == nil {
 		if fi, err := file.Stat(); err == nil {
 			if dev, ino := identity(fi); dev == e.Dev && ino == e.Ino {
-				if e.rotated() {
-					// The rename never happened: live again.
+				if e.rotated() && !f.resumed {
+					// At the start: the rename never happened (a crash
+					// between the announcement and the rename), so the
+					// file is live again. Later on, the rename is just
+					// about to happen.
 					f.st.Files[0].Backup, f.st.Files[0].Size = "", 0
 				}
 				return &source{ent: e, file: file, r: file, live: true}, nil
 			}
 		}
 		file.Close()
+	}
+	if e.rotated() {
+		// Renamed between the two looks above: it is under its name now
+		// (a file is always at one of the two, the rename being atomic).
+		return openBackup(e)
 	}
 	if !e.rotated() {
 		list, err := backups.List(f.cfg.Path, time.UTC)
@@ -326,6 +333,26 @@ func (f *Forwarder) openEntry(e entry) (*source, error) {
 		}
 	}
 	return nil, nil
+}
+
+// openBackup opens a rotated file under its backup's name, plain or
+// compressed; nil, nil if it is under neither. The plain one is tried
+// first: compression writes the .gz whole before it removes the plain
+// file.
+func openBackup(e entry) (*source, error) {
+	if file, err := os.Open(e.Backup); err == nil {
+		return &source{ent: e, file: file, r: file}, nil
+	}
+	file, err := os.Open(e.Backup + ".gz")
+	if err != nil {
+		return nil, nil
+	}
+	zr, err := gzip.NewReader(file)
+	if err != nil {
+		file.Close()
+		return nil, fmt.Errorf("read %s.gz: %w", e.Backup, err)
+	}
+	return &source{ent: e, file: file, r: zr, gz: true}, nil
 }
 
 // seek skips to the offset: a seek in a plain file, reading in a
@@ -385,7 +412,7 @@ func (f *Forwarder) ship(ctx context.Context, src *source, lines, size int) bool
 		f.batches.Add(1)
 		f.mu.Lock()
 		f.st.Offset = src.base + int64(size)
-		f.saveLocked()
+		f.saveLocked(false)
 		f.mu.Unlock()
 		src.consume(size)
 		return true
