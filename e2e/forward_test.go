@@ -7,10 +7,13 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"io"
 	"math/big"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -24,6 +27,25 @@ func sidecarArgs(log, url string, extra ...string) []string {
 	return append([]string{"-out", log, "-forward", url, "-forward-max-backoff", "100ms", "-forward-batch", "256", "-forward-drain-timeout", "10m"}, extra...)
 }
 
+// scrape reads the sidecar's /metrics, at the address it printed.
+func scrape(t *testing.T, stderr string) string {
+	t.Helper()
+	m := regexp.MustCompile(`metrics on (http://\S+/metrics)`).FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("no metrics address in:\n%s", stderr)
+	}
+	resp, err := http.Get(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 // The receiver is down when the sidecar starts: it retries until the
 // receiver comes up, then ships everything.
 func TestReceiverDownAtStart(t *testing.T) {
@@ -35,15 +57,30 @@ func TestReceiverDownAtStart(t *testing.T) {
 			if scheme == "otlp+http" {
 				addr = r.http
 			}
-			s := startSidecar(t, sidecarArgs(log, scheme+"://"+addr), 0, 2000, true)
+			s := startSidecar(t, sidecarArgs(log, scheme+"://"+addr, "-metrics", "127.0.0.1:0"), 0, 2000, true)
 			if !s.stderr.waitFor("retrying", s.done) {
 				t.Fatalf("sidecar exited:\n%s", s.stderr)
+			}
+			// The lag shows on SIGUSR1 and at /metrics while it is down.
+			s.cmd.Process.Signal(syscall.SIGUSR1)
+			if !s.stderr.waitFor("forward_lag_bytes=", s.done) {
+				t.Fatalf("sidecar exited:\n%s", s.stderr)
+			}
+			if lag := counter(t, s.stderr.String(), "forward_lag_bytes"); lag == 0 {
+				t.Errorf("forward_lag_bytes=0 with nothing shipped:\n%s", s.stderr)
+			}
+			metrics := scrape(t, s.stderr.String())
+			if !regexp.MustCompile(`(?m)^logfanin_forward_lag_bytes [1-9]`).MatchString(metrics) ||
+				!regexp.MustCompile(`(?m)^logfanin_forward_retries_total [1-9]`).MatchString(metrics) {
+				t.Errorf("metrics:\n%s", metrics)
 			}
 			r.start("accept")
 			s.wait(t)
 			verify(t, r.records(), written(t, log))
-			if counter(t, s.stderr.String(), "forward_retries") == 0 || counter(t, s.stderr.String(), "forwarded") != 2000 {
-				t.Fatalf("summary:\n%s", s.stderr)
+			out := s.stderr.String()
+			if counter(t, out, "forward_retries") == 0 || counter(t, out, "forwarded") != 2000 ||
+				counter(t, out, "forward_lag_bytes") != 0 || counter(t, out, "forward_rejected") != 0 {
+				t.Fatalf("summary:\n%s", out)
 			}
 		})
 	}
