@@ -324,6 +324,9 @@ func startSidecar(t *testing.T, args []string, from, n int, hold bool) *sidecar 
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		<-s.done
+		if t.Failed() {
+			t.Logf("logfanin %s:\n%s", strings.Join(args, " "), s.stderr)
+		}
 	})
 	return s
 }

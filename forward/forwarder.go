@@ -224,7 +224,7 @@ func (f *Forwarder) Wrote(n int) { f.poke() }
 // stores the backup's name in the checkpoint before the rename.
 func (f *Forwarder) Rotating(ev writer.RotateEvent) {
 	f.mu.Lock()
-	i := f.find(ev.Dev, ev.Ino)
+	i := f.findLive(ev.Dev, ev.Ino)
 	if i < 0 {
 		f.st.Files = append(f.st.Files, entry{ID: newID(), Dev: ev.Dev, Ino: ev.Ino})
 		i = len(f.st.Files) - 1
@@ -236,11 +236,13 @@ func (f *Forwarder) Rotating(ev writer.RotateEvent) {
 	f.poke()
 }
 
-// find returns the index of the file with this identity in st.Files, or
-// -1. Called with mu held.
-func (f *Forwarder) find(dev, ino uint64) int {
+// findLive returns the index of the file with this identity in st.Files
+// that has not been rotated, or -1. Rotated files are never matched: a
+// backup is never rotated again, and the inode of one that was removed
+// may be the new live file's. Called with mu held.
+func (f *Forwarder) findLive(dev, ino uint64) int {
 	for i, e := range f.st.Files {
-		if e.Dev == dev && e.Ino == ino {
+		if !e.rotated() && e.Dev == dev && e.Ino == ino {
 			return i
 		}
 	}

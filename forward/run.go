@@ -243,7 +243,7 @@ func (f *Forwarder) open() (*source, error) {
 				file.Close()
 				return nil, nil
 			}
-			if f.find(dev, ino) < 0 {
+			if f.findLive(dev, ino) < 0 {
 				// Named before its first record is shipped, so that a crash
 				// does not give its records new uids.
 				f.st.Files = append(f.st.Files, entry{ID: newID(), Dev: dev, Ino: ino})
@@ -290,9 +290,12 @@ func (f *Forwarder) openEntry(e entry) (*source, error) {
 			return src, err
 		}
 	}
-	if file, err := os.Open(f.cfg.Path); err == nil {
+	// The live file can only be the last file of the checkpoint, at least
+	// as long as it was when rotated and as the offset: another is a new
+	// file on a reused inode.
+	if file, err := os.Open(f.cfg.Path); err == nil && len(f.st.Files) == 1 {
 		if fi, err := file.Stat(); err == nil {
-			if dev, ino := identity(fi); dev == e.Dev && ino == e.Ino {
+			if dev, ino := identity(fi); dev == e.Dev && ino == e.Ino && fi.Size() >= max(f.st.Offset, e.Size) {
 				if e.rotated() && !f.resumed {
 					// At the start: the rename never happened (a crash
 					// between the announcement and the rename), so the
@@ -303,6 +306,8 @@ func (f *Forwarder) openEntry(e entry) (*source, error) {
 				return &source{ent: e, file: file, r: file, live: true}, nil
 			}
 		}
+		file.Close()
+	} else if err == nil {
 		file.Close()
 	}
 	if e.rotated() {
