@@ -234,7 +234,17 @@ func (r *receiver) kill() {
 	r.cmd = nil
 }
 
+// records returns what the receiver printed, all it printed for the
+// exports it answered so far: a running receiver is asked to print a mark
+// and its output read up to it.
 func (r *receiver) records() []got {
+	if r.cmd != nil {
+		r.mu.Lock()
+		n := r.events["mark"] + 1
+		r.mu.Unlock()
+		r.signal(syscall.SIGUSR2)
+		r.waitEvent("mark", n)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]got(nil), r.recs...)

@@ -8,7 +8,8 @@
 //
 // -mode refuse answers every export with a retryable Unavailable (HTTP
 // 503), -mode reject with a permanent error (gRPC Internal, HTTP 500);
-// SIGUSR1 switches to accept. Each refused or rejected export prints
+// SIGUSR1 switches to accept; SIGUSR2 prints {"event":"mark"}, after
+// every record accepted before it. Each refused or rejected export prints
 // {"event":"refused"} or {"event":"rejected"} with its record count. The
 // line "ready" is printed once both protocols listen. With -count it
 // prints {"event":"batch","n":N} per accepted export instead of the
@@ -83,7 +84,7 @@ func main() {
 		os.Exit(2)
 	}
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGTERM, syscall.SIGINT)
+	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGTERM, syscall.SIGINT)
 
 	out := bufio.NewWriter(os.Stdout)
 	var mu sync.Mutex
@@ -169,9 +170,15 @@ func main() {
 	}
 	print(Record{Event: "ready"})
 	for sig := range sigs {
-		if sig == syscall.SIGUSR1 {
+		switch sig {
+		case syscall.SIGUSR1:
 			mode.Store(modeAccept)
 			print(Record{Event: "accepting"})
+			continue
+		case syscall.SIGUSR2:
+			// Everything printed before this line was accepted before
+			// the signal came.
+			print(Record{Event: "mark"})
 			continue
 		}
 		break
