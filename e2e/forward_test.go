@@ -99,6 +99,18 @@ func TestRefusedAndRejected(t *testing.T) {
 	s.wait(t)
 	verify(t, r.records(), written(t, log))
 
+	// A full queue (ResourceExhausted over gRPC) is retried too.
+	r.kill()
+	r.start("exhausted")
+	s = startSidecar(t, sidecarArgs(log, "otlp://"+r.grpc), 2000, 500, true)
+	r.waitEvent("refused", r.count("refused")+3)
+	r.signal(syscall.SIGUSR1)
+	s.wait(t)
+	if !strings.Contains(s.stderr.String(), "ResourceExhausted") {
+		t.Errorf("no ResourceExhausted retried:\n%s", s.stderr)
+	}
+	verify(t, r.records(), written(t, log))
+
 	// Now rejecting: the next 500 records are rejected once each.
 	r.kill()
 	r.start("reject")
@@ -113,6 +125,9 @@ func TestRefusedAndRejected(t *testing.T) {
 	s = startSidecar(t, sidecarArgs(log, "otlp://"+r.grpc), 1500, 500, true)
 	s.wait(t)
 	want := written(t, log)
+	if len(want) != 2500 {
+		t.Fatalf("%d records written, want 2500", len(want))
+	}
 	for i := 1000; i < 1500; i++ {
 		delete(want, i)
 	}

@@ -188,6 +188,13 @@ func (r *receiver) waitEvent(event string, n int) {
 	}
 }
 
+// count returns how many times the receiver printed event.
+func (r *receiver) count(event string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.events[event]
+}
+
 // waitRecords waits until the receiver has received records numbered
 // every number in want (duplicates allowed).
 func (r *receiver) waitRecords(want map[int]bool) {

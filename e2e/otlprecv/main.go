@@ -7,7 +7,7 @@
 //	otlprecv -grpc 127.0.0.1:4317 -http 127.0.0.1:4318 [-cert C -key K] [-mode accept|refuse|reject]
 //
 // -mode refuse answers every export with a retryable Unavailable (HTTP
-// 503), -mode reject with a permanent error (gRPC Internal, HTTP 500);
+// 503), -mode exhausted with ResourceExhausted (HTTP 429), -mode reject with a permanent error (gRPC Internal, HTTP 500);
 // SIGUSR1 switches to accept; SIGUSR2 prints {"event":"mark"}, after
 // every record accepted before it. Each refused or rejected export prints
 // {"event":"refused"} or {"event":"rejected"} with its record count. The
@@ -61,6 +61,7 @@ const (
 	modeAccept int32 = iota
 	modeRefuse
 	modeReject
+	modeExhausted
 )
 
 func main() {
@@ -68,7 +69,7 @@ func main() {
 	httpAddr := flag.String("http", "", "HTTP address (empty: off)")
 	cert := flag.String("cert", "", "TLS certificate file (both protocols)")
 	key := flag.String("key", "", "TLS key file")
-	modeName := flag.String("mode", "accept", "accept, refuse (retryable) or reject (permanent)")
+	modeName := flag.String("mode", "accept", "accept, refuse (retryable), exhausted (retryable, gRPC ResourceExhausted, HTTP 429) or reject (permanent)")
 	countOnly := flag.Bool("count", false, "print {\"event\":\"batch\",\"n\":N} per accepted export instead of its records")
 	flag.Parse()
 
@@ -79,6 +80,8 @@ func main() {
 		mode.Store(modeRefuse)
 	case "reject":
 		mode.Store(modeReject)
+	case "exhausted":
+		mode.Store(modeExhausted)
 	default:
 		fmt.Fprintf(os.Stderr, "otlprecv: unknown mode %q\n", *modeName)
 		os.Exit(2)
@@ -102,6 +105,9 @@ func main() {
 		case modeRefuse:
 			print(Record{Event: "refused", N: ld.LogRecordCount()})
 			return status.Error(codes.Unavailable, "otlprecv: refusing for now")
+		case modeExhausted:
+			print(Record{Event: "refused", N: ld.LogRecordCount()})
+			return status.Error(codes.ResourceExhausted, "otlprecv: queue full")
 		case modeReject:
 			print(Record{Event: "rejected", N: ld.LogRecordCount()})
 			return consumererror.NewPermanent(errors.New("otlprecv: rejecting"))
