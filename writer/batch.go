@@ -68,6 +68,30 @@ func (b *budget) release(n int) {
 	b.cond.Broadcast()
 }
 
+// send queues blk for the output goroutine, unless the queue is closed:
+// then it reports false and blk was not queued. The check and the send
+// are one step under b.mu, so that no block slips into the queue after the
+// output goroutine took its last look (a line source Shutdown gave up on
+// keeps reading). The send does not wait in practice: every queued block
+// holds a charge of at least blockSize, so the queue's capacity is more
+// than the budget lets in; were it full, send would wait for the output
+// goroutine to take a block out (release wakes it).
+func (b *budget) send(q chan<- *block, blk *block) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for !b.closed {
+		select {
+		case q <- blk:
+			return true
+		default:
+			b.cond.Wait()
+		}
+	}
+	return false
+}
+
+// close refuses every later acquire and send, and wakes the readers that
+// wait for room.
 func (b *budget) close() {
 	b.mu.Lock()
 	b.closed = true
@@ -135,9 +159,7 @@ func (fd *feeder) flush() {
 		fd.s.putBlock(b, true)
 		return
 	}
-	select {
-	case fd.s.queue <- b:
-	case <-fd.s.outDone:
+	if !fd.s.budget.send(fd.s.queue, b) {
 		fd.s.c.lost.Add(uint64(b.records))
 		fd.s.putBlock(b, true)
 	}
@@ -182,6 +204,9 @@ func (s *Server) runOutput() {
 			case req := <-s.reopenCh:
 				req <- s.reopen()
 			case <-s.inputsDone:
+				// No input is left but those Shutdown gave up on: close
+				// the queue to them, then write what it holds.
+				s.budget.close()
 				for {
 					select {
 					case b := <-s.queue:

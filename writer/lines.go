@@ -35,9 +35,11 @@ type lineSource struct {
 // Shutdown waits until r reaches end of file. If Shutdown's context
 // expires first, it sets a read deadline on r if r has SetReadDeadline (an
 // *os.File from os.Pipe or exec.Cmd.StdoutPipe does), or else closes r if
-// it is an io.Closer, and keeps the lines read so far; an r that offers
-// neither is left to its reader goroutine, which ends at r's next error.
-// AddLines after Shutdown has begun does nothing.
+// it is an io.Closer, and keeps the lines read so far. An r that offers
+// neither can't be stopped: Shutdown leaves it to its reader goroutine,
+// which ends at r's end or next error, and the lines it reads after that
+// are counted in Stats.Lost, never written. AddLines after Shutdown has
+// begun does nothing.
 //
 // With WithPeerCred, lines from AddLines carry no peer fields (a sender's
 // own are nulled, see the package doc); AddLinesFrom stamps them with the

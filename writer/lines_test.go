@@ -1,9 +1,13 @@
 package writer
 
 import (
+	"context"
+	"errors"
+	"io"
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLines(t *testing.T) {
@@ -56,4 +60,68 @@ func TestLinesShutdownDeadline(t *testing.T) {
 		t.Errorf("%d lines", n)
 	}
 	r.Close()
+}
+
+// TestLinesShutdownWaitsForPlainReader: Shutdown waits for a line source
+// it can neither interrupt nor close (no SetReadDeadline, no Close) to
+// reach its end, and writes every line it read.
+func TestLinesShutdownWaitsForPlainReader(t *testing.T) {
+	f, pw := plainLineSource(t)
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		done <- f.s.Shutdown(ctx)
+	}()
+	select {
+	case err := <-done:
+		pw.Close()
+		t.Fatalf("Shutdown returned (%v) while the line source was still open", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	io.WriteString(pw, "two\n")
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if n := len(jsonLines(t, f.out)); n != 2 {
+		t.Errorf("%d lines, want 2", n)
+	}
+	if st := f.s.Stats(); st.Lost != 0 || st.Records != 2 {
+		t.Errorf("stats %v", st)
+	}
+}
+
+// TestLinesShutdownGivesUpPlainReader: when Shutdown's context expires, a
+// line source it can't interrupt is left to its reader; what it reads
+// later is counted as Lost and never reaches the closed output.
+func TestLinesShutdownGivesUpPlainReader(t *testing.T) {
+	f, pw := plainLineSource(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := f.s.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("shutdown: %v, want the context's error", err)
+	}
+	io.WriteString(pw, "late\n")
+	pw.Close()
+	waitFor(t, "the late line to be counted lost", func() bool { return f.s.Stats().Lost == 1 })
+	if n := len(jsonLines(t, f.out)); n != 1 {
+		t.Errorf("%d lines, want 1", n)
+	}
+	if st := f.s.Stats(); st.Records != 1 {
+		t.Errorf("stats %v", st)
+	}
+}
+
+// plainLineSource adds a line source that has neither SetReadDeadline nor
+// Close, waits for its first line to be written, and returns the fixture,
+// which the test shuts down itself, and the source's write end.
+func plainLineSource(t *testing.T) (*fixture, *io.PipeWriter) {
+	f := newFixture(t)
+	pr, pw := io.Pipe()
+	f.s.AddLines("stdout", struct{ io.Reader }{pr})
+	io.WriteString(pw, "one\n")
+	waitFor(t, "the first line", func() bool { return f.s.Stats().Records == 1 })
+	f.done = true
+	return f, pw
 }

@@ -37,7 +37,7 @@ type Server struct {
 	o          output        // owned by the output goroutine
 
 	wg       sync.WaitGroup // input goroutines Shutdown waits for
-	detached sync.WaitGroup // line readers that can't be interrupted
+	detached sync.WaitGroup // line readers that can't be interrupted: Shutdown waits for them until its context expires
 
 	mu       sync.Mutex
 	started  bool
@@ -217,7 +217,9 @@ func (s *Server) eachInput(f func(input)) {
 // the socket files it created, then waits until every connection, pipe and
 // line source has reached its end (clients closing) with all their records
 // written. If ctx expires first, it closes what remains: records received
-// whole are still written, half records are counted as Partial. Then it
+// whole are still written, half records are counted as Partial; a line
+// source it can neither interrupt nor close is left running, and what it
+// reads later is counted as Lost (see AddLines). Then it
 // writes the last batch and closes the output. If the output keeps failing
 // until ctx expires, the records not written are counted as Lost.
 //
@@ -236,7 +238,12 @@ func (s *Server) shutdown(ctx context.Context) error {
 
 	s.eachInput(input.drain)
 	var errs []error
-	if !waitCtx(ctx, &s.wg) {
+	// Every input, those that can't be interrupted included, has until
+	// ctx expires to reach its end. Then the others are forced and
+	// waited for; the detached ones are left to their goroutines, and
+	// what they read later is counted as lost (the queue is closed to
+	// them before the output is).
+	if !waitCtx(ctx, &s.wg, &s.detached) {
 		s.forceAll()
 		s.wg.Wait()
 	}
@@ -272,11 +279,14 @@ func (s *Server) forceAll() {
 	s.eachInput(input.force)
 }
 
-// waitCtx waits for wg or ctx and reports whether wg finished.
-func waitCtx(ctx context.Context, wg *sync.WaitGroup) bool {
+// waitCtx waits for every wg or ctx and reports whether the wait groups
+// finished.
+func waitCtx(ctx context.Context, wgs ...*sync.WaitGroup) bool {
 	done := make(chan struct{})
 	go func() {
-		wg.Wait()
+		for _, wg := range wgs {
+			wg.Wait()
+		}
 		close(done)
 	}()
 	select {

@@ -38,7 +38,7 @@ type Stats struct {
 	WriteErrors uint64 // failed Write calls on the output (each retried)
 	Reopens     uint64 // successful reopens of the output (asked for, or a FileOutput whose file moved away)
 	Rotations   uint64 // rotations of a FileOutput
-	Lost        uint64 // records dropped because Shutdown's context expired while the output failed
+	Lost        uint64 // records dropped: the output still failed when Shutdown's context expired, or they were read after the output stopped (a line source Shutdown could not interrupt)
 }
 
 type counters struct {
@@ -128,7 +128,7 @@ func (s Stats) Fields() []StatField {
 		c("write_errors", "write_errors_total", "Failed writes to the output, each retried.", s.WriteErrors),
 		c("reopens", "reopens_total", "Reopens of the output.", s.Reopens),
 		c("rotations", "rotations_total", "Rotations of the output file.", s.Rotations),
-		c("lost", "lost_total", "Records dropped because the output kept failing at shutdown.", s.Lost),
+		c("lost", "lost_total", "Records dropped at shutdown: the output kept failing, or their source could not be stopped.", s.Lost),
 	}
 }
 
