@@ -161,13 +161,13 @@ func (p *pipe) serve() {
 
 func (p *pipe) discard(d wire.Discard) {
 	s := p.s
-	if d.Reason == "garbage" {
+	if d.Reason == wire.DiscardGarbage {
 		s.c.garbageBytes.Add(uint64(d.Bytes))
 		s.diag.printf("pipe %s: skipped %d bytes of garbage", p.f.Name(), d.Bytes)
 		return
 	}
 	s.c.partial.Add(1)
-	if d.Reason == "too large" {
+	if d.Reason == wire.DiscardTooLarge {
 		s.c.tooLarge.Add(1)
 	}
 	s.diag.printf("pipe %s: discarded a partial record of pid %d (%s, %d bytes)", p.f.Name(), d.PID, d.Reason, d.Bytes)

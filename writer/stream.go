@@ -580,7 +580,7 @@ func (c *conn) readError(err error) {
 			c.s.diag.printf("connection from %s ended inside a frame: half record discarded", c.who())
 		}
 	case errors.As(err, &se):
-		if se.Where == "record" {
+		if !se.Control {
 			c.s.c.tooLarge.Add(1)
 			c.sendError(wire.CodeTooLarge, fmt.Sprintf("record of %d bytes over the limit of %d", se.Len, se.Max))
 		} else {

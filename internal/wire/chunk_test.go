@@ -36,7 +36,30 @@ func chunksOf(t testing.TB, size int, pid, id uint32, rec []byte) [][]byte {
 type collected struct {
 	recs     []PipeRecord
 	discards []Discard
-	stats    ChunkStats
+	stats    discardCounts
+}
+
+// discardCounts is what a caller counts from a ChunkReader's discards, as
+// the writer does for its Stats.
+type discardCounts struct {
+	Partial      uint64 // partial records, whatever the reason
+	GarbageBytes uint64
+	TooLarge     uint64 // of the partial records, those over MaxRecord
+}
+
+func countDiscards(ds []Discard) discardCounts {
+	var c discardCounts
+	for _, d := range ds {
+		switch d.Reason {
+		case DiscardGarbage:
+			c.GarbageBytes += uint64(d.Bytes)
+			continue
+		case DiscardTooLarge:
+			c.TooLarge++
+		}
+		c.Partial++
+	}
+	return c
 }
 
 func readAll(t *testing.T, stream []byte, cfg ChunkConfig) collected {
@@ -55,7 +78,7 @@ func readAll(t *testing.T, stream []byte, cfg ChunkConfig) collected {
 		r.Data = slices.Clone(r.Data)
 		c.recs = append(c.recs, r)
 	}
-	c.stats = cr.Stats()
+	c.stats = countDiscards(c.discards)
 	return c
 }
 
@@ -205,26 +228,26 @@ func TestChunkReaderBadInput(t *testing.T) {
 		partial  uint64
 		garbage  uint64
 		tooLarge uint64
-		reasons  []string
+		reasons  []DiscardReason
 	}{
 		{"garbage between chunks", cat([]byte("hello\n\xffL\x01junk"), good, []byte("tail"), good),
-			ChunkConfig{}, 2, 0, 17, 0, []string{"garbage", "garbage"}},
+			ChunkConfig{}, 2, 0, 17, 0, []DiscardReason{DiscardGarbage, DiscardGarbage}},
 		{"sender died mid record, pid reused", cat(three[0], three[1], chunks(t, 7, 99, []byte("new"))[0]),
-			ChunkConfig{}, 1, 1, 0, 0, []string{"abandoned"}},
+			ChunkConfig{}, 1, 1, 0, 0, []DiscardReason{DiscardAbandoned}},
 		{"continuation without start", cat(three[1], three[2], good),
-			ChunkConfig{}, 1, 1, 0, 0, []string{"orphan"}},
+			ChunkConfig{}, 1, 1, 0, 0, []DiscardReason{DiscardOrphan}},
 		{"record id changes mid record", cat(three[0], chunks(t, 7, 2, big)[1], three[2], good),
-			ChunkConfig{}, 1, 3, 0, 0, []string{"inconsistent", "orphan", "orphan"}},
+			ChunkConfig{}, 1, 3, 0, 0, []DiscardReason{DiscardInconsistent, DiscardOrphan, DiscardOrphan}},
 		{"stream ends mid record", cat(good, three[0], three[1]),
-			ChunkConfig{}, 1, 1, 0, 0, []string{"eof"}},
+			ChunkConfig{}, 1, 1, 0, 0, []DiscardReason{DiscardEOF}},
 		{"stream ends mid chunk", cat(good, three[0][:100]),
-			ChunkConfig{}, 1, 0, 100, 0, []string{"garbage"}},
+			ChunkConfig{}, 1, 0, 100, 0, []DiscardReason{DiscardGarbage}},
 		{"record over the limit", cat(three[0], three[1], three[2], good),
-			ChunkConfig{MaxRecord: 2 * MaxChunkPayload}, 1, 1, 0, 1, []string{"too large"}},
+			ChunkConfig{MaxRecord: 2 * MaxChunkPayload}, 1, 1, 0, 1, []DiscardReason{DiscardTooLarge}},
 		{"single chunk over the limit", cat(good),
-			ChunkConfig{MaxRecord: 3}, 0, 1, 0, 1, []string{"too large"}},
+			ChunkConfig{MaxRecord: 3}, 0, 1, 0, 1, []DiscardReason{DiscardTooLarge}},
 		{"memory cap", cat(three[0], chunks(t, 9, 1, big)[0], chunks(t, 9, 1, big)[1], three[1], three[2], good),
-			ChunkConfig{MaxPending: 2 * MaxChunkPayload}, 1, 2, 0, 0, []string{"memory", "eof"}},
+			ChunkConfig{MaxPending: 2 * MaxChunkPayload}, 1, 2, 0, 0, []DiscardReason{DiscardMemory, DiscardEOF}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -239,7 +262,7 @@ func TestChunkReaderBadInput(t *testing.T) {
 				t.Errorf("got %d records, stats %+v; want %d records, partial %d, garbage %d, too large %d",
 					len(got.recs), got.stats, tt.records, tt.partial, tt.garbage, tt.tooLarge)
 			}
-			var reasons []string
+			var reasons []DiscardReason
 			for _, d := range got.discards {
 				reasons = append(reasons, d.Reason)
 			}
@@ -274,12 +297,12 @@ func TestChunkReaderIdleTimeout(t *testing.T) {
 	now := time.Unix(1000, 0)
 	big := chunks(t, 7, 1, make([]byte, 2*MaxChunkPayload))
 	alive := chunks(t, 8, 1, []byte("alive"))[0]
-	var reasons []string
+	var discards []Discard
 	cr := NewChunkReader(&clockReader{parts: [][]byte{big[0], alive, alive}, now: &now, step: 2 * time.Second},
 		ChunkConfig{
 			IdleTimeout: time.Second,
 			Now:         func() time.Time { return now },
-			OnDiscard:   func(d Discard) { reasons = append(reasons, d.Reason) },
+			OnDiscard:   func(d Discard) { discards = append(discards, d) },
 		})
 	for range 2 {
 		if r, err := cr.Next(); err != nil || string(r.Data) != "alive" {
@@ -289,8 +312,8 @@ func TestChunkReaderIdleTimeout(t *testing.T) {
 	if _, err := cr.Next(); err != io.EOF {
 		t.Fatal(err)
 	}
-	if s := cr.Stats(); s.Partial != 1 || !slices.Equal(reasons, []string{"idle"}) {
-		t.Fatalf("dead sender's fragment: stats %+v, reasons %q; want one idle discard", s, reasons)
+	if len(discards) != 1 || discards[0].Reason != DiscardIdle || discards[0].PID != 7 {
+		t.Fatalf("dead sender's fragment: discards %+v; want one idle discard of pid 7", discards)
 	}
 }
 

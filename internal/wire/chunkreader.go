@@ -3,7 +3,7 @@ package wire
 import (
 	"bytes"
 	"io"
-	"sync/atomic"
+	"strconv"
 	"time"
 )
 
@@ -16,11 +16,11 @@ const (
 // ChunkConfig configures a ChunkReader. The zero value is ready to use.
 type ChunkConfig struct {
 	// MaxRecord is the largest record reassembled (DefaultMaxRecord).
-	// The chunks of a longer record are discarded and counted.
+	// The chunks of a longer record are discarded (DiscardTooLarge).
 	MaxRecord int
 	// MaxPending caps the bytes held in unfinished records of all senders
 	// together (DefaultMaxPending). Over it, the fragment that has waited
-	// longest is discarded and counted.
+	// longest is discarded (DiscardMemory).
 	MaxPending int
 	// IdleTimeout discards a fragment whose sender sent nothing for it this
 	// long (DefaultIdleTimeout): the sender most likely died half way.
@@ -28,24 +28,52 @@ type ChunkConfig struct {
 	// Now is the clock (time.Now).
 	Now func() time.Time
 	// OnDiscard, if set, is called for every discarded partial record and
-	// every run of garbage bytes, for the caller's diagnostics.
+	// every run of garbage bytes: the caller counts them (the reader keeps
+	// no counters) and prints its diagnostics.
 	OnDiscard func(Discard)
 }
 
-// Discard describes input a ChunkReader threw away.
+// Discard describes input a ChunkReader threw away: a run of garbage
+// bytes (DiscardGarbage), or one partial record for any other reason. A
+// caller that counts discards by Reason counts every partial record once.
 type Discard struct {
-	Reason string // "garbage", "abandoned", "inconsistent", "orphan", "too large", "idle", "memory", "eof"
+	Reason DiscardReason
 	PID    uint32 // sender, zero for garbage
 	Bytes  int    // bytes thrown away (so far, for a partial record)
 }
 
-// ChunkStats counts what a ChunkReader has seen.
-type ChunkStats struct {
-	Records      uint64 // whole records returned
-	Chunks       uint64 // valid chunks read
-	GarbageBytes uint64 // bytes skipped while resynchronising
-	Partial      uint64 // records discarded unfinished (any reason)
-	TooLarge     uint64 // of which: over MaxRecord
+// DiscardReason says why a ChunkReader threw input away.
+type DiscardReason uint8
+
+// Reasons for a Discard.
+const (
+	DiscardGarbage      DiscardReason = iota + 1 // bytes that are not a valid chunk, skipped while resynchronising
+	DiscardAbandoned                             // the sender started a new record before finishing this one
+	DiscardInconsistent                          // a chunk of another record id came in the middle of this one
+	DiscardOrphan                                // a continuation whose first chunk never came
+	DiscardTooLarge                              // the record grew over MaxRecord
+	DiscardIdle                                  // the sender sent nothing for IdleTimeout
+	DiscardMemory                                // evicted to keep MaxPending
+	DiscardEOF                                   // the pipe ended with the record unfinished
+)
+
+var discardNames = [...]string{
+	DiscardGarbage:      "garbage",
+	DiscardAbandoned:    "abandoned",
+	DiscardInconsistent: "inconsistent",
+	DiscardOrphan:       "orphan",
+	DiscardTooLarge:     "too large",
+	DiscardIdle:         "idle",
+	DiscardMemory:       "memory",
+	DiscardEOF:          "eof",
+}
+
+// String returns the reason as diagnostics print it, such as "too large".
+func (r DiscardReason) String() string {
+	if int(r) < len(discardNames) && discardNames[r] != "" {
+		return discardNames[r]
+	}
+	return "DiscardReason(" + strconv.Itoa(int(r)) + ")"
 }
 
 // PipeRecord is one reassembled record.
@@ -64,7 +92,8 @@ type fragment struct {
 
 // ChunkReader reads pipe chunks written by many senders and returns whole
 // records. Only whole records are ever returned: a partial record is
-// discarded and counted. Next is not safe for concurrent use; Stats is.
+// discarded and reported to OnDiscard. Next is not safe for concurrent
+// use.
 type ChunkReader struct {
 	rd      io.Reader
 	cfg     ChunkConfig
@@ -77,8 +106,6 @@ type ChunkReader struct {
 	swept   time.Time
 
 	garbageRun int // skipped bytes not yet reported
-
-	records, chunks, garbage, partial, tooLarge atomic.Uint64
 }
 
 // NewChunkReader returns a ChunkReader reading from rd.
@@ -98,17 +125,6 @@ func NewChunkReader(rd io.Reader, cfg ChunkConfig) *ChunkReader {
 		cfg:     cfg,
 		buf:     make([]byte, 16*MaxChunk),
 		pending: make(map[uint32]*fragment),
-	}
-}
-
-// Stats returns the counters so far.
-func (cr *ChunkReader) Stats() ChunkStats {
-	return ChunkStats{
-		Records:      cr.records.Load(),
-		Chunks:       cr.chunks.Load(),
-		GarbageBytes: cr.garbage.Load(),
-		Partial:      cr.partial.Load(),
-		TooLarge:     cr.tooLarge.Load(),
 	}
 }
 
@@ -168,10 +184,8 @@ func (cr *ChunkReader) parse() (PipeRecord, bool) {
 		}
 		payload := b[ChunkHeaderSize : ChunkHeaderSize+h.Len]
 		cr.r += ChunkHeaderSize + h.Len
-		cr.chunks.Add(1)
 		cr.flushGarbage()
 		if data, ok := cr.add(h, payload); ok {
-			cr.records.Add(1)
 			return PipeRecord{PID: h.PID, ID: h.ID, Data: data}, true
 		}
 	}
@@ -179,18 +193,19 @@ func (cr *ChunkReader) parse() (PipeRecord, bool) {
 
 func (cr *ChunkReader) skipGarbage(n int) {
 	cr.r += n
-	cr.garbage.Add(uint64(n))
 	cr.garbageRun += n
 }
 
 // flushGarbage reports a run of skipped bytes once, not byte by byte.
 func (cr *ChunkReader) flushGarbage() {
 	if cr.garbageRun > 0 {
-		cr.report(Discard{Reason: "garbage", Bytes: cr.garbageRun})
+		cr.report(Discard{Reason: DiscardGarbage, Bytes: cr.garbageRun})
 		cr.garbageRun = 0
 	}
 }
 
+// report hands d to OnDiscard: the caller's counters and diagnostics are
+// the only account of what was thrown away.
 func (cr *ChunkReader) report(d Discard) {
 	if cr.cfg.OnDiscard != nil {
 		cr.cfg.OnDiscard(d)
@@ -205,11 +220,11 @@ func (cr *ChunkReader) add(h ChunkHeader, payload []byte) ([]byte, bool) {
 			// One sender writes one record at a time: a new record means
 			// the old one will never finish (the sender died and its pid
 			// was reused, or it was interrupted).
-			cr.drop(h.PID, f, "abandoned")
+			cr.drop(h.PID, f, DiscardAbandoned)
 		}
 		if h.Last() {
 			if h.Len > cr.cfg.MaxRecord {
-				cr.countDiscard(h.PID, "too large", h.Len)
+				cr.countDiscard(h.PID, DiscardTooLarge, h.Len)
 				return nil, false
 			}
 			return payload, true
@@ -218,11 +233,11 @@ func (cr *ChunkReader) add(h ChunkHeader, payload []byte) ([]byte, bool) {
 		cr.pending[h.PID] = f
 	} else if f == nil || f.id != h.ID {
 		if f != nil {
-			cr.drop(h.PID, f, "inconsistent")
+			cr.drop(h.PID, f, DiscardInconsistent)
 		}
 		// A continuation without its start: its start was discarded or
 		// never came. Count the record once and drop the rest of it.
-		cr.countDiscard(h.PID, "orphan", h.Len)
+		cr.countDiscard(h.PID, DiscardOrphan, h.Len)
 		if !h.Last() {
 			cr.pending[h.PID] = &fragment{id: h.ID, skip: true, last: cr.cfg.Now()}
 		}
@@ -236,7 +251,7 @@ func (cr *ChunkReader) add(h ChunkHeader, payload []byte) ([]byte, bool) {
 		return nil, false
 	}
 	if len(f.buf)+h.Len > cr.cfg.MaxRecord {
-		cr.drop(h.PID, f, "too large")
+		cr.drop(h.PID, f, DiscardTooLarge)
 		if !h.Last() {
 			cr.pending[h.PID] = &fragment{id: h.ID, skip: true, last: f.last}
 		}
@@ -272,8 +287,8 @@ func (cr *ChunkReader) takeSpare() []byte {
 	return b
 }
 
-// drop discards the fragment f of pid and counts it.
-func (cr *ChunkReader) drop(pid uint32, f *fragment, reason string) {
+// drop discards the fragment f of pid and reports it.
+func (cr *ChunkReader) drop(pid uint32, f *fragment, reason DiscardReason) {
 	delete(cr.pending, pid)
 	if f.skip {
 		return
@@ -282,11 +297,8 @@ func (cr *ChunkReader) drop(pid uint32, f *fragment, reason string) {
 	cr.countDiscard(pid, reason, len(f.buf))
 }
 
-func (cr *ChunkReader) countDiscard(pid uint32, reason string, n int) {
-	cr.partial.Add(1)
-	if reason == "too large" {
-		cr.tooLarge.Add(1)
-	}
+// countDiscard reports one partial record of pid, n bytes, thrown away.
+func (cr *ChunkReader) countDiscard(pid uint32, reason DiscardReason, n int) {
 	cr.report(Discard{Reason: reason, PID: pid, Bytes: n})
 }
 
@@ -300,7 +312,7 @@ func (cr *ChunkReader) evictOldest() {
 			oldPID, old = pid, f
 		}
 	}
-	cr.drop(oldPID, old, "memory")
+	cr.drop(oldPID, old, DiscardMemory)
 	cr.pending[oldPID] = &fragment{id: old.id, skip: true, last: old.last}
 }
 
@@ -314,7 +326,7 @@ func (cr *ChunkReader) sweep() {
 	cr.swept = now
 	for pid, f := range cr.pending {
 		if now.Sub(f.last) > cr.cfg.IdleTimeout {
-			cr.drop(pid, f, "idle")
+			cr.drop(pid, f, DiscardIdle)
 		}
 	}
 }
@@ -323,7 +335,7 @@ func (cr *ChunkReader) sweep() {
 // discarded, never returned.
 func (cr *ChunkReader) finish() {
 	for pid, f := range cr.pending {
-		cr.drop(pid, f, "eof")
+		cr.drop(pid, f, DiscardEOF)
 	}
 	if n := cr.w - cr.r; n > 0 {
 		cr.skipGarbage(n)

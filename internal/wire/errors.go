@@ -13,14 +13,18 @@ var ErrTruncated = errors.New("stream ended inside a frame")
 // SizeError on a stream the stream can't be resynchronised and must be
 // closed.
 type SizeError struct {
-	Len   uint64 // length announced or attempted
-	Max   int    // the limit in force
-	Where string // "record" or "control frame"
+	Len     uint64 // length announced or attempted
+	Max     int    // the limit in force
+	Control bool   // a control frame was too long, not a record
 }
 
 // Error says what was too long and the limit.
 func (e *SizeError) Error() string {
-	return fmt.Sprintf("%s of %d bytes exceeds the limit of %d bytes", e.Where, e.Len, e.Max)
+	what := "record"
+	if e.Control {
+		what = "control frame"
+	}
+	return fmt.Sprintf("%s of %d bytes exceeds the limit of %d bytes", what, e.Len, e.Max)
 }
 
 // ProtocolError reports input that does not follow the protocol, such as an

@@ -25,16 +25,6 @@ func AppendFrame(dst, rec []byte) []byte {
 	return append(dst, rec...)
 }
 
-// CheckRecord returns a *SizeError if rec can't be sent under the limit max
-// (DefaultMaxRecord when max <= 0).
-func CheckRecord(rec []byte, max int) error {
-	max = recordLimit(max)
-	if len(rec) > max {
-		return &SizeError{Len: uint64(len(rec)), Max: max, Where: "record"}
-	}
-	return nil
-}
-
 func recordLimit(max int) int {
 	if max <= 0 {
 		return DefaultMaxRecord
@@ -116,9 +106,9 @@ func (fr *FrameReader) Next() (Frame, error) {
 	n &^= ControlBit
 	switch {
 	case ctrl && n > MaxControl:
-		return Frame{}, &SizeError{Len: uint64(n), Max: MaxControl, Where: "control frame"}
+		return Frame{}, &SizeError{Len: uint64(n), Max: MaxControl, Control: true}
 	case !ctrl && uint64(n) > uint64(fr.max):
-		return Frame{}, &SizeError{Len: uint64(n), Max: fr.max, Where: "record"}
+		return Frame{}, &SizeError{Len: uint64(n), Max: fr.max}
 	}
 	total := FrameHeaderSize + int(n)
 	if err := fr.fill(total); err != nil {
