@@ -125,3 +125,19 @@ func plainLineSource(t *testing.T) (*fixture, *io.PipeWriter) {
 	f.done = true
 	return f, pw
 }
+
+// TestInputStartsOutput: records are written without Start; the first
+// input starts the output goroutine.
+func TestInputStartsOutput(t *testing.T) {
+	out := &halvingOutput{}
+	s := New(out)
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	s.AddLines("stdout", pr)
+	io.WriteString(pw, "one\n")
+	waitFor(t, "the line written without Start", func() bool { return s.Stats().Records == 1 })
+	pw.Close()
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}

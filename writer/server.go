@@ -17,9 +17,10 @@ import (
 // line each, to a single Output.
 //
 // Inputs serve as soon as they are added (Listen, AddListener,
-// AddPacketConn, AddPipe, AddLines), before or after Start; the records
-// they read wait in the bounded queue until Start starts the output
-// goroutine. Every method is safe for concurrent use.
+// AddPacketConn, AddPipe, AddPipeEnds, AddLines, AddLinesFrom), and the
+// first one added starts the output goroutine: records never wait for
+// Start, which is needed only to start the output before any input
+// exists. Every method is safe for concurrent use.
 type Server struct {
 	cfg    config
 	cfgErr error // options given bad values: the Server serves nothing

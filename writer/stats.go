@@ -6,11 +6,12 @@ import (
 )
 
 // Stats counts what a Server has done since New. Every field only grows,
-// except ClientsNow.
+// except the two gauges, ClientsNow and FrameBuffers, which say what is
+// held now.
 type Stats struct {
 	Records     uint64 // records written to the output
 	Bytes       uint64 // bytes written to the output
-	Writes      uint64 // successful Write calls on the output (one per batch)
+	Writes      uint64 // successful Write calls on the output: one per batch, plus one for each remainder the output took after a short write
 	ClientsNow  int64  // stream connections open now
 	Connections uint64 // stream connections accepted in all
 	SharedRings uint64 // stream connections whose data came through a shared ring
@@ -105,7 +106,7 @@ func (s Stats) Fields() []StatField {
 	return []StatField{
 		c("records", "records_total", "Records written to the output.", s.Records),
 		c("bytes", "bytes_total", "Bytes written to the output.", s.Bytes),
-		c("writes", "writes_total", "Successful writes of a batch to the output.", s.Writes),
+		c("writes", "writes_total", "Successful writes to the output: one per batch, plus one per remainder after a short write.", s.Writes),
 		g("clients", "clients", "Stream connections open now.", s.ClientsNow),
 		c("connections", "connections_total", "Stream connections accepted.", s.Connections),
 		c("shared_rings", "shared_rings_total", "Stream connections whose data came through a shared ring.", s.SharedRings),

@@ -7,10 +7,10 @@
 //
 //	uint32 big-endian length N | N bytes: one record
 //
-// The high bit of the length marks a control frame (hello, ack, error)
-// instead of a record; see [Hello], [Ack] and [ErrorFrame]. A record is
-// never longer than the configured maximum ([DefaultMaxRecord] unless
-// changed), which keeps the high bit free.
+// The high bit of the length marks a control frame (hello, ack, space,
+// error) instead of a record; see [Hello], [Ack], [Space] and [ErrorFrame].
+// A record is never longer than the configured maximum
+// ([DefaultMaxRecord] unless changed), which keeps the high bit free.
 //
 // # Pipe chunks
 //
