@@ -107,10 +107,21 @@ type feeder struct {
 	blk *block
 }
 
+// record is one record as a reader hands it to its feeder. Its slices
+// are the reader's and must stay unchanged only until add returns.
+type record struct {
+	data      []byte   // the record as received
+	wrap      []byte   // fields before "msg" if data is wrapped, each followed by ',' (a line's time, syslog's header)
+	tail      []byte   // fields the writer appends, each preceded by ',' (peer, session and sequence, stream)
+	forceWrap bool     // wrap data even if it is a JSON object (a syslog message)
+	sess      *session // ack mode: the session data belongs to
+	seq       uint64   // and its sequence number in it
+}
+
 // add formats one record into the current block. It returns false if the
 // output has stopped (the record is counted as lost).
-func (fd *feeder) add(rec, wrap, tail []byte, forceWrap bool, sess *session, seq uint64) bool {
-	n := fd.f.prepare(rec, wrap, tail, forceWrap)
+func (fd *feeder) add(r record) bool {
+	n := fd.f.prepare(r.data, r.wrap, r.tail, r.forceWrap)
 	if fd.blk != nil && len(fd.blk.buf)+n > cap(fd.blk.buf) {
 		fd.flush()
 	}
@@ -126,8 +137,8 @@ func (fd *feeder) add(rec, wrap, tail []byte, forceWrap bool, sess *session, seq
 	}
 	fd.blk.buf = fd.f.emit(fd.blk.buf)
 	fd.blk.records++
-	if sess != nil {
-		fd.blk.sess, fd.blk.seq = sess, seq
+	if r.sess != nil {
+		fd.blk.sess, fd.blk.seq = r.sess, r.seq
 	}
 	return true
 }

@@ -185,12 +185,12 @@ func (g *gram) datagram(n, oobn, flags int) {
 			// it lacks, then the writer's own.
 			g.fields = appendSyslogTail(g.fields[:0], &m, time.Now(), obj)
 			g.fields = append(g.fields, g.tail...)
-			g.fd.add(obj, nil, g.fields, false, nil, 0)
+			g.fd.add(record{data: obj, tail: g.fields})
 			return
 		}
 		g.fields = appendSyslogFields(g.fields[:0], &m, time.Now())
-		g.fd.add(m.msg, g.fields, g.tail, true, nil, 0)
+		g.fd.add(record{data: m.msg, wrap: g.fields, tail: g.tail, forceWrap: true})
 		return
 	}
-	g.fd.add(rec, nil, g.tail, false, nil, 0)
+	g.fd.add(record{data: rec, tail: g.tail})
 }

@@ -145,5 +145,5 @@ func (ls *lineSource) line(b []byte) {
 	ls.wrap = append(ls.wrap[:0], `"time":"`...)
 	ls.wrap = time.Now().UTC().AppendFormat(ls.wrap, time.RFC3339Nano)
 	ls.wrap = append(ls.wrap, `",`...)
-	ls.fd.add(b, ls.wrap, ls.tail, false, nil, 0)
+	ls.fd.add(record{data: b, wrap: ls.wrap, tail: ls.tail})
 }

@@ -154,7 +154,7 @@ func (p *pipe) serve() {
 			p.tail = appendUintField(p.tail[:0], "pipe_pid", uint64(rec.PID))
 			tail = p.tail
 		}
-		p.fd.add(rec.Data, nil, tail, false, nil, 0)
+		p.fd.add(record{data: rec.Data, tail: tail})
 	}
 	p.fd.flush()
 }

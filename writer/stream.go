@@ -368,7 +368,7 @@ func (c *conn) serve() {
 
 func (c *conn) record(rec []byte) {
 	if c.sess == nil {
-		c.fd.add(rec, nil, c.peer, false, nil, 0)
+		c.fd.add(record{data: rec, tail: c.peer})
 		return
 	}
 	seq := c.nextSeq
@@ -382,7 +382,7 @@ func (c *conn) record(rec []byte) {
 	c.tail = append(c.tail[:0], c.sess.prefix...)
 	c.tail = strconv.AppendUint(c.tail, seq, 10)
 	c.tail = append(c.tail, c.peer...)
-	c.fd.add(rec, nil, c.tail, false, c.sess, seq)
+	c.fd.add(record{data: rec, tail: c.tail, sess: c.sess, seq: seq})
 }
 
 // hello handles the first frame if it is a hello, and reports whether it
