@@ -24,28 +24,24 @@ import (
 type Server struct {
 	cfg    config
 	cfgErr error // options given bad values: the Server serves nothing
-	out    Output
 	c      counters
 	diag   *diag
-	budget budget
-	frames *frameBudget
+	frames *frameBudget // the large-frame memory of stream connections
 
-	queue      chan *block
-	reopenCh   chan chan error
-	inputsDone chan struct{} // closed when every input has ended
+	q          *queue        // records from the readers to the output goroutine
+	output     *outputLoop   // the output goroutine, owner of the Output
+	inputsDone chan struct{} // closed when every input Shutdown waits for has ended
 	abort      chan struct{} // closed when Shutdown's context expires
-	outDone    chan struct{} // closed when the output goroutine ends
-	o          output        // owned by the output goroutine
 
 	wg       sync.WaitGroup // input goroutines Shutdown waits for
 	detached sync.WaitGroup // line readers that can't be interrupted: Shutdown waits for them until its context expires
 
-	mu       sync.Mutex
-	started  bool
-	closing  bool // Shutdown began: no new inputs
-	forced   bool // Shutdown's context expired
+	mu       sync.Mutex // guards the fields below
+	started  bool       // the output goroutine runs (or ran)
+	closing  bool       // Shutdown began: no new inputs
+	forced   bool       // Shutdown's context expired
 	inputs   map[input]struct{}
-	sessions map[[wire.SessionIDSize]byte]*session
+	sessions map[[wire.SessionIDSize]byte]*session // ack sessions by id, see session.go
 
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -70,18 +66,15 @@ func New(out Output, opts ...Option) *Server {
 	}
 	s := &Server{
 		cfg:        cfg,
-		out:        out,
 		diag:       newDiag(cfg.diag),
-		queue:      make(chan *block, cfg.queueBytes/blockSize+64),
-		reopenCh:   make(chan chan error),
+		frames:     newFrameBudget(cfg.maxBuffered),
+		q:          newQueue(cfg.queueBytes),
 		inputsDone: make(chan struct{}),
 		abort:      make(chan struct{}),
-		outDone:    make(chan struct{}),
 		inputs:     make(map[input]struct{}),
 		sessions:   make(map[[wire.SessionIDSize]byte]*session),
 	}
-	s.budget.init(cfg.queueBytes)
-	s.frames = newFrameBudget(cfg.maxBuffered)
+	s.output = newOutputLoop(out, s)
 	s.cfgErr = errors.Join(cfg.errs...)
 	return s
 }
@@ -106,7 +99,7 @@ func (s *Server) Start() error {
 func (s *Server) startLocked() {
 	if !s.started {
 		s.started = true
-		go s.runOutput()
+		go s.output.run()
 	}
 }
 
@@ -122,9 +115,9 @@ func (s *Server) Reopen() error {
 	}
 	req := make(chan error, 1)
 	select {
-	case s.reopenCh <- req:
+	case s.output.reopenCh <- req:
 		return <-req
-	case <-s.outDone:
+	case <-s.output.done:
 		return errClosed
 	}
 }
@@ -136,7 +129,7 @@ func (s *Server) reopenNow() error {
 	if s.started {
 		return errors.New("writer: output started during reopen")
 	}
-	return s.reopen()
+	return s.output.reopen() // the output goroutine is not running: s.mu stands in for it
 }
 
 // Stats returns the counters so far. It is cheap and safe to call at any
@@ -144,7 +137,7 @@ func (s *Server) reopenNow() error {
 func (s *Server) Stats() Stats {
 	st := s.c.snapshot()
 	st.FrameBuffers = int64(s.frames.inUse())
-	if fo, ok := s.out.(*FileOutput); ok {
+	if fo, ok := s.output.out.(*FileOutput); ok {
 		st.Rotations = fo.rotations.Load()
 		st.Reopens += fo.autoOpens.Load()
 	}
@@ -250,15 +243,15 @@ func (s *Server) shutdown(ctx context.Context) error {
 	}
 	close(s.inputsDone)
 	select {
-	case <-s.outDone:
+	case <-s.output.done:
 	case <-ctx.Done():
 		s.forceAll()
-		<-s.outDone
+		<-s.output.done
 	}
 	if n := s.c.lost.Load(); n > 0 {
 		errs = append(errs, fmt.Errorf("writer: %d records lost at shutdown", n))
 	}
-	if err := s.out.Close(); err != nil {
+	if err := s.output.out.Close(); err != nil { // the output goroutine has ended
 		errs = append(errs, fmt.Errorf("close output: %w", err))
 	}
 	if ctx.Err() != nil {
@@ -279,6 +272,8 @@ func (s *Server) forceAll() {
 	}
 	s.eachInput(input.force)
 }
+
+var errClosed = errors.New("writer: server is shut down")
 
 // waitCtx waits for every wg or ctx and reports whether the wait groups
 // finished.

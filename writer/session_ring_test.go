@@ -108,9 +108,9 @@ func TestNoAckPastLostRecords(t *testing.T) {
 	waitFor(t, "the output to fail", func() bool { return s.Stats().WriteErrors > 0 })
 	send(`{"kept":2}`)
 	waitFor(t, "the second record queued", func() bool {
-		s.budget.mu.Lock()
-		defer s.budget.mu.Unlock()
-		return s.budget.used > 0
+		s.q.mu.Lock()
+		defer s.q.mu.Unlock()
+		return s.q.used > 0
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()

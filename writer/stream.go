@@ -500,7 +500,7 @@ func (c *conn) ackLoop() {
 		case <-c.ackWake:
 		case <-readDone:
 			readDone = nil
-		case <-c.s.outDone:
+		case <-c.s.output.done:
 			c.sendAck(&buf, &sent)
 			return
 		case <-c.s.abort:
