@@ -13,114 +13,39 @@ import (
 	"time"
 
 	"github.com/logfanin/logfanin/internal/shmring"
-	"github.com/logfanin/logfanin/internal/unixsock"
 	"github.com/logfanin/logfanin/internal/wire"
 )
+
+// Stream connections
+//
+// A conn is one accepted stream connection and its reader goroutine
+// (serve): it decodes frames through a wire.FrameReader, from the socket
+// or, after a hello asking for it, from a shared ring (shmring), hands
+// records to its feeder, and closes the connection with an error frame on
+// bad input. A connection in ack mode also has an ack loop, a second
+// goroutine that writes acks and space notices (stream_acks.go); writeMu
+// keeps its frames and the reader's error frame whole.
 
 // errorFrameTimeout bounds the time spent sending an error frame to a
 // client that does not read.
 const errorFrameTimeout = time.Second
 
-// streamListener is an input accepting stream connections.
-type streamListener struct {
-	s      *Server
-	l      net.Listener
-	sock   *unixsock.File // nil unless Listen created it
-	closed atomic.Bool
-}
-
-// AddListener serves the stream connections l accepts, such as a socket
-// passed by systemd socket activation. Shutdown closes l.
-func (s *Server) AddListener(l net.Listener) error {
-	return s.addListener(l, nil)
-}
-
-func (s *Server) addListener(l net.Listener, sock *unixsock.File) error {
-	sl := &streamListener{s: s, l: l, sock: sock}
-	if err := s.addInput(sl, false, sl.serve); err != nil {
-		l.Close()
-		sock.Remove()
-		return err
-	}
-	return nil
-}
-
-// drain removes the socket file, so that no new client finds it, and
-// wakes the accept loop, which accepts the connections already waiting in
-// the backlog (their clients may have sent records and closed) before it
-// closes the listener.
-func (sl *streamListener) drain() {
-	if sl.closed.CompareAndSwap(false, true) {
-		sl.sock.Remove()
-		if ul, ok := sl.l.(*net.UnixListener); ok && ul.SetDeadline(time.Now()) == nil {
-			return
-		}
-		sl.l.Close()
-	}
-}
-
-// acceptBacklog accepts, without waiting, the connections queued on l.
-func (sl *streamListener) acceptBacklog() {
-	ul, ok := sl.l.(*net.UnixListener)
-	if !ok {
-		return
-	}
-	rc, err := ul.SyscallConn()
-	if err != nil {
-		return
-	}
-	for {
-		nfd := -1
-		var aerr error
-		if rc.Control(func(fd uintptr) { nfd, aerr = acceptNonblock(int(fd)) }) != nil || aerr != nil {
-			return
-		}
-		f := os.NewFile(uintptr(nfd), "")
-		nc, err := net.FileConn(f)
-		f.Close()
-		if err == nil {
-			sl.s.serveConn(nc)
-		}
-	}
-}
-
-func (sl *streamListener) force() { sl.drain() }
-
-func (sl *streamListener) serve() {
-	backoff := 5 * time.Millisecond
-	for {
-		nc, err := sl.l.Accept()
-		if err != nil {
-			if sl.closed.Load() || errors.Is(err, net.ErrClosed) {
-				sl.acceptBacklog()
-				sl.l.Close()
-				return
-			}
-			// Out of descriptors and the like: wait and retry.
-			sl.s.diag.printf("accept on %s: %v", sl.l.Addr(), err)
-			t := time.NewTimer(backoff)
-			<-t.C
-			backoff = min(2*backoff, time.Second)
-			continue
-		}
-		backoff = 5 * time.Millisecond
-		sl.s.serveConn(nc)
-	}
-}
-
-// conn is one stream connection.
+// conn is one stream connection. Fields without a note belong to the
+// reader goroutine (serve) alone; the atomics and channels are how Shutdown,
+// the ack loop, the output goroutine and a newer connection of the session
+// reach it.
 type conn struct {
 	s        *Server
 	nc       net.Conn
 	fr       *wire.FrameReader
 	fd       feeder
-	pid      int32  // peer pid for diagnostics, 0 if unknown
-	peerID   peerID // the kernel's word on the peer, which sessions are bound to
-	peer     []byte
-	tail     []byte
-	forced   atomic.Bool
+	pid      int32         // peer pid for diagnostics, 0 if unknown
+	peerID   peerID        // the kernel's word on the peer, which sessions are bound to
+	peer     []byte        // WithPeerCred: the peer fields every record gets
+	tail     []byte        // scratch for a record's tail in ack mode: session, sequence, peer
+	forced   atomic.Bool   // set by force (Shutdown's context expired)
 	cut      atomic.Bool   // a newer connection of the session cut this one off
-	forcedCh chan struct{} // closed by force
+	forcedCh chan struct{} // closed by force: wakes a wait for frame memory
 
 	deadline   bool      // an idle deadline is set
 	deadlineAt time.Time // and when it falls
@@ -137,18 +62,19 @@ type conn struct {
 	// Acknowledgements in the ring (wire.HelloRingAck): the output
 	// publishes them in ackRing, nil once the ring is unmapped, and wakes
 	// the ack loop only for a client that waits, or once reading ended.
-	ackMu     sync.Mutex
+	ackMu     sync.Mutex // guards ackRing and readEnded
 	ackRing   *shmring.Consumer
 	readEnded bool
 
-	// Ack mode.
+	// Ack mode (stream_acks.go); all nil or zero without a hello asking
+	// for acks.
 	sess     *session
-	nextSeq  uint64
+	nextSeq  uint64        // the sequence of the next record read
 	lastNext atomic.Uint64 // highest sequence read on this connection + 1
-	ackWake  chan struct{}
-	ackDone  chan struct{}
-	readDone chan struct{}
-	writeMu  sync.Mutex
+	ackWake  chan struct{} // wakes the ack loop; a buffer of one, sends never wait
+	ackDone  chan struct{} // closed when the ack loop ends
+	readDone chan struct{} // closed when the reader has queued its last record
+	writeMu  sync.Mutex    // one frame at a time on nc: acks, space notices, the error frame
 }
 
 func (s *Server) serveConn(nc net.Conn) {
@@ -383,167 +309,6 @@ func (c *conn) record(rec []byte) {
 	c.tail = strconv.AppendUint(c.tail, seq, 10)
 	c.tail = append(c.tail, c.peer...)
 	c.fd.add(record{data: rec, tail: c.tail, sess: c.sess, seq: seq})
-}
-
-// hello handles the first frame if it is a hello, and reports whether it
-// was. A hello for a session that another process owns is refused with
-// errSessionOwned, before anything of the session changed.
-func (c *conn) hello(p []byte) (wire.Hello, bool, error) {
-	v, err := wire.ParseControl(p)
-	h, ok := v.(wire.Hello)
-	if err != nil || !ok {
-		return h, false, nil
-	}
-	if h.Flags&wire.HelloAck == 0 {
-		return h, true, nil
-	}
-	c.nextSeq = h.FirstSeq
-	c.ackWake = make(chan struct{}, 1)
-	c.ackDone = make(chan struct{})
-	c.readDone = make(chan struct{}) // before join publishes c to the next connection
-	// The session's connections are read one after the other, in the
-	// order of their hellos.
-	sess, prev, err := c.s.join(h.Session, c)
-	if err != nil {
-		return h, false, err
-	}
-	c.sess = sess
-	if prev != nil {
-		c.awaitPrevious(prev)
-	}
-	c.sess.acker.Store(c) // last: the output reaches c through it
-	if prev != nil {
-		prev.notifyAck() // its ack loop may end: c acknowledges for the session now
-	}
-	go c.ackLoop()
-	return h, true, nil
-}
-
-// testHookAwaitPrevious, when set by a test, is called as a connection
-// starts waiting for its session's previous one.
-var testHookAwaitPrevious func(c, prev *conn)
-
-// handoverWait is how long a session's new connection lets the previous
-// one take more data before cutting it off (a variable for tests).
-var handoverWait = 5 * time.Second
-
-// awaitPrevious waits until the session's previous connection has read
-// and queued its last record, so that the records of the two connections
-// reach the output in the order the client sent them and an ack on the new
-// connection never covers a record of the old one still in the queue.
-//
-// A client reconnects after shutting down its old connection, so the wait
-// is that of the old connection's records already sent, however long a
-// stalled output makes it. An old connection that is still open after
-// handoverWait (its socket held by another process) is cut off: it is
-// read up to what the kernel has buffered, or what its shared ring holds,
-// then ends; what it would have sent later is refused. Shutdown forces
-// the old connection as well, so the wait holds then too.
-func (c *conn) awaitPrevious(prev *conn) {
-	if testHookAwaitPrevious != nil {
-		testHookAwaitPrevious(c, prev)
-	}
-	t := time.NewTimer(handoverWait)
-	defer t.Stop()
-	select {
-	case <-prev.readDone:
-		return
-	case <-t.C:
-	}
-	prev.cut.Store(true)
-	cr, ok := prev.nc.(interface{ CloseRead() error })
-	if ok && cr.CloseRead() == nil {
-		c.s.diag.printf("connection from %s: the previous connection of its session is still open after %v: reading it only up to what it has buffered", c.who(), handoverWait)
-	} else {
-		c.s.diag.printf("connection from %s: the previous connection of its session is still open after %v and can't be cut off: waiting for it to end", c.who(), handoverWait)
-	}
-	<-prev.readDone
-}
-
-// written tells the connection that its session's records up to
-// sess.writtenNext are written: the ack loop sends an ack frame, or, for a
-// client that reads acknowledgements in the ring, the value is published
-// there and the ack loop wakes only if the client waits for a frame.
-func (c *conn) written() {
-	c.ackMu.Lock()
-	frame := c.ackRing == nil || c.readEnded
-	if !frame {
-		frame = c.ackRing.PublishAck(c.sess.writtenNext.Load())
-	}
-	c.ackMu.Unlock()
-	if frame {
-		c.notifyAck()
-	}
-}
-
-func (c *conn) notifyAck() {
-	if c.ackWake == nil {
-		return
-	}
-	select {
-	case c.ackWake <- struct{}{}:
-	default:
-	}
-}
-
-// ackLoop sends acks as batches are written. Once reading has ended it
-// stays until every record read has been acknowledged (a client may close
-// its sending side and wait for the last ack), a newer connection of the
-// session takes over, the output stops, or Shutdown forces the connection.
-func (c *conn) ackLoop() {
-	defer close(c.ackDone)
-	var buf []byte
-	var sent uint64 // highest sequence acked + 1
-	readDone := c.readDone
-	for {
-		select {
-		case <-c.ackWake:
-		case <-readDone:
-			readDone = nil
-		case <-c.s.output.done:
-			c.sendAck(&buf, &sent)
-			return
-		case <-c.s.abort:
-			return
-		}
-		if c.spaceDue.Swap(false) && !c.sendSpace(&buf) {
-			return
-		}
-		ok := c.sendAck(&buf, &sent)
-		// Reading has ended: stay until the last record read is acked,
-		// unless sending failed, Shutdown forced the connection, or a
-		// newer connection of the session acknowledges the rest.
-		if readDone == nil && (!ok || sent >= c.lastNext.Load() || c.forced.Load() || c.sess.acker.Load() != c) {
-			return
-		}
-	}
-}
-
-// sendAck sends the highest sequence written if it has not been sent; it
-// returns false if the connection can't be written to.
-func (c *conn) sendAck(buf *[]byte, sent *uint64) bool {
-	w := c.sess.writtenNext.Load()
-	if w == 0 || w <= *sent {
-		return true
-	}
-	*buf = wire.AppendAck((*buf)[:0], wire.Ack{Seq: w - 1})
-	c.writeMu.Lock()
-	defer c.writeMu.Unlock()
-	if _, err := c.nc.Write(*buf); err != nil {
-		return false
-	}
-	*sent = w
-	c.s.c.acks.Add(1)
-	return true
-}
-
-// sendSpace tells the client that its shared ring has room again.
-func (c *conn) sendSpace(buf *[]byte) bool {
-	*buf = wire.AppendSpace((*buf)[:0])
-	c.writeMu.Lock()
-	defer c.writeMu.Unlock()
-	_, err := c.nc.Write(*buf)
-	return err == nil
 }
 
 // sendError sends the writer's last word before closing.
