@@ -12,6 +12,26 @@ import (
 	"github.com/logfanin/logfanin/internal/wire"
 )
 
+// How the writer is built
+//
+// A record goes from a reader goroutine to the output goroutine through one
+// bounded queue:
+//
+//	input's reader goroutine ── feeder.add ──▶ block ── queue ──▶ outputLoop ──▶ Output
+//	(stream_conn.go, datagram.go,  (queue.go: formats     (queue.go)   (outputloop.go: batch,
+//	 pipe.go, lines.go)             one JSON line each)                 write, retry, acks)
+//
+// Goroutines and what they own: each input has one reader goroutine
+// (stream_listener.go's accept loop starts one per connection), which owns
+// its feeder and the input's read state; a stream connection in ack mode
+// has an ack loop as well (stream_acks.go). The output goroutine owns the
+// Output and the batch. The Server's own state (inputs, sessions, the
+// lifecycle flags) is under s.mu; Stats are atomic counters.
+//
+// A new input is a type with drain and force (see input), a serve method
+// that reads and calls its feeder's add for every record and flush before
+// it may block, registered with addInput; its Add… method is the API.
+
 // Server is the fan-in writer: it reads records from any number of stream
 // sockets, datagram sockets, pipes and line sources and writes them, one
 // line each, to a single Output.
