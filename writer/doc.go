@@ -107,8 +107,9 @@
 // Reopen reopens the output between two batches (SIGHUP after logrotate).
 // Shutdown stops accepting, waits for every input to reach its end, writes
 // what remains and closes the output; when its context expires it stops
-// the inputs without losing what they have received whole. Stats counts
-// everything, cheaply.
+// the inputs without losing what they have received whole (a line source
+// it can neither interrupt nor close is left to its reader, and what that
+// reads later is counted as lost). Stats counts everything, cheaply.
 //
 // # Platforms
 //

@@ -296,7 +296,9 @@ func (s *Server) forceAll() {
 var errClosed = errors.New("writer: server is shut down")
 
 // waitCtx waits for every wg or ctx and reports whether the wait groups
-// finished.
+// finished. When ctx wins, its helper goroutine lives on until the groups
+// finish: after Shutdown's forceAll that is only as long as a detached
+// line reader, which already outlives Shutdown.
 func waitCtx(ctx context.Context, wgs ...*sync.WaitGroup) bool {
 	done := make(chan struct{})
 	go func() {
