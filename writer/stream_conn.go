@@ -77,6 +77,10 @@ type conn struct {
 	writeMu  sync.Mutex    // one frame at a time on nc: acks, space notices, the error frame
 }
 
+// serveConn takes an accepted connection: it learns the peer from the
+// kernel (sessions are bound to it, WithPeerCred stamps records with it),
+// refuses a peer WithAllowUIDs does not allow, and starts the
+// connection's reader as a child input of the Server.
 func (s *Server) serveConn(nc net.Conn) {
 	c := &conn{s: s, nc: nc, forcedCh: make(chan struct{})}
 	c.fd.s = s
@@ -116,6 +120,7 @@ func (s *Server) serveConn(nc net.Conn) {
 	s.addChild(c, c.serve)
 }
 
+// who names the peer in diagnostics.
 func (c *conn) who() string {
 	if c.pid != 0 {
 		return "pid " + strconv.Itoa(int(c.pid))
@@ -231,6 +236,11 @@ func (c *conn) force() {
 	c.nc.SetReadDeadline(time.Now())
 }
 
+// serve is the connection's reader goroutine. The first frame may be a
+// hello (ack mode, perhaps a shared ring); any other control frame from a
+// client is a protocol error. It ends at the client's end of stream or at
+// the first error, then, in ack mode, waits for the ack loop, so that the
+// connection is closed only after its last ack.
 func (c *conn) serve() {
 	defer func() {
 		c.nc.Close()
@@ -292,6 +302,9 @@ func (c *conn) serve() {
 	}
 }
 
+// record hands one record to the feeder. In ack mode it numbers the
+// record, skips one the session has already accepted (a replay after a
+// reconnect), and stamps the session and sequence at its end.
 func (c *conn) record(rec []byte) {
 	if c.sess == nil {
 		c.fd.add(record{data: rec, tail: c.peer})
@@ -320,6 +333,8 @@ func (c *conn) sendError(code uint16, msg string) {
 	c.nc.Write(b)
 }
 
+// protocolError closes the connection over a control frame that is
+// malformed or out of place, telling the client which.
 func (c *conn) protocolError(p []byte) {
 	reason := "control frame out of place"
 	if _, err := wire.ParseControl(p); err != nil {
@@ -335,6 +350,10 @@ func (c *conn) protocolErrorf(format string, args ...any) {
 	c.sendError(wire.CodeProtocol, reason)
 }
 
+// readError counts and reports why reading ended, and tells the client
+// with an error frame when the writer is the one closing: a clean end of
+// stream and a client gone are not errors, a half frame is a Partial
+// record, each other cause has its counter and error code.
 func (c *conn) readError(err error) {
 	var se *wire.SizeError
 	switch {
