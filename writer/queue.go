@@ -107,7 +107,8 @@ func (q *queue) close() {
 	q.cond.Broadcast()
 }
 
-// put returns b to the pool, releasing its charge if charged.
+// put gives b back, releasing its charge if charged: a pooled block to the
+// pool, a block made for one long line to the garbage collector.
 func (q *queue) put(b *block, charged bool) {
 	if charged {
 		q.release(b.charge)
