@@ -1,20 +1,14 @@
 package bench
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/logfanin/logfanin/internal/logcheck"
@@ -215,96 +209,6 @@ func (r Result) brief() string {
 	return fmt.Sprintf("%.0f rec/s %.1f MB/s, missing %d torn %d", r.RecordsPerSec(), r.MBPerSec(), r.Report.Missing, r.Report.Torn+r.Report.Interleaved)
 }
 
-// child is one started producer process.
-type child struct {
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	out   *bufio.Reader
-}
-
-// withProcs sets the GOMAXPROCS of a producer process to
-// cfg.ProducerProcs. The in-process contenders keep the default even with
-// one producer: they stand for a program that logs from many goroutines.
-// Jobs that are no contender (the memory job) keep it too.
-func (cfg *Config) withProcs(j job) job {
-	if c, ok := contenderByName(j.Contender); ok && c.kind != kindZap && cfg.ProducerProcs > 0 {
-		j.MaxProcs = cfg.ProducerProcs
-	}
-	return j
-}
-
-// ProcsName names the GOMAXPROCS of a producer process, n as in
-// Config.ProducerProcs after its default is applied.
-func ProcsName(n int) string {
-	if n <= 0 {
-		return "the runtime's default GOMAXPROCS"
-	}
-	return fmt.Sprintf("GOMAXPROCS=%d", n)
-}
-
-func startChild(cfg *Config, j job, extra []*os.File) (*child, error) {
-	spec, err := json.Marshal(cfg.withProcs(j))
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(cfg.Self)
-	cmd.Env = append(os.Environ(), envChild+"="+string(spec))
-	cmd.ExtraFiles = extra
-	cmd.Stderr = os.Stderr
-	return startCmd(cmd)
-}
-
-// startCmd starts a producer process and waits until it says it is ready.
-func startCmd(cmd *exec.Cmd) (*child, error) {
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	ch := &child{cmd: cmd, stdin: stdin, out: bufio.NewReader(stdout)}
-	line, err := ch.out.ReadString('\n')
-	if strings.TrimSpace(line) != "ready" {
-		ch.stdin.Close()
-		rest, _ := io.ReadAll(ch.out)
-		cmd.Wait()
-		return nil, fmt.Errorf("producer did not start: %q %s %v", line, rest, err)
-	}
-	return ch, nil
-}
-
-// wait waits for the child and returns its rusage and peak resident set.
-func (c *child) wait() (*syscall.Rusage, int64, error) {
-	rest, _ := io.ReadAll(c.out)
-	err := c.cmd.Wait()
-	var res childResult
-	if line := bytes.TrimSpace(rest); len(line) > 0 {
-		if jerr := json.Unmarshal(line, &res); jerr != nil {
-			res.Err = "bad result line: " + string(line)
-		}
-	}
-	ru, _ := c.cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if res.Err != "" {
-		return ru, res.VmHWM, errors.New(res.Err)
-	}
-	if err != nil {
-		return ru, res.VmHWM, err
-	}
-	return ru, res.VmHWM, nil
-}
-
-func cpu(ru *syscall.Rusage) time.Duration {
-	if ru == nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // runOnce runs one repetition. rate, when not zero, limits each producer
 // to that many records per second (the latency measurement uses it with
 // stamp).
@@ -447,118 +351,4 @@ func runOnce(cfg *Config, c contender, producers, size, perProducer int, rate in
 	return r
 }
 
-// writerProc is a writer process: the sidecar or rsyslogd.
-type writerProc interface {
-	// finish waits until the writer has written what the producers sent
-	// (want records), stops it and returns its usage.
-	finish(want int) (writerStats, error)
-	kill()
-}
-
-type writerStats struct {
-	ru      *syscall.Rusage
-	peakRSS int64
-	writes  uint64
-	done    time.Time // when the output was complete
-	note    string
-}
-
-// sidecar is a running logfanin binary.
-type sidecar struct {
-	cmd    *exec.Cmd
-	addr   string
-	pipeW  *os.File
-	stderr bytes.Buffer
-	rss    *rssMonitor
-}
-
-// startSidecar starts the logfanin binary listening on one address of the
-// given scheme and writing to out, and waits until it serves.
-func startSidecar(bin, scheme, dir, out string) (*sidecar, error) {
-	return startSidecarArgs(bin, scheme, dir, []string{"-out", out, "-max-size", "0"}, nil)
-}
-
-func startSidecarArgs(bin, scheme, dir string, args []string, stdout io.Writer) (*sidecar, error) {
-	s := &sidecar{}
-	var listen string
-	var files []*os.File
-	var pr *os.File
-	switch scheme {
-	case "fd":
-		r, w, err := os.Pipe()
-		if err != nil {
-			return nil, err
-		}
-		pr, s.pipeW = r, w
-		files = []*os.File{r}
-		listen, s.addr = "fd:3", "fd:3"
-	default:
-		sock := filepath.Join(dir, scheme+".sock")
-		listen = scheme + "://" + sock
-		s.addr = listen
-	}
-	s.cmd = exec.Command(bin, append([]string{"-listen", listen}, args...)...)
-	s.cmd.ExtraFiles = files
-	s.cmd.Stderr = &s.stderr
-	s.cmd.Stdout = stdout
-	if err := s.cmd.Start(); err != nil {
-		return nil, err
-	}
-	s.rss = monitorRSS(s.cmd.Process.Pid)
-	if pr != nil {
-		pr.Close()
-		return s, nil
-	}
-	sock := strings.TrimPrefix(listen, scheme+"://")
-	if err := waitFor(func() bool { _, err := os.Stat(sock); return err == nil }, 10*time.Second); err != nil {
-		s.kill()
-		return nil, fmt.Errorf("sidecar did not create its socket: %s", s.stderr.String())
-	}
-	return s, nil
-}
-
 var statRe = regexp.MustCompile(`records=(\d+) bytes=\d+ writes=(\d+)`)
-
-func (s *sidecar) finish(want int) (writerStats, error) {
-	if s.pipeW != nil {
-		s.pipeW.Close()
-	}
-	s.rss.sample(s.cmd.Process.Pid)
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	err := s.cmd.Wait()
-	ws := writerStats{done: time.Now(), peakRSS: s.rss.finish()}
-	ws.ru, _ = s.cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if err != nil {
-		return ws, fmt.Errorf("sidecar: %v: %s", err, s.stderr.String())
-	}
-	m := statRe.FindAllStringSubmatch(s.stderr.String(), -1)
-	if len(m) == 0 {
-		return ws, fmt.Errorf("sidecar printed no stats line: %s", s.stderr.String())
-	}
-	last := m[len(m)-1]
-	ws.writes, _ = strconv.ParseUint(last[2], 10, 64)
-	if n, _ := strconv.Atoi(last[1]); n != want {
-		ws.note = fmt.Sprintf("sidecar counted %d records of %d", n, want)
-	}
-	return ws, nil
-}
-
-func (s *sidecar) kill() {
-	if s.pipeW != nil {
-		s.pipeW.Close()
-	}
-	s.cmd.Process.Kill()
-	s.cmd.Wait()
-	s.rss.finish()
-}
-
-func waitFor(cond func() bool, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return errors.New("timed out")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return nil
-}

@@ -1,0 +1,96 @@
+package forward
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// source is the file being read: the lines in buf start at file offset
+// base; those before start were accepted.
+type source struct {
+	ent  entry
+	file *os.File
+	r    io.Reader // file, or a gzip reader over it
+	gz   bool
+	live bool // opened at the live path, not a backup name
+	buf  []byte
+	base int64
+	eof  bool // the last read reached the end
+}
+
+func (s *source) close() {
+	if s.file != nil {
+		s.file.Close()
+	}
+}
+
+// pos is the file offset just past what was read.
+func (s *source) pos() int64 { return s.base + int64(len(s.buf)) }
+
+// fill reads more of the file, growing buf if it holds no whole line.
+func (s *source) fill(want int) error {
+	if cap(s.buf)-len(s.buf) < 64<<10 {
+		if len(s.buf)+64<<10 > cap(s.buf) && bytes.IndexByte(s.buf, '\n') < 0 || cap(s.buf) < want {
+			nb := make([]byte, len(s.buf), max(2*cap(s.buf), want, 256<<10))
+			copy(nb, s.buf)
+			s.buf = nb
+		}
+	}
+	n, err := s.r.Read(s.buf[len(s.buf):cap(s.buf)])
+	s.buf = s.buf[:len(s.buf)+n]
+	s.eof = n == 0 && errors.Is(err, io.EOF) || errors.Is(err, io.EOF) && s.gz
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("read %s: %w", s.file.Name(), err)
+	}
+	return nil
+}
+
+// consume drops n accepted bytes from the front of buf.
+func (s *source) consume(n int) {
+	rest := copy(s.buf, s.buf[n:])
+	s.buf = s.buf[:rest]
+	s.base += int64(n)
+}
+
+// openBackup opens a rotated file under its backup's name, plain or
+// compressed; nil, nil if it is under neither. The plain one is tried
+// first: compression writes the .gz whole before it removes the plain
+// file.
+func openBackup(e entry) (*source, error) {
+	if file, err := os.Open(e.Backup); err == nil {
+		return &source{ent: e, file: file, r: file}, nil
+	}
+	file, err := os.Open(e.Backup + ".gz")
+	if err != nil {
+		return nil, nil
+	}
+	zr, err := gzip.NewReader(file)
+	if err != nil {
+		file.Close()
+		return nil, fmt.Errorf("read %s.gz: %w", e.Backup, err)
+	}
+	return &source{ent: e, file: file, r: zr, gz: true}, nil
+}
+
+// seek skips to the offset: a seek in a plain file, reading in a
+// compressed one.
+func (s *source) seek(off int64) error {
+	s.base = off
+	if off == 0 {
+		return nil
+	}
+	if s.gz {
+		if _, err := io.CopyN(io.Discard, s.r, off); err != nil {
+			return fmt.Errorf("skip to offset %d of %s: %w", off, s.file.Name(), err)
+		}
+		return nil
+	}
+	if _, err := s.file.Seek(off, io.SeekStart); err != nil {
+		return fmt.Errorf("seek %s: %w", s.file.Name(), err)
+	}
+	return nil
+}
