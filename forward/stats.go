@@ -2,7 +2,6 @@ package forward
 
 import (
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/logfanin/logfanin/writer"
@@ -63,14 +62,14 @@ func (f *Forwarder) Stats() Stats {
 
 // Fields lists the counters under the names the sidecar's summary line
 // and metrics endpoint use, in writer.Stats.Fields's form.
-func (s Stats) Fields() []writer.StatField {
+func (s Stats) Fields() writer.StatFields {
 	c := func(name, metric, help string, v uint64) writer.StatField {
 		return writer.StatField{Name: name, Metric: metric, Help: help, Value: int64(v)}
 	}
 	g := func(name, metric, help string, v int64) writer.StatField {
 		return writer.StatField{Name: name, Metric: metric, Help: help, Gauge: true, Value: v}
 	}
-	return []writer.StatField{
+	return writer.StatFields{
 		c("forwarded", "forward_records_total", "Records the OTLP receiver accepted.", s.Forwarded),
 		c("forward_batches", "forward_batches_total", "Exports answered by the OTLP receiver.", s.Batches),
 		c("forward_retries", "forward_retries_total", "Exports retried after a retryable failure.", s.Retries),
@@ -83,15 +82,4 @@ func (s Stats) Fields() []writer.StatField {
 }
 
 // String returns name=value for every field, as writer.Stats.String.
-func (s Stats) String() string {
-	var b []byte
-	for i, f := range s.Fields() {
-		if i > 0 {
-			b = append(b, ' ')
-		}
-		b = append(b, f.Name...)
-		b = append(b, '=')
-		b = strconv.AppendInt(b, f.Value, 10)
-	}
-	return string(b)
-}
+func (s Stats) String() string { return s.Fields().String() }

@@ -96,14 +96,14 @@ type StatField struct {
 
 // Fields lists every counter and gauge of s, in String's order. It is the
 // one list of them: String and the sidecar's metrics endpoint both use it.
-func (s Stats) Fields() []StatField {
+func (s Stats) Fields() StatFields {
 	c := func(name, metric, help string, v uint64) StatField {
 		return StatField{Name: name, Metric: metric, Help: help, Value: int64(v)}
 	}
 	g := func(name, metric, help string, v int64) StatField {
 		return StatField{Name: name, Metric: metric, Help: help, Gauge: true, Value: v}
 	}
-	return []StatField{
+	return StatFields{
 		c("records", "records_total", "Records written to the output.", s.Records),
 		c("bytes", "bytes_total", "Bytes written to the output.", s.Bytes),
 		c("writes", "writes_total", "Successful writes to the output: one per batch, plus one per remainder after a short write.", s.Writes),
@@ -134,9 +134,16 @@ func (s Stats) Fields() []StatField {
 }
 
 // String returns a one-line summary, name=value for every field.
-func (s Stats) String() string {
+func (s Stats) String() string { return s.Fields().String() }
+
+// StatFields is a list of counters and gauges, such as Stats.Fields.
+type StatFields []StatField
+
+// String returns name=value for every field, separated by spaces: the
+// sidecar's summary line.
+func (fs StatFields) String() string {
 	var b []byte
-	for i, f := range s.Fields() {
+	for i, f := range fs {
 		if i > 0 {
 			b = append(b, ' ')
 		}
