@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -163,7 +162,7 @@ func testSessionTakeover(t *testing.T, opts []Option) {
 			t.Errorf("victim record %d written %d times", i, got[i])
 		}
 	}
-	if errors.Is(sc.Err(), os.ErrClosed) {
-		t.Fatal(sc.Err())
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -51,10 +51,11 @@ func (rd *round) address() string {
 	return "fd:3"
 }
 
-// waitSocket waits for the writer to create the socket of addr: it binds
-// the socket under another name and renames it into place, so it serves
-// from the moment the name exists.
-func waitSocket(ctx context.Context, addr string, exited <-chan struct{}) error {
+// WaitSocket waits for a writer to create the socket of addr (up to 30
+// s): the writer binds the socket under another name and renames it into
+// place, so it serves from the moment the name exists. It gives up when
+// exited is closed (the writer exited) or ctx is done.
+func WaitSocket(ctx context.Context, addr string, exited <-chan struct{}) error {
 	a, err := wire.ParseAddr(addr)
 	if err != nil || a.Transport == wire.Pipe {
 		return err
@@ -116,7 +117,7 @@ func (rd *round) sidecar(ctx context.Context) (int, error) {
 		<-exited
 		return 0, fmt.Errorf("%w\nlogfanin: %s", err, stderr.String())
 	}
-	if err := waitSocket(ctx, addr, exited); err != nil {
+	if err := WaitSocket(ctx, addr, exited); err != nil {
 		return fail(err)
 	}
 	var rot *rotator

@@ -2,6 +2,7 @@ package hostile
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/logfanin/logfanin/stress"
 )
 
 // Result is one pattern's measurement.
@@ -90,9 +93,12 @@ func Run(bin, dir string, p Pattern, d time.Duration) (Result, error) {
 		return res, fmt.Errorf("start the writer: %w", err)
 	}
 	pr.Close()
-	defer w.Process.Kill()
-	for _, s := range []string{stream, dgram} {
-		if err := waitPath(s, 30*time.Second); err != nil {
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = w.Wait(); close(exited) }()
+	defer func() { w.Process.Kill(); <-exited }()
+	for _, s := range []string{"unix://" + stream, "unixgram://" + dgram} {
+		if err := stress.WaitSocket(context.Background(), s, exited); err != nil {
 			return res, fmt.Errorf("the writer's socket: %w\n%s", err, wout.String())
 		}
 	}
@@ -124,8 +130,9 @@ func Run(bin, dir string, p Pattern, d time.Duration) (Result, error) {
 	// The writer drains what the attack left queued, writes and exits:
 	// its CPU from here on is the attack's too.
 	w.Process.Signal(syscall.SIGTERM)
-	if err := w.Wait(); err != nil {
-		return res, fmt.Errorf("writer: %w\n%s", err, wout.String())
+	<-exited
+	if waitErr != nil {
+		return res, fmt.Errorf("writer: %w\n%s", waitErr, wout.String())
 	}
 	res.WriterCPU = cpuTime(w.ProcessState) - before
 	for _, l := range strings.Split(wout.String(), "\n") {
@@ -156,17 +163,4 @@ func cpuOf(pid int) (time.Duration, error) {
 		return 0, fmt.Errorf("/proc/%d/stat: bad times", pid)
 	}
 	return time.Duration(ut+st) * 10 * time.Millisecond, nil
-}
-
-func waitPath(path string, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for {
-		if _, err := os.Stat(path); err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s did not appear", path)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
