@@ -33,12 +33,14 @@ type streamServer struct {
 	ackEvery int
 	discard  bool // count only (benchmarks)
 	noRings  bool // refuse shared rings, as a writer that can't map them
+	refuse   int  // refuse this many hellos asking for acks, as sessions another process owns
 
 	mu      sync.Mutex
 	cond    sync.Cond
 	recs    []rec
 	hellos  int
-	rings   int // hellos that passed a shared ring
+	helloed [][wire.SessionIDSize]byte // the session of every hello asking for acks
+	rings   int                        // hellos that passed a shared ring
 	ln      *net.UnixListener
 	conns   map[net.Conn]bool
 	wg      sync.WaitGroup
@@ -142,7 +144,18 @@ func (srv *streamServer) serve(c net.Conn) {
 			if h.Flags&wire.HelloShm != 0 {
 				srv.rings++
 			}
+			refuse := acking && srv.refuse > 0
+			if acking {
+				srv.helloed = append(srv.helloed, h.Session)
+			}
+			if refuse {
+				srv.refuse--
+			}
 			srv.mu.Unlock()
+			if refuse {
+				c.Write(wire.AppendError(nil, wire.ErrorFrame{Code: wire.CodeSession, Message: "the session belongs to another process"}))
+				return
+			}
 			if h.Flags&wire.HelloShm != 0 && srv.noRings {
 				c.Write(wire.AppendError(nil, wire.ErrorFrame{Code: wire.CodeProtocol, Message: "shared ring: refused"}))
 				return

@@ -5,13 +5,16 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/logfanin/logfanin/internal/wire"
 )
@@ -164,5 +167,43 @@ func testSessionTakeover(t *testing.T, opts []Option) {
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRefusedSessionReplays: a writer that refuses the Sink's session
+// (another process opened a session of that id there first) makes the
+// Sink take a new id and send its records under it: none is lost.
+func TestRefusedSessionReplays(t *testing.T) {
+	srv := newStreamServer(t, 4)
+	srv.mu.Lock()
+	srv.refuse = 1
+	srv.mu.Unlock()
+	s, err := New(srv.addr(), WithAck(true), WithSharedMemory(0), WithErrorOutput(io.Discard),
+		WithBackoff(time.Millisecond, 2*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const n = 20
+	for i := range n {
+		fmt.Fprintf(s, `{"n":%d}`, i)
+	}
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	srv.mu.Lock()
+	helloed := slices.Clone(srv.helloed)
+	srv.mu.Unlock()
+	if len(helloed) < 2 || helloed[0] == helloed[len(helloed)-1] {
+		t.Fatalf("sessions of the hellos: %x, want a new one after the refusal", helloed)
+	}
+	got := dedup(t, srv.records())
+	if len(got) != n {
+		t.Fatalf("%d records, want %d", len(got), n)
+	}
+	for i, r := range got {
+		if r != fmt.Sprintf(`{"n":%d}`, i) {
+			t.Fatalf("record %d is %s", i, r)
+		}
 	}
 }
