@@ -133,9 +133,9 @@ func (f *File) Path() string { return f.path }
 // Write appends p as one record, its bytes as given (no newline is
 // added; see "Bytes as given" in the package documentation), and returns
 // len(p) on success. How the record is written depends on the locking
-// level (see the package documentation). A record that could only be partly written is an error
-// wrapping the cause (io.ErrShortWrite, or the errno such as
-// syscall.ENOSPC) and saying how many bytes went out; if the record ended
+// level (see the package documentation). A record that could only be
+// partly written is an error wrapping the cause (io.ErrShortWrite, or the
+// errno such as syscall.ENOSPC) and saying how many bytes went out; if the record ended
 // with a newline, a newline is then written on a best-effort basis so the
 // next record starts on its own line. If rotation fails, the record is
 // still written to the current file and the rotation error returned.

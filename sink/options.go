@@ -98,6 +98,7 @@ type config struct {
 	dialTimeout  time.Duration
 	closeTimeout time.Duration
 	onConnect    func()
+	pipeChunk    int // chunk size on a pipe: this system's PIPE_BUF
 }
 
 func newConfig(opts []Option) config {
@@ -109,6 +110,7 @@ func newConfig(opts []Option) config {
 		maxBackoff:   DefaultMaxBackoff,
 		dialTimeout:  DefaultDialTimeout,
 		closeTimeout: DefaultCloseTimeout,
+		pipeChunk:    wire.PipeBuf,
 	}
 	for _, o := range opts {
 		o.apply(&c)

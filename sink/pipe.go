@@ -21,7 +21,7 @@ type pipeFD struct {
 	fd      int
 	refs    int // guarded by pipes.mu
 	mu      sync.Mutex
-	chunk   int // chunk size, header included: pipeChunk when opened
+	chunk   int // chunk size, header included: the first opener's config.pipeChunk
 	scratch []byte
 	write   func([]byte) error
 	drops   atomic.Uint64 // drops not yet reported, of every Sink on fd
@@ -37,14 +37,11 @@ var pipes struct {
 // continue the ids of a fragment the writer still holds.
 var recordID atomic.Uint32
 
-// pipeChunk is the size of the chunks written to a pipe: this system's
-// PIPE_BUF. Tests set it to 512, macOS's and the BSDs', to exercise their
-// chunking on Linux.
-var pipeChunk = wire.PipeBuf
-
 func init() { recordID.Store(rand.Uint32()) }
 
-func openPipe(fd int) (*pipeFD, error) {
+// openPipe returns the shared state of descriptor fd, made with chunks of
+// chunk bytes if this process has none yet.
+func openPipe(fd, chunk int) (*pipeFD, error) {
 	if err := checkPipe(fd); err != nil {
 		return nil, err
 	}
@@ -55,7 +52,7 @@ func openPipe(fd int) (*pipeFD, error) {
 	}
 	pf := pipes.m[fd]
 	if pf == nil {
-		pf = &pipeFD{fd: fd, chunk: pipeChunk}
+		pf = &pipeFD{fd: fd, chunk: chunk}
 		pf.scratch = make([]byte, pf.chunk)
 		pf.write = pf.writeChunk
 		pipes.m[fd] = pf

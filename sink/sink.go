@@ -152,7 +152,7 @@ func New(addr string, opts ...Option) (*Sink, error) {
 		}
 	}
 	if a.Transport == wire.Pipe {
-		if s.pipe, err = openPipe(a.FD); err != nil {
+		if s.pipe, err = openPipe(a.FD, cfg.pipeChunk); err != nil {
 			return nil, fmt.Errorf("sink: %s: %w", a, err)
 		}
 	} else {
@@ -432,6 +432,12 @@ func (s *Sink) countersInto(st *Stats) {
 	st.Reconnects = s.reconnects.Load()
 	st.Errors = s.errs.Load()
 	st.Lost = s.lost.Load()
+}
+
+// withPipeChunk is a test seam: chunks of n bytes on a pipe, such as the
+// 512 of macOS and the BSDs, to exercise their chunking on Linux.
+func withPipeChunk(n int) Option {
+	return optionFunc(func(c *config) { c.pipeChunk = n })
 }
 
 // withConnectHook is a test seam: f runs after every connection is set up.

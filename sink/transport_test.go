@@ -163,8 +163,6 @@ func checkPipeRecords(t *testing.T, recs []string, g, n int) {
 func TestPipeGoroutines(t *testing.T) {
 	for _, chunk := range []int{wire.PipeBuf, 512} {
 		t.Run(strconv.Itoa(chunk), func(t *testing.T) {
-			defer func(old int) { pipeChunk = old }(pipeChunk)
-			pipeChunk = chunk
 			testPipeGoroutines(t, chunk)
 		})
 	}
@@ -186,11 +184,11 @@ func testPipeGoroutines(t *testing.T, chunk int) {
 	}()
 	addr := "fd:" + strconv.Itoa(int(w.Fd()))
 	// Two Sinks on one descriptor share its lock.
-	s1, err := New(addr)
+	s1, err := New(addr, withPipeChunk(chunk))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s2, err := New(addr)
+	s2, err := New(addr, withPipeChunk(chunk))
 	if err != nil {
 		t.Fatal(err)
 	}
