@@ -401,6 +401,7 @@ class TestStream(TempDirTest):
         recs = sc.records()
         self.assertEqual([r["msg"][:1] for r in recs], ["x", "s"])
         self.assertTrue(recs[0]["truncated"])
+        self.assertLessEqual(len(recs[0]["msg"]), (64 << 10) // 8, "the message is cut")
         self.assertGreater(recs[0]["size"], 200 << 10)
         self.assertEqual(h.stats()["oversize"], 1)
 
