@@ -141,16 +141,21 @@ class StreamClient:
         self.want_acks += 1
         try:
             while self.held + n > self.limit:
-                if self.closing:
+                if self.closing or not self._wait(deadline):
                     return False
-                self._wake_locked()
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    return False
-                self.cond.wait(left)
             return True
         finally:
             self.want_acks -= 1
+
+    def _wait(self, deadline):
+        """Wake the sender and wait, holding the lock, for an acknowledgement
+        (or room) until deadline (None: no limit). False once it passed."""
+        self._wake_locked()
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            return False
+        self.cond.wait(left)
+        return True
 
     def _queue_drop_notice(self):
         body = drop_notice(self.pending_drops)
@@ -196,13 +201,8 @@ class StreamClient:
                         target = self.next_seq - 1
                     if self.acked >= target and not self.pending_drops:
                         return True
-                    if self.stopped:
+                    if self.stopped or not self._wait(deadline):
                         return False
-                    self._wake_locked()
-                    left = None if deadline is None else deadline - time.monotonic()
-                    if left is not None and left <= 0:
-                        return False
-                    self.cond.wait(left)
             finally:
                 self.want_acks -= 1
 
