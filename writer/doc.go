@@ -56,7 +56,9 @@
 // these names for fields of its own.
 //
 // Syslog records carry time, level, facility, host, app, procid, msgid and
-// sd before msg.
+// sd before msg. A syslog message whose text is a JSON object (with or
+// without rsyslog's "@cee:" cookie) is that object instead, followed by
+// the header's fields it does not have: its own "time" or "level" win.
 //
 // # Memory
 //

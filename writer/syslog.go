@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/tidwall/gjson"
-
 	"github.com/logfanin/logfanin/internal/jsonline"
 )
 
@@ -235,19 +233,12 @@ func parseTag(t []byte) (app, pid []byte, ok bool) {
 // appendSyslogFields appends the fields of m, each followed by ',', ready
 // to go before "msg". now is the time of receipt.
 func appendSyslogFields(dst []byte, m *syslogMsg, now time.Time) []byte {
-	dst = append(dst, `"time":"`...)
-	dst = appendSyslogTime(dst, m, now)
-	dst = append(dst, `","level":"`...)
-	dst = append(dst, severityNames[m.pri&7]...)
-	dst = append(dst, `","facility":"`...)
-	dst = append(dst, facilityNames[m.pri>>3]...)
-	dst = append(dst, '"')
-	for _, f := range m.optional() {
-		if len(f.v) > 0 {
-			dst = jsonline.AppendStringField(dst, f.name, f.v)
-		}
-	}
-	return append(dst, ',')
+	start := len(dst)
+	dst = appendSyslogHeader(dst, m, now, 0)
+	// The header's fields each come after a ','; here they go before one.
+	copy(dst[start:], dst[start+1:])
+	dst[len(dst)-1] = ','
+	return dst
 }
 
 // syslogJSON returns the JSON object a syslog message's text is, with or
@@ -267,43 +258,43 @@ func syslogJSON(msg []byte) ([]byte, bool) {
 // jsonSpace is the whitespace JSON allows around a value.
 const jsonSpace = " \t\r\n"
 
+// syslogFieldNames are the fields a syslog header becomes, in the order
+// they are written: bit i of appendSyslogHeader's skip is the i-th.
+var syslogFieldNames = []string{"time", "level", "facility", "host", "app", "procid", "msgid", "sd"}
+
 // appendSyslogTail appends, each preceded by ',', the fields of m's
 // header that the object obj, the message's text, does not have, so that
 // a JSON message sent through syslog keeps its own fields and gains the
 // header's others (its "level" or "time" win over the header's).
 func appendSyslogTail(dst []byte, m *syslogMsg, now time.Time, obj []byte) []byte {
-	has := func(name string) bool { return gjson.GetBytes(obj, name).Exists() }
-	if !has("time") {
+	return appendSyslogHeader(dst, m, now, jsonline.HasFields(obj, syslogFieldNames))
+}
+
+// appendSyslogHeader appends, each preceded by ',', the fields of m's
+// header (syslogFieldNames) but those whose bit is set in skip; "time",
+// "level" and "facility" always, the others when the header has them.
+func appendSyslogHeader(dst []byte, m *syslogMsg, now time.Time, skip uint64) []byte {
+	if skip&1 == 0 {
 		dst = append(dst, `,"time":"`...)
 		dst = appendSyslogTime(dst, m, now)
 		dst = append(dst, '"')
 	}
-	if !has("level") {
+	if skip&2 == 0 {
 		dst = append(dst, `,"level":"`...)
 		dst = append(dst, severityNames[m.pri&7]...)
 		dst = append(dst, '"')
 	}
-	if !has("facility") {
+	if skip&4 == 0 {
 		dst = append(dst, `,"facility":"`...)
 		dst = append(dst, facilityNames[m.pri>>3]...)
 		dst = append(dst, '"')
 	}
-	for _, f := range m.optional() {
-		if len(f.v) > 0 && !has(f.name) {
-			dst = jsonline.AppendStringField(dst, f.name, f.v)
+	for i, v := range [...][]byte{m.host, m.app, m.procid, m.msgid, m.sd} {
+		if len(v) > 0 && skip&(8<<i) == 0 {
+			dst = jsonline.AppendStringField(dst, syslogFieldNames[3+i], v)
 		}
 	}
 	return dst
-}
-
-type namedField struct {
-	name string
-	v    []byte
-}
-
-// optional returns the header fields a message may lack.
-func (m *syslogMsg) optional() [5]namedField {
-	return [...]namedField{{"host", m.host}, {"app", m.app}, {"procid", m.procid}, {"msgid", m.msgid}, {"sd", m.sd}}
 }
 
 // appendSyslogTime appends the time of m, escaped for a JSON string: the

@@ -25,7 +25,7 @@ func TestSyslogJSON(t *testing.T) {
 		"<14>{\"msg\":\"bare\",\"a\":1}\x00", // Python's SysLogHandler with a JSON formatter
 		`<11>@cee: {"msg":"cee","level":"debug","peer_pid":1}`,
 		`<13>Nov 29 10:00:00 host7 app[42]: {"msg":"tagged","n":[1,2]}`,
-		`<165>1 2026-11-29T10:00:00Z h app2 9 ID1 - {"msg":"5424","time":"mine"}`,
+		`<165>1 2026-11-29T10:00:00Z h app2 9 ID1 - {"msg":"5424","time":"mine","host":"own"}`,
 		`<14>{"msg": broken`,
 		`<14>@cee:not json`,
 	}
@@ -64,7 +64,7 @@ func TestSyslogJSON(t *testing.T) {
 	check("bare", map[string]any{"a": 1, "level": "info", "facility": "user"})
 	check("cee", map[string]any{"level": "debug", "facility": "user"})
 	check("tagged", map[string]any{"n": []any{1, 2}, "host": "host7", "app": "app", "procid": "42", "level": "notice"})
-	check("5424", map[string]any{"time": "mine", "app": "app2", "msgid": "ID1", "facility": "local4"})
+	check("5424", map[string]any{"time": "mine", "host": "own", "app": "app2", "msgid": "ID1", "facility": "local4"})
 	check(`{"msg": broken`, map[string]any{"level": "info"})
 	check(`@cee:not json`, map[string]any{"level": "info"})
 
@@ -87,6 +87,9 @@ func TestSyslogJSON(t *testing.T) {
 			if strings.Count(line, `"level"`) != 1 {
 				t.Errorf("cee line has the header's level too: %s", line)
 			}
+		}
+		if strings.Contains(line, `"msg":"5424"`) && (strings.Count(line, `"time"`) != 1 || strings.Count(line, `"host"`) != 1) {
+			t.Errorf("5424 line has the header's time or host too: %s", line)
 		}
 	}
 }

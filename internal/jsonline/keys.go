@@ -140,3 +140,19 @@ func keyIs(key []byte, name string) bool {
 	}
 	return n == len(name)
 }
+
+// HasFields reports which of names (ASCII, at most 64 of them) the object
+// obj, valid JSON, has at its top level: bit i of the result is set when
+// it has a field named names[i]. The object is read once, whatever the
+// number of names.
+func HasFields(obj []byte, names []string) uint64 {
+	var has uint64
+	for key, i, ok := nextKey(obj, 1); ok; key, i, ok = nextKey(obj, i) {
+		for n, name := range names {
+			if keyIs(key, name) {
+				has |= 1 << n
+			}
+		}
+	}
+	return has
+}

@@ -102,3 +102,23 @@ func TestKeyIs(t *testing.T) {
 		}
 	}
 }
+
+// TestHasFields: only top-level keys count, spelled plainly or with
+// escapes; a name inside a value or a nested object does not.
+func TestHasFields(t *testing.T) {
+	names := []string{"time", "level", "host", "sd"}
+	for _, c := range []struct {
+		obj  string
+		want uint64
+	}{
+		{`{}`, 0},
+		{`{"msg":"time","a":{"level":1},"b":["host"]}`, 0},
+		{`{"time":1,"sd":null}`, 1 | 8},
+		{`{ "\u006cevel" : "x" , "host":{"time":2}}`, 2 | 4},
+		{`{"timestamp":1,"lev":2}`, 0},
+	} {
+		if got := HasFields([]byte(c.obj), names); got != c.want {
+			t.Errorf("HasFields(%s) = %b, want %b", c.obj, got, c.want)
+		}
+	}
+}

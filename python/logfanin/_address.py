@@ -57,10 +57,11 @@ def _check_socket_path(addr, path, transport):
         raise ValueError("logfanin: address %r: %r is not a socket" % (addr, path))
 
 
-def _is_datagram_socket(path):
-    """Whether the socket at path is a datagram socket. Connecting a
-    datagram socket sends nothing, so the writer sees no connection."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+def connects(path, kind):
+    """Whether a socket of kind (socket.SOCK_STREAM or SOCK_DGRAM) connects
+    to path. Connecting a datagram socket sends nothing, so the writer sees
+    no connection."""
+    s = socket.socket(socket.AF_UNIX, kind)
     try:
         s.connect(path)
         return True
@@ -121,6 +122,6 @@ def parse_address(addr=None):
         raise ValueError("logfanin: address %r: unknown scheme %r, want unix://PATH, unixgram://PATH, fd:N "
                          "or a socket path" % (addr, scheme))
     _check_socket_path(addr, addr, STREAM)
-    if os.path.exists(addr) and _is_datagram_socket(addr):
+    if os.path.exists(addr) and connects(addr, socket.SOCK_DGRAM):
         return Address(DATAGRAM, path=addr)
     return Address(STREAM, path=addr)

@@ -39,11 +39,14 @@ class PipeClient:
     def _writable(self):
         if self.block and self.timeout is None:
             return True
+        return self._wait_writable(self.timeout if self.block else 0)
+
+    def _wait_writable(self, timeout):
+        """Whether the pipe has room within timeout seconds (None: wait)."""
         if self.poller is None:
             self.poller = select.poll()
             self.poller.register(self.fd, select.POLLOUT)
-        ms = int(self.timeout * 1000) if self.block else 0
-        return bool(self.poller.poll(ms))
+        return bool(self.poller.poll(None if timeout is None else int(timeout * 1000)))
 
     def _write(self, record):
         self.record_id = (self.record_id + 1) & 0xFFFFFFFF
@@ -79,10 +82,7 @@ class PipeClient:
         with self.lock:
             if self.pending_drops and not self.broken:
                 try:
-                    if self.poller is None:
-                        self.poller = select.poll()
-                        self.poller.register(self.fd, select.POLLOUT)
-                    if self.poller.poll(None if timeout is None else int(timeout * 1000)):
+                    if self._wait_writable(timeout):
                         self._write(drop_notice(self.pending_drops))
                         self.pending_drops = 0
                 except OSError:

@@ -130,17 +130,6 @@ def _exc_stack(record, formatter):
 _NSTD = len(logging.LogRecord("", 0, "", 0, "", (), None).__dict__)
 _SKIP = _STANDARD | CORE
 _quote = json.encoder.encode_basestring_ascii
-_quoted = {}
-
-
-def _q(s):
-    """s as a JSON string, cached: logger and thread names repeat."""
-    q = _quoted.get(s)
-    if q is None:
-        if len(_quoted) > 4096:
-            _quoted.clear()
-        q = _quoted[s] = _quote(s)
-    return q
 
 
 try:

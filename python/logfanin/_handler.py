@@ -95,10 +95,11 @@ class Handler(logging.Handler):
     which reaches the output before the next record.
 
     ``flush(timeout)`` waits until the writer acknowledged every record
-    emitted before it. ``close()`` flushes for up to ``close_timeout``
-    seconds (5 by default, so that a process whose writer is gone does not
-    hang at exit) and closes the connection. Records are also flushed at exit, in
-    processes started by multiprocessing too. After ``fork`` the child
+    emitted before it, by default for up to ``close_timeout``. ``close()``
+    flushes for up to ``close_timeout`` seconds (5 by default, so that a
+    process whose writer is gone does not hang at exit) and closes the
+    connection. Records are also flushed at exit, in processes started by
+    multiprocessing too. After ``fork`` the child
     starts with no connection, buffer or lock of its parent's.
     """
 
@@ -185,10 +186,11 @@ class Handler(logging.Handler):
     def flush(self, timeout=None):
         """Wait until the writer acknowledged every record emitted so far
         (on a stream socket; pipes and datagrams have nothing to wait for).
-        Returns True if it did within timeout seconds (default: the
-        handler's timeout)."""
+        Returns True if it did within timeout seconds (default:
+        close_timeout, since logging.shutdown() calls flush() before
+        close() and must not wait longer than close() does)."""
         if timeout is None:
-            timeout = self.timeout
+            timeout = self.close_timeout
         return self._client.flush(timeout)
 
     def close(self):

@@ -61,12 +61,12 @@ class StreamClient:
         self.sent = deque()  # frames sent on this connection, not acknowledged
         self.unsent = deque()  # frames not sent yet (a replay goes first)
         self.held = 0  # bytes in sent and unsent
-        self.sending = False  # the sender took a batch it is sending
         self.sleeping = AWAKE  # IDLE: the sender waits for work; BACKOFF: to reconnect
         self.want_acks = 0  # callers waiting for an acknowledgement
         self.pending_drops = 0
         self.closing = False  # close() started: records are refused
         self.closed = False  # close() finished its flush
+        self.dropped_after_close = 0  # records put after close(), reported once
         self.stopped = False
         self.thread = None
         self.wake_r = self.wake_w = -1
@@ -100,9 +100,9 @@ class StreamClient:
         with self.lock:
             if self.closing:
                 self.stats["dropped"] += 1
-                if not self.stats.get("after_close"):
+                if not self.dropped_after_close:
                     self.errors("unix://%s: a record logged after close() is dropped (and any later one)" % self.path)
-                self.stats["after_close"] = self.stats.get("after_close", 0) + 1
+                self.dropped_after_close += 1
                 return False
             if self.thread is None:
                 self._start()
@@ -141,16 +141,21 @@ class StreamClient:
         self.want_acks += 1
         try:
             while self.held + n > self.limit:
-                if self.closing:
+                if self.closing or not self._wait(deadline):
                     return False
-                self._wake_locked()
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    return False
-                self.cond.wait(left)
             return True
         finally:
             self.want_acks -= 1
+
+    def _wait(self, deadline):
+        """Wake the sender and wait, holding the lock, for an acknowledgement
+        (or room) until deadline (None: no limit). False once it passed."""
+        self._wake_locked()
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            return False
+        self.cond.wait(left)
+        return True
 
     def _queue_drop_notice(self):
         body = drop_notice(self.pending_drops)
@@ -196,13 +201,8 @@ class StreamClient:
                         target = self.next_seq - 1
                     if self.acked >= target and not self.pending_drops:
                         return True
-                    if self.stopped:
+                    if self.stopped or not self._wait(deadline):
                         return False
-                    self._wake_locked()
-                    left = None if deadline is None else deadline - time.monotonic()
-                    if left is not None and left <= 0:
-                        return False
-                    self.cond.wait(left)
             finally:
                 self.want_acks -= 1
 
@@ -293,7 +293,6 @@ class StreamClient:
                 if self.unsent:
                     batch = self.unsent
                     self.unsent = deque()
-                    self.sending = True
                 else:
                     batch = None
                     want = self._want_acks_locked()
@@ -425,7 +424,6 @@ class StreamClient:
         finally:
             view.release()
         with self.lock:
-            self.sending = False
             self.sent.extend(batch)
             self.stats["sent"] += len(batch)
             if not self.ack:
@@ -436,7 +434,6 @@ class StreamClient:
 
     def _requeue(self, batch, err):
         with self.lock:
-            self.sending = False
             batch.extend(self.unsent)
             self.unsent = batch
         return err

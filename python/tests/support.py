@@ -9,6 +9,8 @@ import sys
 import tempfile
 import time
 
+from logfanin._address import connects
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 PACKAGE_DIR = os.path.dirname(HERE)  # python/: holds the logfanin package
 ROOT = os.path.dirname(PACKAGE_DIR)  # the Go module
@@ -48,17 +50,6 @@ def wait_until(cond, what, limit=20.0):
         time.sleep(0.005)
 
 
-def connects(path):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        s.connect(path)
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
-
-
 class Sidecar:
     """A logfanin sidecar serving a stream and a datagram socket (and a
     pipe, with pipe=True) in dir, writing to dir/out.log, stamping peer
@@ -96,8 +87,8 @@ class Sidecar:
         self.proc = subprocess.Popen(args + self.args, stderr=self.err, pass_fds=pass_fds)
         if r is not None:
             os.close(r)
-        wait_until(lambda: (connects(self.sock) and os.path.exists(self.gsock)) or self.proc.poll() is not None,
-                   "the sidecar's sockets")
+        wait_until(lambda: (connects(self.sock, socket.SOCK_STREAM) and os.path.exists(self.gsock))
+                   or self.proc.poll() is not None, "the sidecar's sockets")
         if self.proc.poll() is not None:
             raise AssertionError("sidecar exited: " + self.stderr())
         return self

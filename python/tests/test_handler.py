@@ -18,6 +18,7 @@ import tempfile
 import threading
 import time
 import unittest
+import weakref
 
 import logfanin
 from logfanin import _format
@@ -360,6 +361,23 @@ class TestStream(TempDirTest):
         self.assertLess(took, 5)
         self.assertIn("1 records not delivered", err)
 
+    def test_logging_shutdown_without_writer_is_bounded(self):
+        # logging.shutdown() (at exit, or called by the program) calls
+        # flush() and then close(): neither may wait the block timeout.
+        h = logfanin.Handler(os.path.join(self.dir, "nobody.sock"), timeout=60, close_timeout=0.5)
+        log = logger("nobody", h)
+        old = sys.stderr
+        sys.stderr = io.StringIO()
+        try:
+            log.info("lost")
+            start = time.monotonic()
+            logging.shutdown([weakref.ref(h)])
+            took = time.monotonic() - start
+        finally:
+            err, sys.stderr = sys.stderr.getvalue(), old
+        self.assertLess(took, 5)
+        self.assertIn("1 records not delivered", err)
+
     def test_without_acknowledgements(self):
         sc = self.sidecar()
         h = logfanin.Handler(sc.addr, ack=False)
@@ -401,6 +419,7 @@ class TestStream(TempDirTest):
         recs = sc.records()
         self.assertEqual([r["msg"][:1] for r in recs], ["x", "s"])
         self.assertTrue(recs[0]["truncated"])
+        self.assertLessEqual(len(recs[0]["msg"]), (64 << 10) // 8, "the message is cut")
         self.assertGreater(recs[0]["size"], 200 << 10)
         self.assertEqual(h.stats()["oversize"], 1)
 
