@@ -94,14 +94,20 @@ func TestMapTimes(t *testing.T) {
 }
 
 func TestMapNotJSON(t *testing.T) {
-	for _, line := range []string{"plain text", `{"unterminated`, `[1,2]`, ``} {
+	// Not an object as the writer decides it (invalid UTF-8 included,
+	// which the writer would have wrapped): the line is the body.
+	for _, line := range []string{"plain text", `{"unterminated`, `[1,2]`, ``, "{\"msg\":\"\xff\"}"} {
 		lr := mapped(line)
 		if lr.Body().Str() != line {
 			t.Errorf("%q: body %q", line, lr.Body().AsString())
 		}
-		if lr.Attributes().Len() != 1 {
-			t.Errorf("%q: attributes %v", line, lr.Attributes().AsRaw())
+		if a := lr.Attributes().AsRaw(); len(a) != 1 || a[AttrUID] != "UID" {
+			t.Errorf("%q: attributes %v", line, a)
 		}
+	}
+	// JSON whitespace around an object is no matter.
+	if lr := mapped(" {\"msg\":\"x\"}\r"); lr.Body().Str() != "x" {
+		t.Errorf("object with spaces: body %q", lr.Body().AsString())
 	}
 }
 
@@ -152,7 +158,7 @@ func TestParseEndpoint(t *testing.T) {
 		"otlp://u:p@c:4317":    "user",
 		"otlp+http://c:1?a=b":  "query",
 		"otlp:c:4317":          "HOST:PORT",
-		"otlp://c:notanumber":  "",
+		"otlp://c:notanumber":  "port",
 		"otlp+https://:4318/x": "host",
 	} {
 		_, err := ParseEndpoint(in)
