@@ -40,6 +40,7 @@ func (f *Forwarder) run(ctx context.Context) {
 	tick := time.NewTicker(checkMovedEvery)
 	defer tick.Stop()
 	wait := func() bool {
+		f.syncPending()
 		select {
 		case <-f.wake:
 		case <-tick.C:
@@ -301,6 +302,7 @@ func (f *Forwarder) ship(ctx context.Context, src *source, lines, size int) bool
 		case retryable:
 			f.retries.Add(1)
 			fmt.Fprintf(f.diag, "logfanin: forward to %s: %s; retrying in %v\n", f.endpoint, r.msg, backoff)
+			f.syncPending()
 			t := time.NewTimer(backoff)
 			select {
 			case <-t.C:
