@@ -185,6 +185,18 @@ func TestFromEnvironment(t *testing.T) {
 	if c.Resource["service.name"] != "b" || c.Resource["deployment.environment"] != "test" {
 		t.Errorf("resource %v", c.Resource)
 	}
+	// A flag wins over its variable; the client certificate and key go
+	// together, each from its logs variable or the general one.
+	env["OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE"] = "/logs.crt"
+	env["OTEL_EXPORTER_OTLP_CLIENT_KEY"] = "/general.key"
+	c = Config{Headers: map[string]string{"api-key": "flag"}, TLS: TLSConfig{CAFile: "/flag-ca.pem"}}
+	if err := c.FromEnvironment(func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Headers) != 1 || c.Headers["api-key"] != "flag" || c.TLS.CAFile != "/flag-ca.pem" ||
+		c.TLS.CertFile != "/logs.crt" || c.TLS.KeyFile != "/general.key" {
+		t.Errorf("flags and environment: headers %v, tls %+v", c.Headers, c.TLS)
+	}
 	bad := Config{}
 	if err := bad.FromEnvironment(func(k string) string { return map[string]string{EnvResource: "novalue"}[k] }); err == nil {
 		t.Error("no error for a bad OTEL_RESOURCE_ATTRIBUTES")
