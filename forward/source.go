@@ -42,7 +42,8 @@ func (s *source) fill(want int) error {
 	}
 	n, err := s.r.Read(s.buf[len(s.buf):cap(s.buf)])
 	s.buf = s.buf[:len(s.buf)+n]
-	s.eof = n == 0 && errors.Is(err, io.EOF) || errors.Is(err, io.EOF) && s.gz
+	// A gzip reader returns its last bytes with io.EOF; a file, never.
+	s.eof = errors.Is(err, io.EOF)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("read %s: %w", s.file.Name(), err)
 	}
