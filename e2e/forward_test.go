@@ -199,7 +199,8 @@ func TestRotationDuringOutage(t *testing.T) {
 				t.Fatal("no compressed backup")
 			}
 			pruned := counter(t, s.stderr.String(), "forward_pruned_files")
-			if prune && (pruned == 0 || !strings.Contains(s.stderr.String(), "removed before it was shipped")) {
+			if prune && (pruned == 0 || counter(t, s.stderr.String(), "forward_pruned_bytes") == 0 ||
+				!strings.Contains(s.stderr.String(), "removed before it was shipped")) {
 				t.Fatalf("no pruned backup counted:\n%s", s.stderr)
 			}
 			if !prune && pruned != 0 {
@@ -223,12 +224,19 @@ func TestTLS(t *testing.T) {
 	verify(t, r.records(), written(t, log))
 
 	// Without the CA the receiver is not trusted: retried, never shipped.
+	before := len(r.records())
 	log2 := filepath.Join(dir, "other.log")
 	s = startSidecar(t, sidecarArgs(log2, "otlps://"+r.grpc, "-forward-drain-timeout", "100ms"), 0, 10, true)
 	if !s.stderr.waitFor("certificate", s.done) {
 		t.Fatalf("no certificate error:\n%s", s.stderr)
 	}
 	s.wait(t)
+	if n := len(r.records()); n != before {
+		t.Fatalf("%d records shipped to an untrusted receiver", n-before)
+	}
+	if n := counter(t, s.stderr.String(), "forwarded"); n != 0 {
+		t.Fatalf("forwarded=%d to an untrusted receiver", n)
+	}
 }
 
 func keys(m map[int]map[string]any) map[int]bool {

@@ -102,6 +102,8 @@ type got struct {
 	Body   any            `json:"body"`
 	Attrs  map[string]any `json:"attrs"`
 	Res    map[string]any `json:"resource"`
+	Scope  string         `json:"scope"`
+	Obs    int64          `json:"observed"`
 }
 
 // receiver is a running otlprecv and what it received, over all its
@@ -428,6 +430,10 @@ func written(t *testing.T, path string) map[int]map[string]any {
 // one. It returns the number of duplicates.
 func verify(t *testing.T, recs []got, want map[int]map[string]any) int {
 	t.Helper()
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
 	uids := map[string]int{}
 	seen := map[int]string{}
 	dups := 0
@@ -435,6 +441,10 @@ func verify(t *testing.T, recs []got, want map[int]map[string]any) int {
 		n, ok := number(g)
 		if !ok {
 			t.Fatalf("received a record without a number: %+v", g)
+		}
+		if g.Res["service.name"] != "logfanin" || g.Res["host.name"] != host ||
+			g.Scope != "github.com/logfanin/logfanin/forward" || g.Obs <= 0 {
+			t.Fatalf("record %d: resource %v, scope %q, observed %d; want service.name logfanin, host.name %s, the forward scope, a time", n, g.Res, g.Scope, g.Obs, host)
 		}
 		w, ok := want[n]
 		if !ok {

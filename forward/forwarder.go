@@ -79,6 +79,7 @@ type Forwarder struct {
 	behind   bool
 	lastDone [2]uint64 // device and inode of the file last shipped whole
 	synced   time.Time // when the checkpoint was last synced
+	unsynced bool      // saved since it was last synced
 	resumed  bool      // the checkpoint's first file was opened once
 
 	wake    chan struct{} // a write or a rotation happened
@@ -250,7 +251,8 @@ func (f *Forwarder) findLive(dev, ino uint64) int {
 }
 
 // syncEvery is how often at most the checkpoint is synced to disk after
-// a batch. Every save is atomic and survives a crash of the process; a
+// a batch; before the Forwarder waits (caught up, or backing off) it is
+// synced too. Every save is atomic and survives a crash of the process; a
 // crash of the machine may take it back by this long (the log file
 // itself is not synced either), which only sends records again.
 const syncEvery = time.Second
@@ -268,6 +270,18 @@ func (f *Forwarder) saveLocked(sync bool) {
 	if sync {
 		f.synced = now
 	}
+	f.unsynced = !sync
+}
+
+// syncPending syncs the checkpoint if it was saved since its last sync:
+// called before a wait, so that an idle Forwarder's checkpoint on disk
+// is never older than syncEvery.
+func (f *Forwarder) syncPending() {
+	f.mu.Lock()
+	if f.unsynced {
+		f.saveLocked(true)
+	}
+	f.mu.Unlock()
 }
 
 func newID() uint64 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -110,5 +111,22 @@ func TestPartialSuccessAndRotation(t *testing.T) {
 	}
 	if !strings.Contains(diag.String(), "partial success: 1 rejected: the first is refused") {
 		t.Fatalf("diagnostics:\n%s", diag.String())
+	}
+	// The rotation was followed because the FileOutput announced it, not
+	// found out afterwards as a file moved away.
+	if strings.Contains(diag.String(), "moved away") {
+		t.Fatalf("rotation not announced:\n%s", diag.String())
+	}
+	// The checkpoint holds the new live file, shipped to its end.
+	st, err := loadState(DefaultCheckpoint(path), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dev, ino := identity(fi); len(st.Files) != 1 || st.Files[0].Dev != dev || st.Files[0].Ino != ino || st.Files[0].rotated() || st.Offset != fi.Size() {
+		t.Fatalf("checkpoint %+v, want the live file at offset %d", st, fi.Size())
 	}
 }

@@ -1,6 +1,7 @@
 package forward
 
 import (
+	"bytes"
 	"math"
 	"strconv"
 	"strings"
@@ -9,6 +10,8 @@ import (
 	"github.com/tidwall/gjson"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/logfanin/logfanin/internal/jsonline"
 )
 
 // AttrUID is the attribute that names a record uniquely: the same line
@@ -22,14 +25,17 @@ const AttrUID = "log.record.uid"
 func mapLine(line []byte, uid string, observed pcommon.Timestamp, lr plog.LogRecord) {
 	lr.SetObservedTimestamp(observed)
 	attrs := lr.Attributes()
-	if !isObject(line) || !gjson.ValidBytes(line) {
+	// An object as the writer decides it, so that every line the writer
+	// wrote is one.
+	obj := bytes.Trim(line, " \t\r\n")
+	if !jsonline.IsObject(obj, gjson.ValidBytes) {
 		lr.Body().SetStr(string(line))
 		attrs.PutStr(AttrUID, uid)
 		return
 	}
 	attrs.EnsureCapacity(8)
 	var level string
-	gjson.ParseBytes(line).ForEach(func(k, v gjson.Result) bool {
+	gjson.ParseBytes(obj).ForEach(func(k, v gjson.Result) bool {
 		key := k.Str
 		switch key {
 		case "ts", "time":
@@ -57,19 +63,6 @@ func mapLine(line []byte, uid string, observed pcommon.Timestamp, lr plog.LogRec
 		lr.SetSeverityNumber(severity(level))
 	}
 	attrs.PutStr(AttrUID, uid)
-}
-
-func isObject(line []byte) bool {
-	for _, c := range line {
-		switch c {
-		case ' ', '\t', '\r':
-			continue
-		case '{':
-			return true
-		}
-		return false
-	}
-	return false
 }
 
 // putValue stores a JSON value as an attribute value: strings, booleans,

@@ -94,14 +94,20 @@ func TestMapTimes(t *testing.T) {
 }
 
 func TestMapNotJSON(t *testing.T) {
-	for _, line := range []string{"plain text", `{"unterminated`, `[1,2]`, ``} {
+	// Not an object as the writer decides it (invalid UTF-8 included,
+	// which the writer would have wrapped): the line is the body.
+	for _, line := range []string{"plain text", `{"unterminated`, `[1,2]`, ``, "{\"msg\":\"\xff\"}"} {
 		lr := mapped(line)
 		if lr.Body().Str() != line {
 			t.Errorf("%q: body %q", line, lr.Body().AsString())
 		}
-		if lr.Attributes().Len() != 1 {
-			t.Errorf("%q: attributes %v", line, lr.Attributes().AsRaw())
+		if a := lr.Attributes().AsRaw(); len(a) != 1 || a[AttrUID] != "UID" {
+			t.Errorf("%q: attributes %v", line, a)
 		}
+	}
+	// JSON whitespace around an object is no matter.
+	if lr := mapped(" {\"msg\":\"x\"}\r"); lr.Body().Str() != "x" {
+		t.Errorf("object with spaces: body %q", lr.Body().AsString())
 	}
 }
 
@@ -152,7 +158,7 @@ func TestParseEndpoint(t *testing.T) {
 		"otlp://u:p@c:4317":    "user",
 		"otlp+http://c:1?a=b":  "query",
 		"otlp:c:4317":          "HOST:PORT",
-		"otlp://c:notanumber":  "",
+		"otlp://c:notanumber":  "port",
 		"otlp+https://:4318/x": "host",
 	} {
 		_, err := ParseEndpoint(in)
@@ -178,6 +184,18 @@ func TestFromEnvironment(t *testing.T) {
 	}
 	if c.Resource["service.name"] != "b" || c.Resource["deployment.environment"] != "test" {
 		t.Errorf("resource %v", c.Resource)
+	}
+	// A flag wins over its variable; the client certificate and key go
+	// together, each from its logs variable or the general one.
+	env["OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE"] = "/logs.crt"
+	env["OTEL_EXPORTER_OTLP_CLIENT_KEY"] = "/general.key"
+	c = Config{Headers: map[string]string{"api-key": "flag"}, TLS: TLSConfig{CAFile: "/flag-ca.pem"}}
+	if err := c.FromEnvironment(func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Headers) != 1 || c.Headers["api-key"] != "flag" || c.TLS.CAFile != "/flag-ca.pem" ||
+		c.TLS.CertFile != "/logs.crt" || c.TLS.KeyFile != "/general.key" {
+		t.Errorf("flags and environment: headers %v, tls %+v", c.Headers, c.TLS)
 	}
 	bad := Config{}
 	if err := bad.FromEnvironment(func(k string) string { return map[string]string{EnvResource: "novalue"}[k] }); err == nil {

@@ -40,6 +40,7 @@ func (f *Forwarder) run(ctx context.Context) {
 	tick := time.NewTicker(checkMovedEvery)
 	defer tick.Stop()
 	wait := func() bool {
+		f.syncPending()
 		select {
 		case <-f.wake:
 		case <-tick.C:
@@ -193,13 +194,11 @@ func (f *Forwarder) open() (*source, error) {
 				file.Close()
 				return nil, nil
 			}
-			if f.findLive(dev, ino) < 0 {
-				// Named before its first record is shipped, so that a crash
-				// does not give its records new uids.
-				f.st.Files = append(f.st.Files, entry{ID: newID(), Dev: dev, Ino: ino})
-				f.st.Offset = 0
-				f.saveLocked(true)
-			}
+			// Named before its first record is shipped, so that a crash
+			// does not give its records new uids.
+			f.st.Files = append(f.st.Files, entry{ID: newID(), Dev: dev, Ino: ino})
+			f.st.Offset = 0
+			f.saveLocked(true)
 			f.resumed = true
 			return &source{ent: f.st.Files[0], file: file, r: file, live: true}, nil
 		}
@@ -265,27 +264,25 @@ func (f *Forwarder) openEntry(e entry) (*source, error) {
 		// (a file is always at one of the two, the rename being atomic).
 		return openBackup(e)
 	}
-	if !e.rotated() {
-		list, err := backups.List(f.cfg.Path, time.UTC)
+	list, err := backups.List(f.cfg.Path, time.UTC)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range list {
+		if b.Plain == "" {
+			continue
+		}
+		file, err := os.Open(b.Plain)
 		if err != nil {
-			return nil, err
+			continue
 		}
-		for _, b := range list {
-			if b.Plain == "" {
-				continue
+		if fi, err := file.Stat(); err == nil {
+			if dev, ino := identity(fi); dev == e.Dev && ino == e.Ino {
+				f.st.Files[0].Backup, f.st.Files[0].Size = b.Plain, fi.Size()
+				return &source{ent: f.st.Files[0], file: file, r: file}, nil
 			}
-			file, err := os.Open(b.Plain)
-			if err != nil {
-				continue
-			}
-			if fi, err := file.Stat(); err == nil {
-				if dev, ino := identity(fi); dev == e.Dev && ino == e.Ino {
-					f.st.Files[0].Backup, f.st.Files[0].Size = b.Plain, fi.Size()
-					return &source{ent: f.st.Files[0], file: file, r: file}, nil
-				}
-			}
-			file.Close()
 		}
+		file.Close()
 	}
 	return nil, nil
 }
@@ -305,6 +302,7 @@ func (f *Forwarder) ship(ctx context.Context, src *source, lines, size int) bool
 		case retryable:
 			f.retries.Add(1)
 			fmt.Fprintf(f.diag, "logfanin: forward to %s: %s; retrying in %v\n", f.endpoint, r.msg, backoff)
+			f.syncPending()
 			t := time.NewTimer(backoff)
 			select {
 			case <-t.C:

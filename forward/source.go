@@ -33,16 +33,17 @@ func (s *source) pos() int64 { return s.base + int64(len(s.buf)) }
 
 // fill reads more of the file, growing buf if it holds no whole line.
 func (s *source) fill(want int) error {
-	if cap(s.buf)-len(s.buf) < 64<<10 {
-		if len(s.buf)+64<<10 > cap(s.buf) && bytes.IndexByte(s.buf, '\n') < 0 || cap(s.buf) < want {
-			nb := make([]byte, len(s.buf), max(2*cap(s.buf), want, 256<<10))
-			copy(nb, s.buf)
-			s.buf = nb
-		}
+	// Grown only when less than 64 KiB is free, and then only if it is
+	// smaller than wanted or holds no whole line.
+	if cap(s.buf)-len(s.buf) < 64<<10 && (cap(s.buf) < want || bytes.IndexByte(s.buf, '\n') < 0) {
+		nb := make([]byte, len(s.buf), max(2*cap(s.buf), want, 256<<10))
+		copy(nb, s.buf)
+		s.buf = nb
 	}
 	n, err := s.r.Read(s.buf[len(s.buf):cap(s.buf)])
 	s.buf = s.buf[:len(s.buf)+n]
-	s.eof = n == 0 && errors.Is(err, io.EOF) || errors.Is(err, io.EOF) && s.gz
+	// A gzip reader returns its last bytes with io.EOF; a file, never.
+	s.eof = errors.Is(err, io.EOF)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("read %s: %w", s.file.Name(), err)
 	}

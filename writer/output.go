@@ -10,12 +10,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/logfanin/logfanin/internal/pathrule"
 	"golang.org/x/sys/unix"
+	"gopkg.in/natefinch/lumberjack.v2"
 
 	"github.com/logfanin/logfanin/internal/backups"
-
-	"gopkg.in/natefinch/lumberjack.v2"
+	"github.com/logfanin/logfanin/internal/pathrule"
 )
 
 // Output is where records go. A Server's single output goroutine is its only
