@@ -37,34 +37,31 @@ func (s *Server) AddPacketConn(c net.PacketConn) error {
 }
 
 func (s *Server) addPacketConn(c net.PacketConn, sock *unixsock.File) error {
+	fail := func(err error) error {
+		c.Close()
+		sock.Remove()
+		return err
+	}
 	g := &gram{s: s, pc: c, sock: sock, buf: make([]byte, s.cfg.maxRecord+1)}
 	g.fd.s = s
 	g.uc, _ = c.(*net.UnixConn)
 	if g.uc != nil {
 		if err := g.setup(); err != nil {
-			c.Close()
-			sock.Remove()
-			return err
+			return fail(err)
 		}
 	} else if s.cfg.peerCred || s.cfg.allowUIDs != nil {
-		c.Close()
-		sock.Remove()
-		return errors.New("peer credentials and the uid allowlist need a Unix datagram socket")
+		return fail(errors.New("peer credentials and the uid allowlist need a Unix datagram socket"))
 	}
 	if !datagramCreds {
 		if s.cfg.allowUIDs != nil {
-			c.Close()
-			sock.Remove()
-			return errors.New("the uid allowlist on a datagram socket needs sender credentials, which this platform does not give: use a stream socket")
+			return fail(errors.New("the uid allowlist on a datagram socket needs sender credentials, which this platform does not give: use a stream socket"))
 		}
 		if s.cfg.peerCred {
 			s.diag.printf("datagram socket %s: this platform gives no sender credentials: its records carry no peer fields", c.LocalAddr())
 		}
 	}
 	if err := s.addInput(g, false, g.serve); err != nil {
-		c.Close()
-		sock.Remove()
-		return err
+		return fail(err)
 	}
 	return nil
 }
@@ -115,9 +112,6 @@ func (g *gram) serve() {
 				break
 			}
 			g.s.diag.printf("datagram socket %s: %v", g.pc.LocalAddr(), err)
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
 			continue
 		}
 		g.datagram(n, oobn, flags)
