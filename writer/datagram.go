@@ -3,7 +3,6 @@ package writer
 import (
 	"errors"
 	"net"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -160,12 +159,7 @@ func (g *gram) datagram(n, oobn, flags int) {
 	g.tail = g.tail[:0]
 	if g.creds() {
 		cred := parseCred(g.oob[:oobn])
-		if s.cfg.allowUIDs != nil && (cred == nil || !s.cfg.allowUIDs[cred.uid]) {
-			s.c.refused.Add(1)
-			uid := "unknown"
-			if cred != nil {
-				uid = strconv.FormatUint(uint64(cred.uid), 10)
-			}
+		if uid, refused := s.refuses(cred); refused {
 			s.diag.printf("datagram from uid %s dropped: uid not allowed", uid)
 			return
 		}

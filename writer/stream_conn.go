@@ -93,12 +93,7 @@ func (s *Server) serveConn(nc net.Conn) {
 		s.diag.printf("connection from %s: no peer credentials: %v", nc.RemoteAddr(), err)
 	}
 	s.c.connections.Add(1)
-	if s.cfg.allowUIDs != nil && (cred == nil || !s.cfg.allowUIDs[cred.uid]) {
-		s.c.refused.Add(1)
-		uid := "unknown"
-		if cred != nil {
-			uid = strconv.FormatUint(uint64(cred.uid), 10)
-		}
+	if uid, refused := s.refuses(cred); refused {
 		s.diag.printf("refusing connection from %s: uid %s not allowed", c.who(), uid)
 		// Sending the error frame may take up to errorFrameTimeout: not
 		// in the accept loop.
