@@ -3,6 +3,7 @@ package writer
 import (
 	"errors"
 	"net"
+	"strconv"
 	"syscall"
 )
 
@@ -41,4 +42,18 @@ func appendCred(dst []byte, c *cred) []byte {
 	}
 	dst = appendUintField(dst, "peer_uid", uint64(c.uid))
 	return appendUintField(dst, "peer_gid", uint64(c.gid))
+}
+
+// refuses reports whether WithAllowUIDs refuses the peer c (nil: the
+// platform did not tell), counting it in Refused, and names its uid for
+// the diagnostics.
+func (s *Server) refuses(c *cred) (uid string, refused bool) {
+	if s.cfg.allowUIDs == nil || (c != nil && s.cfg.allowUIDs[c.uid]) {
+		return "", false
+	}
+	s.c.refused.Add(1)
+	if c == nil {
+		return "unknown", true
+	}
+	return strconv.FormatUint(uint64(c.uid), 10), true
 }

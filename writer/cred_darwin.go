@@ -2,10 +2,7 @@ package writer
 
 import "golang.org/x/sys/unix"
 
-// datagramCreds reports whether a datagram socket can tell who sent each
-// datagram: macOS has no SCM_CREDENTIALS.
-const datagramCreds = false
-
+// peerCredFrom asks LOCAL_PEERCRED for uid and gid, and LOCAL_PEERPID.
 func peerCredFrom(fd int) (*cred, error) {
 	x, err := unix.GetsockoptXucred(fd, unix.SOL_LOCAL, unix.LOCAL_PEERCRED)
 	if err != nil {

@@ -2,10 +2,7 @@ package writer
 
 import "golang.org/x/sys/unix"
 
-// datagramCreds reports whether a datagram socket can tell who sent each
-// datagram.
-const datagramCreds = true
-
+// peerCredFrom asks SO_PEERCRED: pid, uid and gid.
 func peerCredFrom(fd int) (*cred, error) {
 	u, err := unix.GetsockoptUcred(fd, unix.SOL_SOCKET, unix.SO_PEERCRED)
 	if err != nil {

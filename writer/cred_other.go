@@ -7,10 +7,7 @@ import (
 	"fmt"
 )
 
-// datagramCreds reports whether a datagram socket can tell who sent each
-// datagram.
-const datagramCreds = false
-
+// peerCredFrom: no peer credentials on this platform.
 func peerCredFrom(fd int) (*cred, error) {
 	return nil, fmt.Errorf("peer credentials: %w", errors.ErrUnsupported)
 }

@@ -3,7 +3,6 @@ package writer
 import (
 	"errors"
 	"net"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -37,34 +36,31 @@ func (s *Server) AddPacketConn(c net.PacketConn) error {
 }
 
 func (s *Server) addPacketConn(c net.PacketConn, sock *unixsock.File) error {
+	fail := func(err error) error {
+		c.Close()
+		sock.Remove()
+		return err
+	}
 	g := &gram{s: s, pc: c, sock: sock, buf: make([]byte, s.cfg.maxRecord+1)}
 	g.fd.s = s
 	g.uc, _ = c.(*net.UnixConn)
 	if g.uc != nil {
 		if err := g.setup(); err != nil {
-			c.Close()
-			sock.Remove()
-			return err
+			return fail(err)
 		}
 	} else if s.cfg.peerCred || s.cfg.allowUIDs != nil {
-		c.Close()
-		sock.Remove()
-		return errors.New("peer credentials and the uid allowlist need a Unix datagram socket")
+		return fail(errors.New("peer credentials and the uid allowlist need a Unix datagram socket"))
 	}
 	if !datagramCreds {
 		if s.cfg.allowUIDs != nil {
-			c.Close()
-			sock.Remove()
-			return errors.New("the uid allowlist on a datagram socket needs sender credentials, which this platform does not give: use a stream socket")
+			return fail(errors.New("the uid allowlist on a datagram socket needs sender credentials, which this platform does not give: use a stream socket"))
 		}
 		if s.cfg.peerCred {
 			s.diag.printf("datagram socket %s: this platform gives no sender credentials: its records carry no peer fields", c.LocalAddr())
 		}
 	}
 	if err := s.addInput(g, false, g.serve); err != nil {
-		c.Close()
-		sock.Remove()
-		return err
+		return fail(err)
 	}
 	return nil
 }
@@ -115,9 +111,6 @@ func (g *gram) serve() {
 				break
 			}
 			g.s.diag.printf("datagram socket %s: %v", g.pc.LocalAddr(), err)
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
 			continue
 		}
 		g.datagram(n, oobn, flags)
@@ -166,12 +159,7 @@ func (g *gram) datagram(n, oobn, flags int) {
 	g.tail = g.tail[:0]
 	if g.creds() {
 		cred := parseCred(g.oob[:oobn])
-		if s.cfg.allowUIDs != nil && (cred == nil || !s.cfg.allowUIDs[cred.uid]) {
-			s.c.refused.Add(1)
-			uid := "unknown"
-			if cred != nil {
-				uid = strconv.FormatUint(uint64(cred.uid), 10)
-			}
+		if uid, refused := s.refuses(cred); refused {
 			s.diag.printf("datagram from uid %s dropped: uid not allowed", uid)
 			return
 		}

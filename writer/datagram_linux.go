@@ -2,6 +2,10 @@ package writer
 
 import "golang.org/x/sys/unix"
 
+// datagramCreds reports whether a datagram socket can tell who sent each
+// datagram: SCM_CREDENTIALS.
+const datagramCreds = true
+
 // credOOBSize is the control buffer of a datagram read: room for the
 // sender's credentials and nothing else, so the kernel closes any
 // descriptor a sender passes instead of installing it in the writer.

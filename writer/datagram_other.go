@@ -4,6 +4,11 @@ package writer
 
 import "golang.org/x/sys/unix"
 
+// datagramCreds reports whether a datagram socket can tell who sent each
+// datagram: macOS has no SCM_CREDENTIALS, and FreeBSD's SCM_CREDS is not
+// used.
+const datagramCreds = false
+
 // credOOBSize: datagrams carry no credentials here (datagramCreds).
 const credOOBSize = 0
 

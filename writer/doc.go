@@ -18,7 +18,8 @@
 //   - Pipes (Listen("fd:N"), AddPipe, AddPipeEnds): records cut into
 //     chunks that many processes write to one shared pipe, reassembled per
 //     sender.
-//   - Line sources (AddLines): each line is a record, such as a child
+//   - Line sources (AddLines, and AddLinesFrom for the lines of a process
+//     the caller vouches for): each line is a record, such as a child
 //     process's standard output.
 //
 // Inputs serve from the moment they are added, and the first one starts
@@ -38,9 +39,9 @@
 //
 // Every record becomes one line of valid JSON: a JSON object is written as
 // it came (compacted if it spans lines), anything else is wrapped as
-// {"msg":"…"}; the sink writes its fallback file with the same code. Fields the writer adds go at the end of the
-// object, where a last-wins JSON reader sees them over any the sender
-// forged:
+// {"msg":"…"}; the sink writes its fallback file with the same code.
+// Fields the writer adds go at the end of the object, where a last-wins
+// JSON reader sees them over any the sender forged:
 //
 //	peer_pid, peer_uid, peer_gid   WithPeerCred: the kernel's word on the sender (stream, datagram), or the Peer given to AddLinesFrom
 //	pipe_pid                       WithPeerCred: the pid a pipe sender put in its chunks (not to be trusted)
@@ -64,13 +65,13 @@
 //
 // The writer's memory is bounded whatever its clients send. It holds at most
 //
-//	WithQueueBytes (8 MiB)              records between the readers and the output
-//	+ 2 × WithMaxFrameMemory (64 MiB)      stream frames over 64 KiB in flight, and their formatting
-//	+ 136 KiB per open stream connection  a 64 KiB read buffer, up to 64 KiB of formatting scratch, a stack
-//	+ WithMaxRing (1 MiB) per connection with a shared ring   the pages of the ring it has read (the client's memfd; pages the writer touches first are charged to it)
-//	+ 16 MiB per pipe                   unfinished pipe records
-//	+ 2 × WithMaxRecord per datagram socket           its receive buffer and scratch
-//	+ WithBatchSize (256 KiB)           the output batch
+//	WithQueueBytes (8 MiB)                                   records between the readers and the output
+//	+ 2 × WithMaxFrameMemory (64 MiB)                        stream frames over 64 KiB in flight, and their formatting
+//	+ 136 KiB per open stream connection                     a 64 KiB read buffer, up to 64 KiB of formatting scratch, a stack
+//	+ WithMaxRing (1 MiB) per connection with a shared ring  the pages of the ring it has read (the client's memfd; pages the writer touches first are charged to it)
+//	+ 16 MiB per pipe                                        unfinished pipe records
+//	+ 2 × WithMaxRecord per datagram socket                  its receive buffer and scratch
+//	+ WithBatchSize (256 KiB)                                the output batch
 //
 // plus the Go runtime's own overhead. A connection whose next frame does
 // not fit its 64 KiB buffer waits, without reading, for its share of

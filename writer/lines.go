@@ -58,7 +58,8 @@ type Peer struct {
 // standard output of a child the caller started (its pid is known; it
 // runs as the uid and gid the caller gave it). With WithPeerCred every
 // line gets "peer_pid", "peer_uid" and "peer_gid" from peer at its end,
-// as records from sockets get the kernel's word. Processes that inherit
+// as records from sockets get the kernel's word (a PID of 0 is left out,
+// as a platform's unknown pid is). Processes that inherit
 // the descriptor from peer (its own children) write under peer's name.
 func (s *Server) AddLinesFrom(name string, r io.Reader, peer Peer) {
 	s.addLines(name, r, &peer)
@@ -69,9 +70,7 @@ func (s *Server) addLines(name string, r io.Reader, peer *Peer) {
 	ls.fd.s = s
 	ls.tail = jsonline.AppendStringField(nil, "stream", []byte(name))
 	if peer != nil && s.cfg.peerCred {
-		ls.tail = appendUintField(ls.tail, "peer_pid", uint64(peer.PID))
-		ls.tail = appendUintField(ls.tail, "peer_uid", uint64(peer.UID))
-		ls.tail = appendUintField(ls.tail, "peer_gid", uint64(peer.GID))
+		ls.tail = appendCred(ls.tail, &cred{pid: int32(peer.PID), uid: uint32(peer.UID), gid: uint32(peer.GID)})
 	}
 	_, dl := r.(interface{ SetReadDeadline(time.Time) error })
 	_, cl := r.(io.Closer)

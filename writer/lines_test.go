@@ -141,3 +141,43 @@ func TestInputStartsOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestLinesFromPeer: with WithPeerCred, AddLinesFrom stamps every line
+// with the Peer the caller vouches for, over any the line forged, and
+// AddLines leaves a forged peer field null.
+func TestLinesFromPeer(t *testing.T) {
+	f := newFixture(t, WithPeerCred(true))
+	r1, w1, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, w2, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.s.AddLinesFrom("child", r1, Peer{PID: 4242, UID: 1001, GID: 1002})
+	f.s.AddLines("plain", r2)
+	forged := `{"peer_pid":1,"peer_uid":0,"peer_gid":0,"msg":"forged"}` + "\n"
+	w1.WriteString(forged + "text\n")
+	w1.Close()
+	w2.WriteString(forged)
+	w2.Close()
+	lines := f.lines()
+	if len(lines) != 3 {
+		t.Fatalf("lines %v", lines)
+	}
+	for _, m := range lines {
+		switch m["stream"] {
+		case "child":
+			if m["peer_pid"] != 4242.0 || m["peer_uid"] != 1001.0 || m["peer_gid"] != 1002.0 {
+				t.Errorf("AddLinesFrom line: %v", m)
+			}
+		case "plain":
+			if m["peer_pid"] != nil || m["peer_uid"] != nil || m["peer_gid"] != nil {
+				t.Errorf("AddLines line keeps a forged peer field: %v", m)
+			}
+		default:
+			t.Errorf("line %v", m)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package writer
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +31,13 @@ func TestBadOptionsFailLoudly(t *testing.T) {
 		}
 		if err := s.Start(); err == nil {
 			t.Errorf("%s: Start returned nil", tc.name)
+		}
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AddPipeEnds(r, w); err == nil || !strings.Contains(err.Error(), tc.name) {
+			t.Errorf("%s: AddPipeEnds returned %v, want an error naming the option", tc.name, err)
 		}
 	}
 	s := New(NewStreamOutput(&bytes.Buffer{}), WithMaxRing(0), WithBatchSize(1))

@@ -1,6 +1,7 @@
 package writer
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"time"
@@ -169,10 +170,7 @@ func (o *outputLoop) write(p []byte, records int) bool {
 			}
 		}
 		if err == nil {
-			if len(p) == 0 {
-				break
-			}
-			err = io.ErrShortWrite
+			err = io.ErrShortWrite // nothing written, and no error
 		}
 		o.c.writeErrors.Add(1)
 		select {
@@ -200,13 +198,9 @@ func (o *outputLoop) write(p []byte, records int) bool {
 	return true
 }
 
+// countLines counts the records in p, whole lines and a cut last one.
 func countLines(p []byte) int {
-	n := 0
-	for _, c := range p {
-		if c == '\n' {
-			n++
-		}
-	}
+	n := bytes.Count(p, []byte{'\n'})
 	if len(p) > 0 && p[len(p)-1] != '\n' {
 		n++
 	}

@@ -131,15 +131,11 @@ func (p *pipe) serve() {
 	defer p.f.Close()
 	defer p.closeWriter()
 	s := p.s
-	var cfg wire.ChunkConfig
-	if cfg.MaxRecord == 0 {
-		cfg.MaxRecord = s.cfg.maxRecord
-	}
-	if cfg.IdleTimeout == 0 {
-		cfg.IdleTimeout = s.cfg.idleTimeout
-	}
-	cfg.OnDiscard = p.discard
-	cr := wire.NewChunkReader(p, cfg)
+	cr := wire.NewChunkReader(p, wire.ChunkConfig{
+		MaxRecord:   s.cfg.maxRecord,
+		IdleTimeout: s.cfg.idleTimeout,
+		OnDiscard:   p.discard,
+	})
 	for {
 		rec, err := cr.Next()
 		if err != nil {

@@ -78,7 +78,10 @@ type input interface {
 }
 
 // New returns a Server writing to out. It starts no goroutine until an
-// input is added or Start is called.
+// input is added or Start is called. An option given a bad value (such as
+// WithQueueBytes(0)) keeps the Server from serving: Start, Listen and the
+// Add methods return the error, and AddLines and AddLinesFrom, which
+// return nothing, print it to the diagnostics.
 func New(out Output, opts ...Option) *Server {
 	cfg := defaultConfig()
 	for _, o := range opts {

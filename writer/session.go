@@ -31,12 +31,13 @@ import (
 // new one acknowledges for both.
 //
 // A session belongs to the process that opened it: the kernel's
-// credentials of its first connection (SO_PEERCRED's uid and pid) are
+// credentials of its first connection (uid, and pid where the platform
+// gives it: peerCredFrom) are
 // bound to it, and a hello for the session from any other peer is refused
 // (errSessionOwned) before it can touch the session: it cuts no
 // connection off and consumes no sequence. The id printed in the output
 // is not the id that opens the session but a digest of it (see
-// stampID), so a process that can read the output learns nothing it could
+// appendStampID), so a process that can read the output learns nothing it could
 // join a session with, even after a writer restart, when the first hello
 // of a session id binds it anew.
 

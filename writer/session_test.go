@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -324,5 +325,37 @@ func TestIdleDeadlineExcludesWriterTime(t *testing.T) {
 	waitFor(t, "every record", func() bool { return s.Stats().Records == n || s.Stats().IdleClosed > 0 })
 	if st := s.Stats(); st.Records != n || st.IdleClosed != 0 {
 		t.Errorf("%d of %d records written, %d connections closed as stalled", st.Records, n, st.IdleClosed)
+	}
+}
+
+// TestSessionBoundToFirstPeer: a session belongs to the peer of its first
+// connection; a hello from another process (another pid, or another uid)
+// is refused before it touches the session, and the owner's next
+// connection joins it after the one before.
+func TestSessionBoundToFirstPeer(t *testing.T) {
+	f := newFixture(t)
+	var id [wire.SessionIDSize]byte
+	rand.Read(id[:])
+	owner := peerID{known: true, pid: 100, uid: 1000}
+	c1 := &conn{peerID: owner}
+	ss, prev, err := f.s.join(id, c1)
+	if err != nil || prev != nil || ss.owner != owner {
+		t.Fatalf("first join: %v, prev %v, owner %+v", err, prev, ss.owner)
+	}
+	for _, other := range []peerID{
+		{known: true, pid: 101, uid: 1000},
+		{known: true, pid: 100, uid: 1001},
+		{},
+	} {
+		if got, prev, err := f.s.join(id, &conn{peerID: other}); !errors.Is(err, errSessionOwned) || got != nil || prev != nil {
+			t.Errorf("join by %+v: %v, %v, %v; want errSessionOwned", other, got, prev, err)
+		}
+		if ss.latest.Load() != c1 {
+			t.Errorf("a refused join by %+v replaced the latest connection", other)
+		}
+	}
+	c2 := &conn{peerID: owner}
+	if got, prev, err := f.s.join(id, c2); err != nil || got != ss || prev != c1 || ss.latest.Load() != c2 {
+		t.Errorf("the owner's second join: %v, prev %v, err %v", got, prev, err)
 	}
 }

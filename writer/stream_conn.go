@@ -39,8 +39,7 @@ type conn struct {
 	nc       net.Conn
 	fr       *wire.FrameReader
 	fd       feeder
-	pid      int32         // peer pid for diagnostics, 0 if unknown
-	peerID   peerID        // the kernel's word on the peer, which sessions are bound to
+	peerID   peerID        // the kernel's word on the peer: sessions are bound to it, diagnostics name its pid
 	peer     []byte        // WithPeerCred: the peer fields every record gets
 	tail     []byte        // scratch for a record's tail in ack mode: session, sequence, peer
 	forced   atomic.Bool   // set by force (Shutdown's context expired)
@@ -86,7 +85,6 @@ func (s *Server) serveConn(nc net.Conn) {
 	c.fd.s = s
 	cred, err := peerCred(nc)
 	if err == nil {
-		c.pid = cred.pid
 		c.peerID = peerID{known: true, pid: uint32(cred.pid), uid: cred.uid}
 		if s.cfg.peerCred {
 			c.peer = appendCred(nil, cred)
@@ -95,12 +93,7 @@ func (s *Server) serveConn(nc net.Conn) {
 		s.diag.printf("connection from %s: no peer credentials: %v", nc.RemoteAddr(), err)
 	}
 	s.c.connections.Add(1)
-	if s.cfg.allowUIDs != nil && (cred == nil || !s.cfg.allowUIDs[cred.uid]) {
-		s.c.refused.Add(1)
-		uid := "unknown"
-		if cred != nil {
-			uid = strconv.FormatUint(uint64(cred.uid), 10)
-		}
+	if uid, refused := s.refuses(cred); refused {
 		s.diag.printf("refusing connection from %s: uid %s not allowed", c.who(), uid)
 		// Sending the error frame may take up to errorFrameTimeout: not
 		// in the accept loop.
@@ -122,8 +115,8 @@ func (s *Server) serveConn(nc net.Conn) {
 
 // who names the peer in diagnostics.
 func (c *conn) who() string {
-	if c.pid != 0 {
-		return "pid " + strconv.Itoa(int(c.pid))
+	if c.peerID.pid != 0 {
+		return "pid " + strconv.FormatUint(uint64(c.peerID.pid), 10)
 	}
 	return "peer " + c.nc.RemoteAddr().String()
 }

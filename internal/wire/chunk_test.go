@@ -351,3 +351,36 @@ func BenchmarkChunkReader(b *testing.B) {
 		}
 	}
 }
+
+// TestChunkReaderReportsGarbageWhileOpen: garbage is reported before the
+// reader waits for more input, not only when a valid chunk or the end of
+// the pipe comes, so a sender that writes nothing else is counted while
+// it does.
+func TestChunkReaderReportsGarbageWhileOpen(t *testing.T) {
+	pr, pw := io.Pipe()
+	got := make(chan Discard, 4)
+	cr := NewChunkReader(pr, ChunkConfig{OnDiscard: func(d Discard) { got <- d }})
+	done := make(chan error, 1)
+	go func() {
+		_, err := cr.Next()
+		done <- err
+	}()
+	pw.Write([]byte("not a chunk at all\n"))
+	select {
+	case d := <-got:
+		if d.Reason != DiscardGarbage || d.Bytes != len("not a chunk at all\n") {
+			t.Errorf("discard %+v", d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("garbage not reported while the pipe is open")
+	}
+	pw.Close()
+	if err := <-done; !errors.Is(err, io.EOF) {
+		t.Errorf("Next: %v", err)
+	}
+	select {
+	case d := <-got:
+		t.Errorf("reported again: %+v", d)
+	default:
+	}
+}

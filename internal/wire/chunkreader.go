@@ -144,6 +144,10 @@ func (cr *ChunkReader) Next() (PipeRecord, error) {
 			cr.w = copy(cr.buf, cr.buf[cr.r:cr.w])
 			cr.r = 0
 		}
+		// Report the garbage skipped so far before a read that may
+		// wait: a sender that writes nothing but garbage is counted
+		// while it does, not when a valid chunk or the end comes.
+		cr.flushGarbage()
 		n, err := cr.rd.Read(cr.buf[cr.w:])
 		cr.w += n
 		if err != nil {
@@ -196,7 +200,8 @@ func (cr *ChunkReader) skipGarbage(n int) {
 	cr.garbageRun += n
 }
 
-// flushGarbage reports a run of skipped bytes once, not byte by byte.
+// flushGarbage reports a run of skipped bytes once, not byte by byte: when
+// a valid chunk ends it, before a read that may wait, and at the end.
 func (cr *ChunkReader) flushGarbage() {
 	if cr.garbageRun > 0 {
 		cr.report(Discard{Reason: DiscardGarbage, Bytes: cr.garbageRun})
