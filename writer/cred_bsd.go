@@ -4,12 +4,16 @@ package writer
 
 import "golang.org/x/sys/unix"
 
-// credOfXucred takes the uid and gid of LOCAL_PEERCRED's answer; the
-// effective gid comes first among its groups.
-func credOfXucred(x *unix.Xucred) *cred {
+// localPeerCred asks LOCAL_PEERCRED for the peer's uid and gid; the
+// effective gid comes first among its groups. It tells no pid.
+func localPeerCred(fd int) (*cred, error) {
+	x, err := unix.GetsockoptXucred(fd, unix.SOL_LOCAL, unix.LOCAL_PEERCRED)
+	if err != nil {
+		return nil, err
+	}
 	c := &cred{uid: x.Uid}
 	if x.Ngroups > 0 {
 		c.gid = x.Groups[0]
 	}
-	return c
+	return c, nil
 }

@@ -34,9 +34,3 @@ func (f *formatter) prepare(rec, wrap, tail []byte, forceWrap bool) int {
 	}
 	return f.Prepare(rec, wrap, tail, forceWrap)
 }
-
-// emit appends the line prepared by prepare to dst.
-func (f *formatter) emit(dst []byte) []byte { return f.Emit(dst) }
-
-// release drops the scratch memory of a large record.
-func (f *formatter) release() { f.Release() }

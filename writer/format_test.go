@@ -22,7 +22,7 @@ func FuzzFormatSameLine(f *testing.F) {
 		}
 		var w formatter
 		var std jsonline.Formatter
-		got := w.emit(make([]byte, 0, w.prepare(b, nil, tail, false)))
+		got := w.Emit(make([]byte, 0, w.prepare(b, nil, tail, false)))
 		want := std.Emit(make([]byte, 0, std.Prepare(b, nil, tail, false)))
 		if !bytes.Equal(got, want) {
 			t.Fatalf("%q: the writer writes %q, encoding/json's validator %q", b, got, want)
@@ -44,6 +44,6 @@ func BenchmarkFormat(b *testing.B) {
 		if len(buf)+n > cap(buf) {
 			buf = buf[:0]
 		}
-		buf = f.emit(buf)
+		buf = f.Emit(buf)
 	}
 }

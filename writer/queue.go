@@ -156,7 +156,7 @@ func (fd *feeder) add(r record) bool {
 	case jsonline.Compacted:
 		fd.s.c.compacted.Add(1)
 	}
-	fd.blk.buf = fd.f.emit(fd.blk.buf)
+	fd.blk.buf = fd.f.Emit(fd.blk.buf)
 	fd.blk.records++
 	if r.sess != nil {
 		fd.blk.sess, fd.blk.seq = r.sess, r.seq

@@ -238,7 +238,7 @@ func (c *conn) serve() {
 	defer func() {
 		c.nc.Close()
 		c.fr.Release()
-		c.fd.f.release()
+		c.fd.f.Release()
 		c.catch.Close()
 		if c.ring != nil {
 			c.ackMu.Lock()

@@ -43,7 +43,7 @@ func TestParseSyslog(t *testing.T) {
 			continue
 		}
 		var f formatter
-		line := f.emit(make([]byte, 0, f.prepare(m.msg, appendSyslogFields(nil, &m, now), nil, true)))
+		line := f.Emit(make([]byte, 0, f.prepare(m.msg, appendSyslogFields(nil, &m, now), nil, true)))
 		var got map[string]any
 		if err := json.Unmarshal(line, &got); err != nil {
 			t.Errorf("%q: %v: %s", tc.in, err, line)
@@ -69,7 +69,7 @@ func FuzzSyslog(f *testing.F) {
 		}
 		var fm formatter
 		n := fm.prepare(m.msg, appendSyslogFields(nil, &m, now), []byte(`,"peer_pid":1`), true)
-		line := fm.emit(nil)
+		line := fm.Emit(nil)
 		if len(line) != n {
 			t.Fatalf("prepared %d bytes, emitted %d", n, len(line))
 		}
