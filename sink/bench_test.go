@@ -32,7 +32,7 @@ func BenchmarkWrite(b *testing.B) {
 	stream := func(opts ...Option) func(b *testing.B) {
 		return func(b *testing.B) {
 			srv := newStreamServer(b, 1)
-			srv.discard = true
+			srv.configure(func(srv *streamServer) { srv.discard = true })
 			s, err := New(srv.addr(), opts...)
 			if err != nil {
 				b.Fatal(err)
@@ -75,7 +75,7 @@ func BenchmarkWrite(b *testing.B) {
 // BenchmarkWriteParallel writes from many goroutines to one Sink.
 func BenchmarkWriteParallel(b *testing.B) {
 	srv := newStreamServer(b, 1)
-	srv.discard = true
+	srv.configure(func(srv *streamServer) { srv.discard = true })
 	s, err := New(srv.addr())
 	if err != nil {
 		b.Fatal(err)

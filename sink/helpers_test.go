@@ -104,10 +104,21 @@ func (srv *streamServer) stop() {
 	srv.wg.Wait()
 }
 
+// configure changes the server's behaviour for the connections that come
+// after it: its fields are read under srv.mu as a connection starts.
+func (srv *streamServer) configure(f func(srv *streamServer)) {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	f(srv)
+}
+
 func (srv *streamServer) serve(c net.Conn) {
 	defer srv.wg.Done()
 	defer c.Close()
-	if srv.onConn != nil && !srv.onConn(c) {
+	srv.mu.Lock()
+	onConn, discard, noRings, ackEvery := srv.onConn, srv.discard, srv.noRings, srv.ackEvery
+	srv.mu.Unlock()
+	if onConn != nil && !onConn(c) {
 		return
 	}
 	// The first bytes are read catching a passed ring; after a hello
@@ -156,7 +167,7 @@ func (srv *streamServer) serve(c net.Conn) {
 				c.Write(wire.AppendError(nil, wire.ErrorFrame{Code: wire.CodeSession, Message: "the session belongs to another process"}))
 				return
 			}
-			if h.Flags&wire.HelloShm != 0 && srv.noRings {
+			if h.Flags&wire.HelloShm != 0 && noRings {
 				c.Write(wire.AppendError(nil, wire.ErrorFrame{Code: wire.CodeProtocol, Message: "shared ring: refused"}))
 				return
 			}
@@ -178,7 +189,7 @@ func (srv *streamServer) serve(c net.Conn) {
 			catch.Close()
 			continue
 		}
-		if srv.discard {
+		if discard {
 			seq++
 			if acking && fr.Buffered() == 0 {
 				ack = wire.AppendAck(ack[:0], wire.Ack{Seq: seq - 1})
@@ -190,7 +201,7 @@ func (srv *streamServer) serve(c net.Conn) {
 		}
 		pending = append(pending, rec{session, seq, string(f.Payload)})
 		seq++
-		if !acking || len(pending) >= srv.ackEvery || fr.Buffered() == 0 {
+		if !acking || len(pending) >= ackEvery || fr.Buffered() == 0 {
 			srv.mu.Lock()
 			srv.recs = append(srv.recs, pending...)
 			srv.cond.Broadcast()

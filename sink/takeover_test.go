@@ -175,9 +175,7 @@ func testSessionTakeover(t *testing.T, opts []Option) {
 // Sink take a new id and send its records under it: none is lost.
 func TestRefusedSessionReplays(t *testing.T) {
 	srv := newStreamServer(t, 4)
-	srv.mu.Lock()
-	srv.refuse = 1
-	srv.mu.Unlock()
+	srv.configure(func(srv *streamServer) { srv.refuse = 1 })
 	s, err := New(srv.addr(), WithAck(true), WithSharedMemory(0), WithErrorOutput(io.Discard),
 		WithBackoff(time.Millisecond, 2*time.Millisecond))
 	if err != nil {

@@ -303,7 +303,7 @@ func TestPipeBroken(t *testing.T) {
 // connects again without a ring, and every record arrives in order.
 func TestRingRefusedFallsBackToSocket(t *testing.T) {
 	srv := newStreamServer(t, 7)
-	srv.noRings = true
+	srv.configure(func(srv *streamServer) { srv.noRings = true })
 	errOut := &syncbuf.Buffer{}
 	s, err := New(srv.addr(), WithErrorOutput(errOut), WithBackoff(time.Millisecond, 2*time.Millisecond))
 	if err != nil {
