@@ -486,6 +486,12 @@ class StreamClient:
         with self.lock:
             if self.sock is sock:
                 self.sock = None
+            if isinstance(err, _wire.WriterError) and err.code == _wire.ERROR_SESSION:
+                # Another process said hello with this session id first
+                # (it copied it): the unacknowledged records go again
+                # under a new one. Readers can't pair them with copies
+                # written under the old id, but nothing is lost.
+                self.session = os.urandom(16)
             if self.down_since is None:
                 self.down_since = time.monotonic()
                 self.stats["errors"] += 1

@@ -17,7 +17,10 @@ PROTOCOL_VERSION = 1
 HELLO_ACK = 0x01
 
 # Error codes of an error frame.
-ERROR_CODES = {1: "too large", 2: "protocol", 3: "refused", 4: "idle"}
+ERROR_CODES = {1: "too large", 2: "protocol", 3: "refused", 4: "idle", 5: "session", 6: "flood"}
+# The hello named a session another process owns at this writer (it said
+# hello with that id first, after a restart): the client takes a new id.
+ERROR_SESSION = 5
 
 DEFAULT_MAX_RECORD = 1 << 20
 

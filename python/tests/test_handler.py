@@ -21,7 +21,7 @@ import unittest
 import weakref
 
 import logfanin
-from logfanin import _format
+from logfanin import _format, _wire
 
 import support
 import workers
@@ -377,6 +377,50 @@ class TestStream(TempDirTest):
             err, sys.stderr = sys.stderr.getvalue(), old
         self.assertLess(took, 5)
         self.assertIn("1 records not delivered", err)
+
+    def test_session_taken_by_another_process(self):
+        # A process that copied the client's session id says hello with it
+        # first after a writer restart. The writer refuses the client's
+        # hello (error code 5); the client takes a new id and replays, and
+        # the thief never gets the client's records acknowledged.
+        sc = self.sidecar()
+        child = subprocess.Popen([sys.executable, "-c",
+                                  "import logging, sys, logfanin\n"
+                                  "h = logfanin.Handler(sys.argv[1], timeout=None)\n"
+                                  "log = logging.getLogger('t'); log.addHandler(h); log.setLevel(logging.INFO)\n"
+                                  "log.info('first'); assert h.flush(30)\n"
+                                  "print(h._client.session.hex(), flush=True)\n"
+                                  "sys.stdin.readline()\n"
+                                  "log.info('second')\n"
+                                  "print(h.flush(15), flush=True)\n", sc.addr],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=support.env())
+        self.addCleanup(child.wait)
+        self.addCleanup(child.stdout.close)
+        session = bytes.fromhex(child.stdout.readline().decode().strip())
+        self.assertEqual(len(session), 16)
+        sc.kill()
+        sc.start()
+        thief = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.addCleanup(thief.close)
+        thief.connect(sc.sock)
+        body = b'{"msg":"thief"}'
+        thief.sendall(_wire.hello(session, 1) + _wire.frame_header(len(body)) + body)
+        buf = bytearray()
+        while _wire.parse_controls(buf) != 1:  # the writer has bound the session to the thief
+            b = thief.recv(4096)
+            self.assertTrue(b, "the writer closed the thief's connection")
+            buf += b
+        child.stdin.write(b"go\n")
+        child.stdin.close()
+        self.assertEqual(child.stdout.readline().strip(), b"True", "the client's records were not acknowledged")
+        self.assertEqual(child.wait(30), 0)
+        thief.close()
+        self.assertEqual(sc.stop(), 0)
+        recs = {r["msg"]: r for r in sc.records()}
+        self.assertEqual(set(recs), {"first", "second", "thief"})
+        self.assertNotEqual(recs["second"]["logfanin_sid"], recs["first"]["logfanin_sid"])
+        self.assertNotEqual(recs["second"]["logfanin_sid"], recs["thief"]["logfanin_sid"])
+        self.assertEqual(recs["first"]["logfanin_sid"], recs["thief"]["logfanin_sid"])
 
     def test_without_acknowledgements(self):
         sc = self.sidecar()
