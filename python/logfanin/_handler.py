@@ -153,6 +153,18 @@ class Handler(logging.Handler):
     def __repr__(self):
         return "<logfanin.Handler %s (%s)>" % (self.address, logging.getLevelName(self.level))
 
+    def handle(self, record):
+        """Filter record and emit it, without the handler-wide lock
+        logging.Handler.handle takes around emit: the client has a lock of
+        its own, and the handler's would make threads wait for each
+        other's formatting."""
+        rv = self.filter(record)
+        if rv:
+            if isinstance(rv, logging.LogRecord):  # Python 3.12: a filter may return a new record
+                record = rv
+            self.emit(record)
+        return rv
+
     def emit(self, record):
         try:
             data = format_record(record, self.formatter).encode()

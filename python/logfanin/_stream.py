@@ -62,6 +62,7 @@ class StreamClient:
         self.unsent = deque()  # frames not sent yet (a replay goes first)
         self.held = 0  # bytes in sent and unsent
         self.sleeping = AWAKE  # IDLE: the sender waits for work; BACKOFF: to reconnect
+        self.fast = False  # put may take its short path: started, not closing, no drops to report
         self.want_acks = 0  # callers waiting for an acknowledgement
         self.pending_drops = 0
         self.closing = False  # close() started: records are refused
@@ -98,6 +99,16 @@ class StreamClient:
         with the block policy)."""
         n = len(frame)
         with self.lock:
+            if self.fast and self.held + n <= self.limit:
+                # The common case, kept short: the cost per record is most
+                # of what logging costs a worker.
+                self.unsent.append(frame)
+                self.held += n
+                self.next_seq += 1
+                if self.sleeping:
+                    self._nudge_locked()
+                return True
+            self.fast = False
             if self.closing:
                 self.stats["dropped"] += 1
                 if not self.dropped_after_close:
@@ -121,15 +132,8 @@ class StreamClient:
             self.unsent.append(frame)
             self.held += n
             self.next_seq += 1
-            sleeping = self.sleeping
-            if sleeping == WAITING:
-                # No system call and the GIL kept: the sender runs when
-                # this thread lets it, and takes what came meanwhile.
-                self.sleeping = AWAKE
-                self.io_cond.notify()
-            elif sleeping == IDLE:
-                self.sleeping = AWAKE
-                os.write(self.wake_w, b"\0")
+            self._nudge_locked()
+            self.fast = not self.pending_drops
             return True
 
     def _room(self, n):
@@ -166,6 +170,18 @@ class StreamClient:
             self.next_seq += 1
             self.pending_drops = 0
             self._wake_locked()
+
+    def _nudge_locked(self):
+        """Tell a sleeping sender that a record came. A sender waiting for
+        records is woken without a system call, keeping the GIL: it runs
+        when this thread lets it and takes what came meanwhile. One in a
+        backoff is left to it (a record does not end an outage)."""
+        if self.sleeping == WAITING:
+            self.sleeping = AWAKE
+            self.io_cond.notify()
+        elif self.sleeping == IDLE:
+            self.sleeping = AWAKE
+            os.write(self.wake_w, b"\0")
 
     def _wake_locked(self):
         """Wake the sender, also from a backoff (a caller waits)."""
@@ -218,6 +234,7 @@ class StreamClient:
                 return 0
             self.closed = True
             self.closing = True
+            self.fast = False
             lost = len(self.sent) + len(self.unsent) + self.pending_drops
             thread = self.thread
             if thread is not None:
