@@ -11,7 +11,7 @@ import weakref
 from . import _wire
 from ._address import DATAGRAM, PIPE, STREAM, parse_address
 from ._clients import DatagramClient, PipeClient
-from ._format import _message, encode, format_record, level_name
+from ._format import _message, encode, format_bytes, level_name
 from ._stream import StreamClient, report_to_stderr
 
 DEFAULT_BUFFER_SIZE = 4 << 20
@@ -167,7 +167,7 @@ class Handler(logging.Handler):
 
     def emit(self, record):
         try:
-            data = format_record(record, self.formatter).encode()
+            data = format_bytes(record, self.formatter)
             if len(data) > self.max_record:
                 data = self._shorten(record, data)
             if self._framed:

@@ -181,6 +181,32 @@ class TestFormat(unittest.TestCase):
         self.assertEqual((r["level"], r["pid"], r["other"]), ("info", os.getpid(), 1))
         self.assertNotEqual(r["ts"], 0)
 
+    def test_long_strings_as_the_encoder_writes_them(self):
+        # Long strings that need no escaping are copied as they are; the
+        # text must be byte for byte what the JSON encoder writes, for
+        # every kind of long string, in the fields' order.
+        n = _format._LONG
+        cases = {
+            "plain": "a" * n,
+            "short": "s" * (n - 1),
+            "quote": "q" * n + '"',
+            "backslash": "\\" + "b" * n,
+            "newline": "line\n" * n,
+            "control": "\x01" + "c" * n,
+            "del": "\x7f" + "d" * n,
+            "nonascii": "é" + "e" * n,
+            "astral": "\U0001f600" + "f" * n,
+            "marker": _format._MARK + "0",
+            "marker-text": ("x" * n) + _format._MARK + "1",
+        }
+        for name, value in cases.items():
+            for msg in ("m", value):
+                with self.subTest(name=name, long_msg=msg is value):
+                    rec = logging.LogRecord("fmt", logging.INFO, __file__, 1, msg, None, None)
+                    rec.__dict__.update({"first": value, "n": 1, "second": "z" * n, "third": value})
+                    want = _format.encode(_format.record_fields(rec, None)).encode()
+                    self.assertEqual(_format.format_bytes(rec, None), want)
+
     def test_bad_format_args(self):
         (r,) = self.record(lambda l: l.info("%d items", "not a number"))
         self.assertIn("formatting failed", r["msg"])
