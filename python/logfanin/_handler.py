@@ -219,7 +219,9 @@ class Handler(logging.Handler):
             super().close()
 
     def stats(self):
-        """Counters: sent, dropped, reconnects, errors, oversize, buffered."""
+        """Counters: sent, dropped, reconnects, errors, oversize, buffered;
+        on a stream socket also sends, the batches sent (records share
+        one when they come faster than the writer takes them)."""
         s = dict(self._client.stats)
         s["oversize"] = s.get("oversize", 0) + self._oversize
         s["buffered"] = self._client.buffered()

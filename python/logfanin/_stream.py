@@ -32,8 +32,11 @@ MAX_BACKOFF = 1.0
 DIAL_TIMEOUT = 2.0
 MAX_SEND = 1 << 20  # bytes per send call
 
-# What the sender thread is doing, for whoever wakes it.
-AWAKE, IDLE, BACKOFF, WAITING = 0, 1, 2, 3
+# What the sender thread is doing, for whoever wakes it: running; waiting
+# on its wake-up pipe for records (no connection yet); in a backoff before
+# reconnecting; waiting on a condition for records; waiting for the
+# writer's acknowledgements, with more than half the buffer unacknowledged.
+AWAKE, IDLE, BACKOFF, WAITING, ACKWAIT = 0, 1, 2, 3, 4
 
 
 class StreamClient:
@@ -74,7 +77,7 @@ class StreamClient:
         self.sock = None
         self.connected_once = False
         self.down_since = None  # first failure of the current outage
-        self.stats = {"sent": 0, "dropped": 0, "reconnects": 0, "errors": 0}
+        self.stats = {"sent": 0, "sends": 0, "dropped": 0, "reconnects": 0, "errors": 0}
 
     # Called in a forked child, holding nothing: forget everything the
     # parent had without touching it (closing an inherited descriptor only
@@ -175,7 +178,10 @@ class StreamClient:
         """Tell a sleeping sender that a record came. A sender waiting for
         records is woken without a system call, keeping the GIL: it runs
         when this thread lets it and takes what came meanwhile. One in a
-        backoff is left to it (a record does not end an outage)."""
+        backoff is left to it (a record does not end an outage), and so
+        is one waiting for acknowledgements: the next one wakes it, and it
+        sends what came meanwhile in one go (woken for each record, it
+        would send them one by one while the writer lags)."""
         if self.sleeping == WAITING:
             self.sleeping = AWAKE
             self.io_cond.notify()
@@ -335,7 +341,7 @@ class StreamClient:
                 pass
             if want:
                 poller.register(sockfd, _POLLIN)
-            ready = self._sleep(poller, IDLE, None, want)
+            ready = self._sleep(poller, ACKWAIT, None, want)
             if want and any(fd == sockfd for fd, _ in ready):
                 err = self._read_acks(sock, block=False)
                 if err is not None:
@@ -348,7 +354,9 @@ class StreamClient:
         with self.lock:
             if self.stopped:
                 return []
-            if how == IDLE and (self.unsent or (want is not None and want != self._want_acks_locked())):
+            if how == IDLE and self.unsent:
+                return []
+            if want is not None and want != self._want_acks_locked():
                 return []
             self.sleeping = how
         try:
@@ -443,6 +451,7 @@ class StreamClient:
         with self.lock:
             self.sent.extend(batch)
             self.stats["sent"] += len(batch)
+            self.stats["sends"] += 1
             if not self.ack:
                 self._release(len(self.sent))
             else:

@@ -21,7 +21,7 @@ import unittest
 import weakref
 
 import logfanin
-from logfanin import _format, _wire
+from logfanin import _format, _stream, _wire
 
 import support
 import workers
@@ -332,6 +332,33 @@ class TestStream(TempDirTest):
                 # Remove this round's records from the next round's view.
                 os.truncate(sc.out, 0)
                 sc.signal(signal.SIGHUP)
+
+    def test_records_share_sends_while_the_writer_lags(self):
+        # More than half the buffer unacknowledged (the writer stopped):
+        # records logged meanwhile wait for the next acknowledgement and
+        # go in one send, not one send each.
+        sc = self.sidecar()
+        h = logfanin.Handler(sc.addr, buffer_size=256 << 10)
+        log = logger("lag", h)
+        log.info("before", extra={"i": -1})
+        self.assertTrue(h.flush(10))
+        sc.signal(signal.SIGSTOP)
+        try:
+            for i in range(140):  # about 140 KiB: sent to the socket, not acknowledged
+                log.info("big", extra={"i": i, "pad": "p" * 1000})
+            support.wait_until(lambda: h.stats()["buffered"] == 140 and h._client.sleeping == _stream.ACKWAIT,
+                               "the sender waiting for acknowledgements")
+            before = h.stats()["sends"]
+            for i in range(140, 340):
+                log.info("small", extra={"i": i})
+        finally:
+            sc.signal(signal.SIGCONT)
+        self.assertTrue(h.flush(10))
+        sends = h.stats()["sends"] - before
+        h.close()
+        self.assertLessEqual(sends, 5, "records logged while the writer lagged were sent one by one")
+        got = [r["i"] for r in sc.records() if r.get("logger") == "lag"]
+        self.assertEqual(got, list(range(-1, 340)))
 
     def test_flush_after_every_record(self):
         # A flush that comes while the sender goes to sleep must still get
