@@ -30,7 +30,11 @@ _POLLERR = select.POLLERR | select.POLLHUP | getattr(select, "POLLNVAL", 0)
 MIN_BACKOFF = 0.01
 MAX_BACKOFF = 1.0
 DIAL_TIMEOUT = 2.0
-MAX_SEND = 1 << 20  # bytes per send call
+_LARGE = 4096  # frames this long on average are sent without joining them
+try:
+    _IOV_MAX = max(16, min(os.sysconf("SC_IOV_MAX"), 1024))  # buffers per sendmsg
+except (ValueError, OSError):
+    _IOV_MAX = 16
 
 # What the sender thread is doing, for whoever wakes it: running; waiting
 # on its wake-up pipe for records (no connection yet); in a backoff before
@@ -413,41 +417,56 @@ class StreamClient:
                         % (self.path, err))
 
     def _send(self, sock, batch):
-        """Send the frames of batch, whole; they then wait for their ack."""
-        data = b"".join(batch)
-        view = memoryview(data)
-        off = 0
+        """Send the frames of batch, whole; they then wait for their ack.
+        Large frames go as they are (sendmsg, no copy); small ones are
+        joined first, which costs less than a buffer each."""
+        total = sum(map(len, batch))
+        if total >= _LARGE * len(batch):
+            bufs = list(batch)
+        else:
+            bufs = [b"".join(batch)]
+        i = off = 0
         p = None
-        try:
-            while off < len(view):
-                try:
-                    off += sock.send(view[off:off + MAX_SEND])
-                    continue
-                except (BlockingIOError, InterruptedError):
-                    pass
-                except OSError as e:
-                    return self._requeue(batch, e)
-                # The writer is not reading: wait until it does or we are
-                # stopped, reading its acks meanwhile so that neither side
-                # waits for the other.
-                err = self._read_acks(sock, block=False)
-                if err is not None:
-                    return self._requeue(batch, err)
-                with self.lock:
-                    if self.stopped:
-                        return self._requeue(batch, OSError(errno.ECANCELED, "closed"))
-                if p is None:
-                    p = select.poll()
-                    p.register(sock.fileno(), _POLLOUT | _POLLIN)
-                    p.register(self.wake_r, _POLLIN)
-                for fd, _ in p.poll():
-                    if fd == self.wake_r:
-                        try:
-                            os.read(self.wake_r, 4096)
-                        except OSError:
-                            pass
-        finally:
-            view.release()
+        while i < len(bufs):
+            try:
+                if off:
+                    part = bufs[i + 1:i + _IOV_MAX]
+                    part.insert(0, memoryview(bufs[i])[off:])
+                else:
+                    part = bufs[i:i + _IOV_MAX]
+                n = sock.sendmsg(part)
+                while n:
+                    rest = len(bufs[i]) - off
+                    if n < rest:
+                        off += n
+                        break
+                    n -= rest
+                    i += 1
+                    off = 0
+                continue
+            except (BlockingIOError, InterruptedError):
+                pass
+            except OSError as e:
+                return self._requeue(batch, e)
+            # The writer is not reading: wait until it does or we are
+            # stopped, reading its acks meanwhile so that neither side
+            # waits for the other.
+            err = self._read_acks(sock, block=False)
+            if err is not None:
+                return self._requeue(batch, err)
+            with self.lock:
+                if self.stopped:
+                    return self._requeue(batch, OSError(errno.ECANCELED, "closed"))
+            if p is None:
+                p = select.poll()
+                p.register(sock.fileno(), _POLLOUT | _POLLIN)
+                p.register(self.wake_r, _POLLIN)
+            for fd, _ in p.poll():
+                if fd == self.wake_r:
+                    try:
+                        os.read(self.wake_r, 4096)
+                    except OSError:
+                        pass
         with self.lock:
             self.sent.extend(batch)
             self.stats["sent"] += len(batch)

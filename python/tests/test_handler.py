@@ -360,6 +360,28 @@ class TestStream(TempDirTest):
         got = [r["i"] for r in sc.records() if r.get("logger") == "lag"]
         self.assertEqual(got, list(range(-1, 340)))
 
+    def test_large_records_through_partial_sends(self):
+        # Large frames are sent as they are, several per sendmsg; with the
+        # writer stopped the socket takes part of one, and the rest must
+        # follow from where it stopped.
+        sc = self.sidecar()
+        h = logfanin.Handler(sc.addr, buffer_size=8 << 20)
+        log = logger("large", h)
+        n = 300
+        sc.signal(signal.SIGSTOP)
+        try:
+            for i in range(n):
+                log.info("large", extra={"i": i, "pad": chr(0x41 + i % 26) * (20000 + i)})
+            support.wait_until(lambda: h.stats()["sends"] > 0, "a first send")
+        finally:
+            sc.signal(signal.SIGCONT)
+        self.assertTrue(h.flush(30))
+        h.close()
+        recs = [r for r in sc.records() if r.get("logger") == "large"]
+        self.assertEqual([r["i"] for r in recs], list(range(n)))
+        for r in recs:
+            self.assertEqual(r["pad"], chr(0x41 + r["i"] % 26) * (20000 + r["i"]))
+
     def test_flush_after_every_record(self):
         # A flush that comes while the sender goes to sleep must still get
         # its acknowledgement read (a lost wake-up would time out).
