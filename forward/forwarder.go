@@ -72,6 +72,7 @@ type Forwarder struct {
 	client   client
 	resource pcommon.Map
 	diag     io.Writer
+	scan     scanner // maps lines to records; used by run only
 
 	mu       sync.Mutex // guards st, caughtUp and saving the checkpoint
 	st       state

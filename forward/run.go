@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -333,7 +334,9 @@ func (f *Forwarder) ship(ctx context.Context, src *source, lines, size int) bool
 	}
 }
 
-// request maps the first lines of src.buf to an export request.
+// request maps the first lines of src.buf to an export request. The
+// lines are copied into one string, which the records' strings are parts
+// of, and their uids into another.
 func (f *Forwarder) request(src *source, lines, size int) plogotlp.ExportRequest {
 	ld := plog.NewLogs()
 	rl := ld.ResourceLogs().AppendEmpty()
@@ -343,17 +346,25 @@ func (f *Forwarder) request(src *source, lines, size int) plogotlp.ExportRequest
 	recs := sl.LogRecords()
 	recs.EnsureCapacity(lines)
 	now := pcommon.NewTimestampFromTime(time.Now())
-	data := src.buf[:size]
-	off := src.base
-	for len(data) > 0 {
-		line := data
-		n := len(data)
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, n = data[:i], i+1
+	data := string(src.buf[:size])
+	uids := make([]byte, 0, lines*uidLen)
+	for off := 0; off < len(data); {
+		uids = appendUID(uids, src.ent.ID, src.base+int64(off))
+		i := strings.IndexByte(data[off:], '\n')
+		if i < 0 {
+			break
 		}
-		mapLine(line, recordUID(src.ent.ID, off), now, recs.AppendEmpty())
-		data = data[n:]
-		off += int64(n)
+		off += i + 1
+	}
+	allUIDs := string(uids)
+	for n := 0; len(data) > 0; n++ {
+		line := data
+		if i := strings.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = ""
+		}
+		f.scan.record(line, allUIDs[n*uidLen:(n+1)*uidLen], now, recs.AppendEmpty())
 	}
 	return plogotlp.NewExportRequestFromLogs(ld)
 }
