@@ -72,6 +72,20 @@ func (p *scanner) str() (string, bool) {
 	}
 	p.i++
 	start := p.i
+	// Short strings (keys, most of all) byte by byte; longer ones with
+	// the vectorized search for the closing quote.
+	for end := min(start+shortString, len(p.s)); p.i < end; p.i++ {
+		switch c := p.s[p.i]; {
+		case c == '"':
+			p.i++
+			return p.s[start : p.i-1], true
+		case c == '\\':
+			return p.escaped(start)
+		case c < 0x20 || c >= utf8.RuneSelf:
+			p.i = end // checked below
+		}
+	}
+	p.i = start
 	q := strings.IndexByte(p.s[start:], '"')
 	if q < 0 {
 		return "", false
@@ -94,6 +108,9 @@ func (p *scanner) str() (string, bool) {
 	p.i += q + 1
 	return v, true
 }
+
+// shortString is how many bytes of a string str reads one by one.
+const shortString = 16
 
 // printableASCII reports whether s holds only bytes from 0x20 to 0x7f,
 // eight at a time: a byte below 0x20 borrows in the subtraction and one
