@@ -91,9 +91,9 @@ func (p *scanner) str() (string, bool) {
 		return "", false
 	}
 	v := p.s[start : start+q]
-	if k := strings.IndexByte(v, '\\'); k >= 0 {
-		p.i += k
-		return p.escaped(start)
+	k := strings.IndexByte(v, '\\')
+	if k >= 0 {
+		v = v[:k] // checked here up to the escape, by escaped after it
 	}
 	if !printableASCII(v) {
 		for i := 0; i < len(v); i++ {
@@ -104,6 +104,10 @@ func (p *scanner) str() (string, bool) {
 		if !utf8.ValidString(v) {
 			return "", false
 		}
+	}
+	if k >= 0 {
+		p.i += k
+		return p.escaped(start)
 	}
 	p.i += q + 1
 	return v, true
