@@ -44,7 +44,9 @@ type Config struct {
 	// a batch only once it and every batch before it were answered, so a
 	// crash sends again at most this many batches; the receiver may get
 	// them in another order. 1 sends one batch at a time, in order, and
-	// maps the next while it waits.
+	// maps the next while it waits. Each batch in flight, and the one
+	// being mapped, is held in memory as OTLP records: about 1 MiB for
+	// 1024 records of 200 bytes.
 	MaxInFlight int
 	Timeout     time.Duration // for one export (default 10 s)
 	MinBackoff  time.Duration // first wait after a retryable failure (default 100 ms)
@@ -157,7 +159,7 @@ func New(cfg Config) (*Forwarder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("forward: %w", err)
 	}
-	cl, err := newClient(ep, cfg.TLS, cfg.Headers, cfg.Timeout)
+	cl, err := newClient(ep, cfg.TLS, cfg.Headers, cfg.Timeout, cfg.MaxInFlight)
 	if err != nil {
 		return nil, fmt.Errorf("forward: %w", err)
 	}
