@@ -149,7 +149,7 @@ func TestReceiverKilled(t *testing.T) {
 }
 
 // The sidecar is SIGKILLed while it ships and restarted: it resumes from
-// its checkpoint; only the batches in flight (4 of 256 records) may
+// its checkpoint; only the batches in flight (4 batches of 256 records) may
 // arrive twice.
 func TestSidecarKilled(t *testing.T) {
 	log := filepath.Join(t.TempDir(), "app.log")
