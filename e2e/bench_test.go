@@ -108,6 +108,8 @@ func benchRun(t *testing.T, r *receiver, producers, per int) benchResult {
 	args := []string{"-out", log, "-quiet"}
 	if r != nil {
 		args = []string{"-out", log, "-quiet", "-forward", "otlp://" + r.grpc, "-forward-drain-timeout", "10m"}
+		// To compare settings: LOGFANIN_FORWARD_FLAGS="-forward-in-flight 1".
+		args = append(args, strings.Fields(os.Getenv("LOGFANIN_FORWARD_FLAGS"))...)
 	}
 	exe, err := os.Executable()
 	if err != nil {
