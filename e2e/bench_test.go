@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/logfanin/logfanin/forward"
 	"github.com/logfanin/logfanin/sink"
 )
 
@@ -20,7 +23,10 @@ import (
 // acknowledgements, so that a producer is done when its records are
 // written) to a supervised sidecar that forwards to the Collector's OTLP
 // receiver on this machine. LOGFANIN_FORWARD_BENCH=N sends N records per
-// producer (default 5000, a smoke run) and prints the row.
+// producer (default 5000, a smoke run) and prints the row. Then the
+// forwarder alone, in this process, ships the file the writer wrote
+// without it: its own rate and CPU per record, with no writer and no
+// producers on the machine.
 func TestForwardThroughput(t *testing.T) {
 	per := 5000
 	if v := os.Getenv("LOGFANIN_FORWARD_BENCH"); v != "" {
@@ -48,11 +54,48 @@ func TestForwardThroughput(t *testing.T) {
 		fmt.Printf("| forward (OTLP/gRPC, local receiver) | %d | %.0f | %.0f | %.2fx | %.2f µs |\n",
 			producers, writerRate, shipRate, shipRate/writerRate, float64(cpu)/float64(time.Microsecond))
 	}
+
+	alone, aloneCPU := forwardAlone(t, r, plain.log, total)
+	aloneRate := float64(total) / alone.Seconds()
+	t.Logf("forwarder alone: %d records written beforehand, shipped %.0f records/s (%.2fx the writer's rate above), CPU %v per record",
+		total, aloneRate, aloneRate/writerRate, aloneCPU/time.Duration(total))
+	if os.Getenv("LOGFANIN_FORWARD_BENCH") != "" {
+		fmt.Printf("| forwarder alone, the file written beforehand | - | - | %.0f | %.2fx | %.2f µs |\n",
+			aloneRate, aloneRate/writerRate, float64(aloneCPU)/float64(total)/float64(time.Microsecond))
+	}
+}
+
+// forwardAlone ships the log file, written whole beforehand, to r with a
+// Forwarder in this process, and returns how long until r had all of its
+// records and the CPU time this process spent meanwhile.
+func forwardAlone(t *testing.T, r *receiver, log string, records int) (time.Duration, time.Duration) {
+	t.Helper()
+	f, err := forward.New(forward.Config{URL: "otlp://" + r.grpc, Path: log, Diagnostics: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := r.count("batch records")
+	var ru0, ru1 syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+	start := time.Now()
+	f.Start()
+	r.waitEvent("batch records", before+records)
+	elapsed := time.Since(start)
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+	if err := f.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s := f.Stats(); s.Forwarded != uint64(records) {
+		t.Fatalf("forwarder alone: %v, want %d records", s, records)
+	}
+	cpu := time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
+	return elapsed, cpu
 }
 
 type benchResult struct {
 	written, shipped time.Duration // from the producers' start
 	cpu              time.Duration // the sidecar's user and system time
+	log              string        // the file written
 }
 
 // benchRun runs the sidecar supervising the producers, forwarding to r if
@@ -65,6 +108,8 @@ func benchRun(t *testing.T, r *receiver, producers, per int) benchResult {
 	args := []string{"-out", log, "-quiet"}
 	if r != nil {
 		args = []string{"-out", log, "-quiet", "-forward", "otlp://" + r.grpc, "-forward-drain-timeout", "10m"}
+		// To compare settings: LOGFANIN_FORWARD_FLAGS="-forward-in-flight 1".
+		args = append(args, strings.Fields(os.Getenv("LOGFANIN_FORWARD_FLAGS"))...)
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -100,7 +145,7 @@ func benchRun(t *testing.T, r *receiver, producers, per int) benchResult {
 	ended, _ := strconv.ParseInt(fields[1], 10, 64)
 	// The producers start after the sidecar: count from their start.
 	offset := time.Unix(0, began).Sub(start)
-	return benchResult{written: time.Duration(ended - began), shipped: shipped - offset, cpu: cpu}
+	return benchResult{written: time.Duration(ended - began), shipped: shipped - offset, cpu: cpu, log: log}
 }
 
 // fanout is the supervised command of a throughput run: it starts

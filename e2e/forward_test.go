@@ -24,7 +24,7 @@ import (
 // shutdown it ships until it has shipped everything (or extra says
 // otherwise), so that its exit tells that the receiver has it all.
 func sidecarArgs(log, url string, extra ...string) []string {
-	return append([]string{"-out", log, "-forward", url, "-forward-max-backoff", "100ms", "-forward-batch", "256", "-forward-drain-timeout", "10m"}, extra...)
+	return append([]string{"-out", log, "-forward", url, "-forward-max-backoff", "100ms", "-forward-batch", "256", "-forward-in-flight", "4", "-forward-drain-timeout", "10m"}, extra...)
 }
 
 // scrape reads the sidecar's /metrics, at the address it printed.
@@ -149,7 +149,8 @@ func TestReceiverKilled(t *testing.T) {
 }
 
 // The sidecar is SIGKILLed while it ships and restarted: it resumes from
-// its checkpoint; only the batch in flight may arrive twice.
+// its checkpoint; only the batches in flight (4 batches of 256 records) may
+// arrive twice.
 func TestSidecarKilled(t *testing.T) {
 	log := filepath.Join(t.TempDir(), "app.log")
 	r := newReceiver(t)
@@ -161,8 +162,8 @@ func TestSidecarKilled(t *testing.T) {
 	s = startSidecar(t, sidecarArgs(log, "otlp://"+r.grpc), 100000, 1000, true)
 	s.wait(t)
 	want := written(t, log)
-	if dups := verify(t, r.records(), want); dups > 256 {
-		t.Fatalf("%d records received twice, more than a batch", dups)
+	if dups := verify(t, r.records(), want); dups > 4*256 {
+		t.Fatalf("%d records received twice, more than the batches in flight", dups)
 	}
 }
 
@@ -239,6 +240,42 @@ func TestTLS(t *testing.T) {
 	}
 }
 
+// Mutual TLS: a receiver that asks for a client certificate gets the
+// one -forward-cert and -forward-key give, over gRPC and HTTP; without
+// it nothing is shipped.
+func TestMutualTLS(t *testing.T) {
+	dir := t.TempDir()
+	cert, key, ca := makeCert(t, dir)
+	clientCert, clientKey, clientCA := makeCertFor(t, dir, "client", x509.ExtKeyUsageClientAuth)
+	r := newReceiver(t, "-cert", cert, "-key", key, "-client-ca", clientCA)
+	r.start("accept")
+	log := filepath.Join(dir, "app.log")
+	mtls := []string{"-forward-ca", ca, "-forward-cert", clientCert, "-forward-key", clientKey}
+	s := startSidecar(t, sidecarArgs(log, "otlps://"+r.grpc, mtls...), 0, 500, true)
+	s.wait(t)
+	s = startSidecar(t, sidecarArgs(log, "otlp+https://"+r.http, mtls...), 500, 500, true)
+	s.wait(t)
+	verify(t, r.records(), written(t, log))
+
+	// Without a client certificate the receiver refuses the connection:
+	// retried, never shipped.
+	for _, url := range []string{"otlps://" + r.grpc, "otlp+https://" + r.http} {
+		before := len(r.records())
+		log2 := filepath.Join(t.TempDir(), "other.log")
+		s = startSidecar(t, sidecarArgs(log2, url, "-forward-ca", ca, "-forward-drain-timeout", "100ms"), 0, 10, true)
+		if !s.stderr.waitFor("certificate required", s.done) {
+			t.Fatalf("%s: no certificate error:\n%s", url, s.stderr)
+		}
+		s.wait(t)
+		if n := len(r.records()); n != before {
+			t.Fatalf("%s: %d records shipped without a client certificate", url, n-before)
+		}
+		if n := counter(t, s.stderr.String(), "forwarded"); n != 0 {
+			t.Fatalf("%s: forwarded=%d without a client certificate", url, n)
+		}
+	}
+}
+
 func keys(m map[int]map[string]any) map[int]bool {
 	k := map[int]bool{}
 	for n := range m {
@@ -251,18 +288,26 @@ func keys(m map[int]map[string]any) map[int]bool {
 // the certificate is its own CA.
 func makeCert(t *testing.T, dir string) (cert, key, ca string) {
 	t.Helper()
+	return makeCertFor(t, dir, "server", x509.ExtKeyUsageServerAuth)
+}
+
+// makeCertFor writes a self-signed certificate for 127.0.0.1 with the
+// usage given, as NAME-cert.pem, and its key as NAME-key.pem; the
+// certificate is its own CA.
+func makeCertFor(t *testing.T, dir, name string, usage x509.ExtKeyUsage) (cert, key, ca string) {
+	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "logfanin e2e"},
+		Subject:               pkix.Name{CommonName: "logfanin e2e " + name},
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().Add(24 * time.Hour),
 		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		ExtKeyUsage:           []x509.ExtKeyUsage{usage},
 		BasicConstraintsValid: true,
 		IsCA:                  true,
 	}
@@ -274,7 +319,7 @@ func makeCert(t *testing.T, dir string) (cert, key, ca string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, key = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	cert, key = filepath.Join(dir, name+"-cert.pem"), filepath.Join(dir, name+"-key.pem")
 	if err := os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
 		t.Fatal(err)
 	}

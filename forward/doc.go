@@ -8,9 +8,11 @@
 // At least once, with the output file as the only buffer. The Forwarder
 // reads whole lines from the file, sends them in batches, and stores a
 // checkpoint (the file, by identity, and the offset of the first line not
-// yet accepted) atomically after the receiver accepted a batch, never
-// before. After a crash or a SIGKILL it resumes from the checkpoint: the
-// batch that was in flight is sent again, nothing else. Every record
+// yet accepted) atomically after the receiver accepted a batch and every
+// batch before it, never before. Several exports may be in flight at
+// once (Config.MaxInFlight); after a crash or a SIGKILL it resumes from
+// the checkpoint: the batches that were in flight are sent again, nothing
+// else. Every record
 // carries a log.record.uid made of the file's identity and the line's
 // offset, the same on every sending, so a receiver can drop the
 // duplicates.

@@ -191,7 +191,10 @@ func (t TLSConfig) build(host string) (*tls.Config, error) {
 	return c, nil
 }
 
-func newClient(e Endpoint, t TLSConfig, headers map[string]string, timeout time.Duration) (client, error) {
+// newClient makes the client of e; inFlight is how many exports it may
+// be asked for at once (OTLP/HTTP keeps that many connections; gRPC
+// multiplexes them on one).
+func newClient(e Endpoint, t TLSConfig, headers map[string]string, timeout time.Duration, inFlight int) (client, error) {
 	var tc *tls.Config
 	if e.TLS() {
 		var err error
@@ -206,7 +209,7 @@ func newClient(e Endpoint, t TLSConfig, headers map[string]string, timeout time.
 			scheme = "https"
 			tr.TLSClientConfig = tc
 		}
-		tr.MaxIdleConnsPerHost = 4
+		tr.MaxIdleConnsPerHost = max(inFlight, 1)
 		return &httpClient{
 			url:     scheme + "://" + e.Host + e.Path,
 			hc:      &http.Client{Transport: tr, Timeout: timeout},

@@ -37,25 +37,35 @@ type Config struct {
 	Headers  map[string]string // sent with every export, such as an API key
 	Resource map[string]string // resource attributes (default service.name "logfanin" and host.name)
 
-	MaxBatch      int           // records in one export (default 1024)
-	MaxBatchBytes int           // bytes of lines in one export (default 1 MiB; a longer line goes alone)
-	Timeout       time.Duration // for one export (default 10 s)
-	MinBackoff    time.Duration // first wait after a retryable failure (default 100 ms)
-	MaxBackoff    time.Duration // longest wait between retries (default 30 s)
+	MaxBatch      int // records in one export (default 1024)
+	MaxBatchBytes int // bytes of lines in one export (default 1 MiB; a longer line goes alone)
+	// MaxInFlight is how many exports may wait for the receiver's answer
+	// at once (default 4). The checkpoint still advances in order, past
+	// a batch only once it and every batch before it were answered, so a
+	// crash sends again at most this many batches; the receiver may get
+	// them in another order. 1 sends one batch at a time, in order, and
+	// maps the next while it waits. Each batch in flight, and the one
+	// being mapped, is held in memory as OTLP records: about 1 MiB for
+	// 1024 records of 200 bytes.
+	MaxInFlight int
+	Timeout     time.Duration // for one export (default 10 s)
+	MinBackoff  time.Duration // first wait after a retryable failure (default 100 ms)
+	MaxBackoff  time.Duration // longest wait between retries (default 30 s)
 
 	// Diagnostics receives one line per problem: a failed export, a
 	// rejection, a backup removed before it was shipped (default
-	// os.Stderr).
+	// os.Stderr). Each line is one Write, never two at once.
 	Diagnostics io.Writer
 }
 
 // Forwarder ships the lines of a log file, through its rotations, to an
 // OTLP logs receiver, at least once: a checkpoint (the file, by identity,
 // and the offset in it) is stored atomically after the receiver accepted a
-// batch and never before, so that after a crash the batch in flight is
-// sent again and nothing else. Retryable failures are retried with
-// backoff, forever; permanent rejections and the records a partial success
-// rejected are counted and skipped.
+// batch and every batch before it, and never before, so that after a
+// crash the batches in flight (Config.MaxInFlight at most) are sent again
+// and nothing else. Retryable failures are retried with backoff, forever;
+// permanent rejections and the records a partial success rejected are
+// counted and skipped.
 //
 // The Forwarder learns of rotations from the writer.FileOutput it watches
 // (FileConfig.Watcher), before the file is renamed, and stores the backup's
@@ -71,7 +81,10 @@ type Forwarder struct {
 	endpoint Endpoint
 	client   client
 	resource pcommon.Map
+	diagMu   sync.Mutex // one diagnostic line at a time
 	diag     io.Writer
+	scan     scanner  // maps lines to records; used by run only
+	flight   []*batch // sent and not yet committed, oldest first; used by run only
 
 	mu       sync.Mutex // guards st, caughtUp and saving the checkpoint
 	st       state
@@ -99,6 +112,7 @@ var _ writer.FileWatcher = (*Forwarder)(nil)
 const (
 	DefaultMaxBatch      = 1024
 	DefaultMaxBatchBytes = 1 << 20
+	DefaultMaxInFlight   = 4
 	DefaultTimeout       = 10 * time.Second
 	DefaultMinBackoff    = 100 * time.Millisecond
 	DefaultMaxBackoff    = 30 * time.Second
@@ -125,6 +139,9 @@ func New(cfg Config) (*Forwarder, error) {
 	if cfg.MaxBatchBytes <= 0 {
 		cfg.MaxBatchBytes = DefaultMaxBatchBytes
 	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = DefaultMaxInFlight
+	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
@@ -142,7 +159,7 @@ func New(cfg Config) (*Forwarder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("forward: %w", err)
 	}
-	cl, err := newClient(ep, cfg.TLS, cfg.Headers, cfg.Timeout)
+	cl, err := newClient(ep, cfg.TLS, cfg.Headers, cfg.Timeout, cfg.MaxInFlight)
 	if err != nil {
 		return nil, fmt.Errorf("forward: %w", err)
 	}
@@ -185,8 +202,8 @@ func (f *Forwarder) Start() {
 }
 
 // Close ships what is left until it has shipped everything written or ctx
-// is done, whichever comes first, then stops; an export in flight when ctx
-// ends is abandoned (it is sent again at the next start). The checkpoint
+// is done, whichever comes first, then stops; the exports in flight when
+// ctx ends are abandoned (they are sent again at the next start). The checkpoint
 // is current when Close returns. Call it after the writer has shut down.
 // Close is idempotent.
 func (f *Forwarder) Close(ctx context.Context) error {
@@ -264,7 +281,7 @@ func (f *Forwarder) saveLocked(sync bool) {
 	now := time.Now()
 	sync = sync || now.Sub(f.synced) >= syncEvery
 	if err := f.st.save(f.cfg.Checkpoint, sync); err != nil {
-		fmt.Fprintf(f.diag, "logfanin: forward: %v\n", err)
+		f.logf("logfanin: forward: %v", err)
 		return
 	}
 	if sync {
@@ -282,6 +299,13 @@ func (f *Forwarder) syncPending() {
 		f.saveLocked(true)
 	}
 	f.mu.Unlock()
+}
+
+// logf writes one diagnostic line.
+func (f *Forwarder) logf(format string, args ...any) {
+	f.diagMu.Lock()
+	defer f.diagMu.Unlock()
+	fmt.Fprintf(f.diag, format+"\n", args...)
 }
 
 func newID() uint64 {

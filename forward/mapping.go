@@ -1,17 +1,13 @@
 package forward
 
 import (
-	"bytes"
 	"math"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/tidwall/gjson"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
-
-	"github.com/logfanin/logfanin/internal/jsonline"
 )
 
 // AttrUID is the attribute that names a record uniquely: the same line
@@ -23,92 +19,145 @@ const AttrUID = "log.record.uid"
 // or message) and attributes (every other field, nested objects as maps);
 // anything else is the body, as a string. uid names the line.
 func mapLine(line []byte, uid string, observed pcommon.Timestamp, lr plog.LogRecord) {
-	lr.SetObservedTimestamp(observed)
-	attrs := lr.Attributes()
-	// An object as the writer decides it, so that every line the writer
-	// wrote is one.
-	obj := bytes.Trim(line, " \t\r\n")
-	if !jsonline.IsObject(obj, gjson.ValidBytes) {
-		lr.Body().SetStr(string(line))
-		attrs.PutStr(AttrUID, uid)
-		return
+	var p scanner
+	p.record(string(line), uid, observed, lr)
+}
+
+// record is mapLine on a line given as a string, read in one pass: the
+// record's strings are parts of line, not copies.
+func (p *scanner) record(line, uid string, observed pcommon.Timestamp, lr plog.LogRecord) {
+	// An object as the writer decides it (JSON, valid UTF-8), so that
+	// every line the writer wrote is one.
+	obj := trimJSONSpace(line)
+	if len(obj) >= 2 && obj[0] == '{' && obj[len(obj)-1] == '}' {
+		p.s, p.i, p.depth = obj, 0, 0
+		if p.fields(lr) {
+			lr.SetObservedTimestamp(observed)
+			lr.Attributes().PutStr(AttrUID, uid)
+			return
+		}
+		// Not JSON after all: start the record over.
+		plog.NewLogRecord().MoveTo(lr)
 	}
-	attrs.EnsureCapacity(8)
+	lr.SetObservedTimestamp(observed)
+	lr.Body().SetStr(line)
+	lr.Attributes().PutStr(AttrUID, uid)
+}
+
+// trimJSONSpace drops JSON whitespace from both ends of s.
+func trimJSONSpace(s string) string {
+	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+	for len(s) > 0 && isSpace(s[0]) {
+		s = s[1:]
+	}
+	for len(s) > 0 && isSpace(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// fields reads the top-level object in p.s into lr; false if p.s is not
+// one JSON object.
+func (p *scanner) fields(lr plog.LogRecord) bool {
+	if !p.enter() {
+		return false
+	}
+	attrs := lr.Attributes()
+	// Room for as many attributes as the last record had, and the uid:
+	// the records of one log tend to look alike.
+	attrs.EnsureCapacity(p.attrs + 1)
 	var level string
-	gjson.ParseBytes(obj).ForEach(func(k, v gjson.Result) bool {
-		key := k.Str
-		switch key {
-		case "ts", "time":
-			if t, ok := timeOf(v); ok && lr.Timestamp() == 0 {
-				lr.SetTimestamp(t)
-				return true
+	if !p.next('}') {
+		for {
+			p.ws()
+			key, ok := p.str()
+			if !ok || !p.next(':') || !p.field(lr, attrs, key, &level) {
+				return false
 			}
-		case "level":
-			if v.Type == gjson.String {
-				level = v.Str
-				return true
+			if p.next('}') {
+				break
 			}
-		case "msg", "message":
-			if v.Type == gjson.String && lr.Body().Type() == pcommon.ValueTypeEmpty {
-				lr.Body().SetStr(v.Str)
-				return true
+			if !p.next(',') {
+				return false
 			}
 		}
-		// Last wins, as in a JSON reader; the writer's own fields come last.
-		putValue(attrs.PutEmpty(key), v)
-		return true
-	})
+	}
+	if p.ws(); p.i != len(p.s) {
+		return false // something after the object
+	}
+	p.attrs = attrs.Len()
 	if level != "" {
 		lr.SetSeverityText(level)
 		lr.SetSeverityNumber(severity(level))
 	}
-	attrs.PutStr(AttrUID, uid)
+	return true
 }
 
-// putValue stores a JSON value as an attribute value: strings, booleans,
-// integers as int64, other numbers as double, arrays as slices, objects as
-// maps, null as an empty value.
-func putValue(dst pcommon.Value, v gjson.Result) {
-	switch v.Type {
-	case gjson.String:
-		dst.SetStr(v.Str)
-	case gjson.True:
-		dst.SetBool(true)
-	case gjson.False:
-		dst.SetBool(false)
-	case gjson.Number:
-		if n, err := strconv.ParseInt(v.Raw, 10, 64); err == nil {
-			dst.SetInt(n)
-		} else {
-			dst.SetDouble(v.Num)
-		}
-	case gjson.JSON:
-		if v.IsArray() {
-			s := dst.SetEmptySlice()
-			v.ForEach(func(_, e gjson.Result) bool {
-				putValue(s.AppendEmpty(), e)
+// field reads the value of the top-level field key: the first time
+// stamp, the last string level and the first string message go to their
+// places in lr, everything else to attrs, where of repeated keys the last
+// wins, as in a JSON reader (the writer's own fields come last).
+func (p *scanner) field(lr plog.LogRecord, attrs pcommon.Map, key string, level *string) bool {
+	c := p.peek()
+	switch key {
+	case "ts", "time":
+		switch {
+		case c == '"':
+			s, ok := p.str()
+			if !ok {
+				return false
+			}
+			if t, ok := timeOfString(s); ok && lr.Timestamp() == 0 {
+				lr.SetTimestamp(t)
 				return true
-			})
-			return
-		}
-		m := dst.SetEmptyMap()
-		v.ForEach(func(k, e gjson.Result) bool {
-			putValue(m.PutEmpty(k.Str), e)
+			}
+			attrs.PutStr(key, s)
 			return true
-		})
+		case c == '-' || '0' <= c && c <= '9':
+			raw, integer, ok := p.number()
+			if !ok {
+				return false
+			}
+			if t, ok := timeOfNumber(raw, integer); ok && lr.Timestamp() == 0 {
+				lr.SetTimestamp(t)
+				return true
+			}
+			setNumber(attrs.PutEmpty(key), raw, integer)
+			return true
+		}
+	case "level":
+		if c == '"' {
+			s, ok := p.str()
+			*level = s
+			return ok
+		}
+	case "msg", "message":
+		if c == '"' {
+			s, ok := p.str()
+			if !ok {
+				return false
+			}
+			if lr.Body().Type() == pcommon.ValueTypeEmpty {
+				lr.Body().SetStr(s)
+			} else {
+				attrs.PutStr(key, s)
+			}
+			return true
+		}
 	}
+	return p.value(attrs.PutEmpty(key))
 }
 
 // zapISO8601 is zap's ISO8601TimeEncoder layout.
 const zapISO8601 = "2006-01-02T15:04:05.000Z0700"
 
-// timeOf reads a time stamp: a number is seconds since the epoch (zap's
-// default encoder; milliseconds, microseconds and nanoseconds are told
-// apart by magnitude), a string is RFC 3339 or zap's ISO 8601.
-func timeOf(v gjson.Result) (pcommon.Timestamp, bool) {
-	switch v.Type {
-	case gjson.Number:
-		if n, err := strconv.ParseInt(v.Raw, 10, 64); err == nil && n > 0 {
+// timeOfNumber reads a number as a time stamp: seconds since the epoch
+// (zap's default encoder; milliseconds, microseconds and nanoseconds are
+// told apart by magnitude). integer says raw has neither a fraction nor
+// an exponent.
+func timeOfNumber(raw string, integer bool) (pcommon.Timestamp, bool) {
+	if integer {
+		if n, err := strconv.ParseInt(raw, 10, 64); err == nil && n > 0 {
 			switch {
 			case n < 1e11:
 				return pcommon.Timestamp(n * 1e9), true
@@ -119,28 +168,32 @@ func timeOf(v gjson.Result) (pcommon.Timestamp, bool) {
 			}
 			return pcommon.Timestamp(n), true
 		}
-		f := v.Num
-		switch {
-		case f <= 0 || math.IsNaN(f) || math.IsInf(f, 0):
-			return 0, false
-		case f < 1e11: // seconds (until the year 5138)
-			sec, frac := math.Modf(f)
-			return pcommon.Timestamp(int64(sec)*1e9 + int64(math.Round(frac*1e9))), true
-		case f < 1e14:
-			return pcommon.Timestamp(f * 1e6), true
-		case f < 1e17:
-			return pcommon.Timestamp(f * 1e3), true
-		default:
-			if n, err := strconv.ParseInt(v.Raw, 10, 64); err == nil {
-				return pcommon.Timestamp(n), true
-			}
-			return pcommon.Timestamp(f), true
+	}
+	f, _ := strconv.ParseFloat(raw, 64)
+	switch {
+	case f <= 0 || math.IsNaN(f) || math.IsInf(f, 0):
+		return 0, false
+	case f < 1e11: // seconds (until the year 5138)
+		sec, frac := math.Modf(f)
+		return pcommon.Timestamp(int64(sec)*1e9 + int64(math.Round(frac*1e9))), true
+	case f < 1e14:
+		return pcommon.Timestamp(f * 1e6), true
+	case f < 1e17:
+		return pcommon.Timestamp(f * 1e3), true
+	}
+	if integer {
+		if n, err := strconv.ParseInt(raw, 10, 64); err == nil {
+			return pcommon.Timestamp(n), true
 		}
-	case gjson.String:
-		for _, layout := range []string{time.RFC3339Nano, zapISO8601} {
-			if t, err := time.Parse(layout, v.Str); err == nil {
-				return pcommon.NewTimestampFromTime(t), true
-			}
+	}
+	return pcommon.Timestamp(f), true
+}
+
+// timeOfString reads a string as a time stamp: RFC 3339 or zap's ISO 8601.
+func timeOfString(s string) (pcommon.Timestamp, bool) {
+	for _, layout := range [...]string{time.RFC3339Nano, zapISO8601} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return pcommon.NewTimestampFromTime(t), true
 		}
 	}
 	return 0, false
@@ -179,16 +232,24 @@ func severity(level string) plog.SeverityNumber {
 // crockford is the alphabet of ULIDs.
 const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
+// uidLen is the length of a record uid.
+const uidLen = 26
+
 // recordUID returns the 128 bits of (file id, offset) in a ULID's
 // spelling: 26 characters of Crockford's base32.
 func recordUID(file uint64, offset int64) string {
-	var b [26]byte
+	return string(appendUID(nil, file, offset))
+}
+
+// appendUID appends recordUID(file, offset) to dst.
+func appendUID(dst []byte, file uint64, offset int64) []byte {
+	var b [uidLen]byte
 	hi, lo := file, uint64(offset)
 	// 128 bits in 26 characters: the first carries the top 3 bits.
-	for i := 25; i >= 0; i-- {
+	for i := uidLen - 1; i >= 0; i-- {
 		b[i] = crockford[lo&31]
 		lo = lo>>5 | hi<<59
 		hi >>= 5
 	}
-	return string(b[:])
+	return append(dst, b[:]...)
 }

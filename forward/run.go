@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -22,10 +23,20 @@ const ScopeName = "github.com/logfanin/logfanin/forward"
 // rotation it was told of (logrotate and SIGHUP).
 const checkMovedEvery = time.Second
 
-// run is the Forwarder's goroutine.
+// run is the Forwarder's goroutine. It reads and maps the batches and
+// commits them in order; each export runs in a goroutine of its own, up
+// to Config.MaxInFlight at once. A file's batches are all committed
+// before the next file is opened, and before the Forwarder waits for
+// more to be written.
 func (f *Forwarder) run(ctx context.Context) {
 	defer close(f.done)
 	defer func() {
+		// Ended by ctx: the exports in flight end too; those answered in
+		// order are committed, the others are sent again at the next start.
+		for _, b := range f.flight {
+			<-b.done
+		}
+		f.settle(false)
 		f.mu.Lock()
 		f.saveLocked(true)
 		f.mu.Unlock()
@@ -56,7 +67,7 @@ func (f *Forwarder) run(ctx context.Context) {
 			var err error
 			src, err = f.open()
 			if err != nil {
-				fmt.Fprintf(f.diag, "logfanin: forward: %v\n", err)
+				f.logf("logfanin: forward: %v", err)
 			}
 			if src == nil {
 				if stopping || !wait() {
@@ -69,7 +80,7 @@ func (f *Forwarder) run(ctx context.Context) {
 		if lines == 0 {
 			if !src.eof {
 				if err := src.fill(0); err != nil {
-					fmt.Fprintf(f.diag, "logfanin: forward: %v\n", err)
+					f.logf("logfanin: forward: %v", err)
 					src.eof = true
 				}
 				continue
@@ -81,9 +92,21 @@ func (f *Forwarder) run(ctx context.Context) {
 						return
 					}
 				}
+				if !f.drain() {
+					return
+				}
 				f.next(src)
 				src.close()
 				src = nil
+				continue
+			}
+			if len(f.flight) > 0 {
+				// Read again once the oldest batch is over: the writer may
+				// have written more meanwhile.
+				if !f.settle(true) {
+					return
+				}
+				src.eof = false
 				continue
 			}
 			f.setCaughtUp(true)
@@ -118,7 +141,7 @@ func (f *Forwarder) cut(src *source) (lines, size int) {
 		}
 		before := len(src.buf)
 		if err := src.fill(f.cfg.MaxBatchBytes); err != nil {
-			fmt.Fprintf(f.diag, "logfanin: forward: %v\n", err)
+			f.logf("logfanin: forward: %v", err)
 			src.eof = true
 		}
 		if len(src.buf) == before && !src.eof {
@@ -153,7 +176,7 @@ func (f *Forwarder) finished(src *source) bool {
 		if err := src.fill(0); err == nil && !src.eof {
 			return false
 		}
-		fmt.Fprintf(f.diag, "logfanin: forward: %s was moved away without a rotation; shipped it to its end, following the new file\n", f.cfg.Path)
+		f.logf("logfanin: forward: %s was moved away without a rotation; shipped it to its end, following the new file", f.cfg.Path)
 		return true
 	}
 	return false
@@ -222,7 +245,7 @@ func (f *Forwarder) open() (*source, error) {
 		if name == "" {
 			name = fmt.Sprintf("%s (inode %d)", f.cfg.Path, e.Ino)
 		}
-		fmt.Fprintf(f.diag, "logfanin: forward: %s was removed before it was shipped: %d bytes from offset %d lost\n", name, lost, f.st.Offset)
+		f.logf("logfanin: forward: %s was removed before it was shipped: %d bytes from offset %d lost", name, lost, f.st.Offset)
 		f.st.Files = f.st.Files[1:]
 		f.st.Offset = 0
 		f.saveLocked(true)
@@ -287,53 +310,126 @@ func (f *Forwarder) openEntry(e entry) (*source, error) {
 	return nil, nil
 }
 
-// ship sends the first lines (size bytes) of src.buf until the receiver
-// accepts or rejects them, then advances the checkpoint past them. It
-// returns false if ctx ended first.
+// batch is an export on its way: the lines of the first file of the
+// checkpoint up to the offset end.
+type batch struct {
+	req   plogotlp.ExportRequest
+	lines int
+	end   int64 // the file offset just past its last line
+	ctx   context.Context
+	done  chan struct{} // closed when the export is over
+	ok    bool          // answered (accepted or rejected, not abandoned): set before done is closed
+}
+
+// ship maps the first lines (size bytes) of src.buf to a batch, drops
+// them from src.buf and sends the batch, once fewer than MaxInFlight are
+// in flight. The checkpoint passes it when it and all before it were
+// answered (settle). It returns false if ctx ended first.
 func (f *Forwarder) ship(ctx context.Context, src *source, lines, size int) bool {
-	req := f.request(src, lines, size)
+	b := &batch{req: f.request(src, lines, size), lines: lines, end: src.base + int64(size), ctx: ctx, done: make(chan struct{})}
+	src.consume(size)
+	for len(f.flight) >= f.cfg.MaxInFlight {
+		if !f.settle(true) {
+			return false
+		}
+	}
+	f.flight = append(f.flight, b)
+	go f.export(b)
+	return f.settle(false)
+}
+
+// export sends b until the receiver accepts or rejects it, or ctx ends.
+func (f *Forwarder) export(b *batch) {
+	defer close(b.done)
 	backoff := f.cfg.MinBackoff
 	for {
-		r := f.client.export(ctx, req)
-		if ctx.Err() != nil {
-			return false
+		r := f.client.export(b.ctx, b.req)
+		if b.ctx.Err() != nil {
+			return
 		}
 		switch r.outcome {
 		case retryable:
 			f.retries.Add(1)
-			fmt.Fprintf(f.diag, "logfanin: forward to %s: %s; retrying in %v\n", f.endpoint, r.msg, backoff)
+			f.logf("logfanin: forward to %s: %s; retrying in %v", f.endpoint, r.msg, backoff)
 			f.syncPending()
 			t := time.NewTimer(backoff)
 			select {
 			case <-t.C:
-			case <-ctx.Done():
+			case <-b.ctx.Done():
 				t.Stop()
-				return false
+				return
 			}
 			backoff = min(2*backoff, f.cfg.MaxBackoff)
 			continue
 		case permanent:
-			f.rejected.Add(uint64(lines))
-			fmt.Fprintf(f.diag, "logfanin: forward to %s: %d records rejected: %s\n", f.endpoint, lines, r.msg)
+			f.rejected.Add(uint64(b.lines))
+			f.logf("logfanin: forward to %s: %d records rejected: %s", f.endpoint, b.lines, r.msg)
 		case accepted:
-			rej := min(uint64(max(r.rejected, 0)), uint64(lines))
+			rej := min(uint64(max(r.rejected, 0)), uint64(b.lines))
 			f.rejected.Add(rej)
-			f.forwarded.Add(uint64(lines) - rej)
+			f.forwarded.Add(uint64(b.lines) - rej)
 			if r.msg != "" {
-				fmt.Fprintf(f.diag, "logfanin: forward to %s: %s\n", f.endpoint, r.msg)
+				f.logf("logfanin: forward to %s: %s", f.endpoint, r.msg)
 			}
 		}
 		f.batches.Add(1)
-		f.mu.Lock()
-		f.st.Offset = src.base + int64(size)
-		f.saveLocked(false)
-		f.mu.Unlock()
-		src.consume(size)
-		return true
+		b.ok = true
+		return
 	}
 }
 
-// request maps the first lines of src.buf to an export request.
+// settle commits the answered batches at the front of the flight, in
+// order: the checkpoint moves past the last of them, never past a batch
+// still in flight. With wait it first waits for the oldest to be over.
+// It returns false if a batch was abandoned (ctx ended): nothing after
+// it is committed.
+func (f *Forwarder) settle(wait bool) bool {
+	end := int64(-1)
+	ok := true
+front:
+	for len(f.flight) > 0 {
+		b := f.flight[0]
+		if wait {
+			<-b.done
+			wait = false
+		} else {
+			select {
+			case <-b.done:
+			default:
+				break front
+			}
+		}
+		if !b.ok {
+			ok = false
+			break
+		}
+		end = b.end
+		f.flight[0] = nil
+		f.flight = f.flight[1:]
+	}
+	if end >= 0 {
+		f.mu.Lock()
+		f.st.Offset = end
+		f.saveLocked(false)
+		f.mu.Unlock()
+	}
+	return ok
+}
+
+// drain waits until every batch in flight is committed; false if ctx
+// ended first.
+func (f *Forwarder) drain() bool {
+	for len(f.flight) > 0 {
+		if !f.settle(true) {
+			return false
+		}
+	}
+	return true
+}
+
+// request maps the first lines of src.buf to an export request. The
+// lines are copied into one string, which the records' strings are parts
+// of, and their uids into another.
 func (f *Forwarder) request(src *source, lines, size int) plogotlp.ExportRequest {
 	ld := plog.NewLogs()
 	rl := ld.ResourceLogs().AppendEmpty()
@@ -343,17 +439,25 @@ func (f *Forwarder) request(src *source, lines, size int) plogotlp.ExportRequest
 	recs := sl.LogRecords()
 	recs.EnsureCapacity(lines)
 	now := pcommon.NewTimestampFromTime(time.Now())
-	data := src.buf[:size]
-	off := src.base
-	for len(data) > 0 {
-		line := data
-		n := len(data)
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, n = data[:i], i+1
+	data := string(src.buf[:size])
+	uids := make([]byte, 0, lines*uidLen)
+	for off := 0; off < len(data); {
+		uids = appendUID(uids, src.ent.ID, src.base+int64(off))
+		i := strings.IndexByte(data[off:], '\n')
+		if i < 0 {
+			break
 		}
-		mapLine(line, recordUID(src.ent.ID, off), now, recs.AppendEmpty())
-		data = data[n:]
-		off += int64(n)
+		off += i + 1
+	}
+	allUIDs := string(uids)
+	for n := 0; len(data) > 0; n++ {
+		line := data
+		if i := strings.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = ""
+		}
+		f.scan.record(line, allUIDs[n*uidLen:(n+1)*uidLen], now, recs.AppendEmpty())
 	}
 	return plogotlp.NewExportRequestFromLogs(ld)
 }

@@ -16,7 +16,8 @@ type source struct {
 	file *os.File
 	r    io.Reader // file, or a gzip reader over it
 	gz   bool
-	live bool // opened at the live path, not a backup name
+	live bool   // opened at the live path, not a backup name
+	mem  []byte // what buf is a window of (len(mem) == cap(mem))
 	buf  []byte
 	base int64
 	eof  bool // the last read reached the end
@@ -31,14 +32,20 @@ func (s *source) close() {
 // pos is the file offset just past what was read.
 func (s *source) pos() int64 { return s.base + int64(len(s.buf)) }
 
-// fill reads more of the file, growing buf if it holds no whole line.
+// fill reads more of the file, growing its memory if it holds no whole
+// line.
 func (s *source) fill(want int) error {
-	// Grown only when less than 64 KiB is free, and then only if it is
-	// smaller than wanted or holds no whole line.
-	if cap(s.buf)-len(s.buf) < 64<<10 && (cap(s.buf) < want || bytes.IndexByte(s.buf, '\n') < 0) {
-		nb := make([]byte, len(s.buf), max(2*cap(s.buf), want, 256<<10))
-		copy(nb, s.buf)
-		s.buf = nb
+	// The memory is grown only when less than 64 KiB of it is free, and
+	// then only if it is smaller than wanted or holds no whole line;
+	// otherwise what buf holds is moved to its front, if it is not there,
+	// once less than 64 KiB is left after it.
+	if cap(s.buf)-len(s.buf) < 64<<10 {
+		if len(s.mem)-len(s.buf) < 64<<10 && (len(s.mem) < want || bytes.IndexByte(s.buf, '\n') < 0) {
+			s.mem = make([]byte, max(2*len(s.mem), want, 256<<10))
+			s.buf = s.mem[:copy(s.mem, s.buf)]
+		} else if cap(s.buf) < len(s.mem) {
+			s.buf = s.mem[:copy(s.mem, s.buf)]
+		}
 	}
 	n, err := s.r.Read(s.buf[len(s.buf):cap(s.buf)])
 	s.buf = s.buf[:len(s.buf)+n]
@@ -50,10 +57,13 @@ func (s *source) fill(want int) error {
 	return nil
 }
 
-// consume drops n accepted bytes from the front of buf.
+// consume drops n bytes, mapped into a batch, from the front of buf,
+// without moving the rest (fill does that when it needs the room).
 func (s *source) consume(n int) {
-	rest := copy(s.buf, s.buf[n:])
-	s.buf = s.buf[:rest]
+	s.buf = s.buf[n:]
+	if len(s.buf) == 0 {
+		s.buf = s.mem[:0]
+	}
 	s.base += int64(n)
 }
 

@@ -21,6 +21,7 @@ type forwardConfig struct {
 	resource   map[string]string
 	tls        forward.TLSConfig
 	batch      int
+	inFlight   int
 	maxBackoff time.Duration
 	drain      time.Duration
 }
@@ -50,6 +51,7 @@ func forwardFlags(fs *flag.FlagSet, c *forwardConfig) {
 	fs.StringVar(&c.tls.KeyFile, "forward-key", "", "PEM key of -forward-cert (default: OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY)")
 	fs.StringVar(&c.tls.ServerName, "forward-server-name", "", "name to check in the receiver's certificate (default: the URL's host)")
 	fs.IntVar(&c.batch, "forward-batch", forward.DefaultMaxBatch, "records in one export")
+	fs.IntVar(&c.inFlight, "forward-in-flight", forward.DefaultMaxInFlight, "exports waiting for the receiver at once; a crash sends these batches again")
 	fs.DurationVar(&c.maxBackoff, "forward-max-backoff", forward.DefaultMaxBackoff, "longest wait between two tries of an export the receiver could not take")
 	fs.DurationVar(&c.drain, "forward-drain-timeout", 5*time.Second, "on shutdown, after the writer drained, how long to go on shipping what is left; the rest is shipped at the next start")
 }
@@ -68,6 +70,9 @@ func checkForward(c *config) error {
 	}
 	if f.batch <= 0 {
 		return &usageError{msg: "-forward-batch must be positive"}
+	}
+	if f.inFlight <= 0 {
+		return &usageError{msg: "-forward-in-flight must be positive"}
 	}
 	if f.maxBackoff <= 0 {
 		return &usageError{msg: "-forward-max-backoff must be positive"}
@@ -89,6 +94,7 @@ func newForwarder(c *config, stderr io.Writer) (*forward.Forwarder, error) {
 		Headers:     f.headers,
 		Resource:    f.resource,
 		MaxBatch:    f.batch,
+		MaxInFlight: f.inFlight,
 		MaxBackoff:  f.maxBackoff,
 		Diagnostics: stderr,
 	}

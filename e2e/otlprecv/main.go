@@ -4,7 +4,7 @@
 // standard output before the receiver answers the export. A record printed
 // is a record the receiver acknowledged, or is about to.
 //
-//	otlprecv -grpc 127.0.0.1:4317 -http 127.0.0.1:4318 [-cert C -key K] [-mode accept|refuse|reject]
+//	otlprecv -grpc 127.0.0.1:4317 -http 127.0.0.1:4318 [-cert C -key K [-client-ca CA]] [-mode accept|refuse|reject]
 //
 // -mode refuse answers every export with a retryable Unavailable (HTTP
 // 503), -mode exhausted with ResourceExhausted (HTTP 429), -mode reject with a permanent error (gRPC Internal, HTTP 500);
@@ -69,6 +69,7 @@ func main() {
 	httpAddr := flag.String("http", "", "HTTP address (empty: off)")
 	cert := flag.String("cert", "", "TLS certificate file (both protocols)")
 	key := flag.String("key", "", "TLS key file")
+	clientCA := flag.String("client-ca", "", "with -cert: PEM roots that a client's certificate must chain to (mutual TLS; a client without one is refused)")
 	modeName := flag.String("mode", "accept", "accept, refuse (retryable), exhausted (retryable, gRPC ResourceExhausted, HTTP 429) or reject (permanent)")
 	countOnly := flag.Bool("count", false, "print {\"event\":\"batch\",\"n\":N} per accepted export instead of its records")
 	flag.Parse()
@@ -148,6 +149,7 @@ func main() {
 	if *cert != "" {
 		t := configtls.NewDefaultServerConfig()
 		t.CertFile, t.KeyFile = *cert, *key
+		t.ClientCAFile = *clientCA
 		tlsCfg = configoptional.Some(t)
 	}
 	if *grpcAddr != "" {

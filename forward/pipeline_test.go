@@ -1,0 +1,193 @@
+package forward
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+
+	"github.com/logfanin/logfanin/internal/syncbuf"
+)
+
+// fakeClient answers exports as hold says: a batch, named by the body of
+// its first record, is held until ctx ends (abandoned) or until release
+// is closed (then accepted); the others are accepted at once. Every
+// accepted record's body goes to got.
+type fakeClient struct {
+	hold    map[string]chan struct{} // nil channel: held until ctx ends
+	mu      sync.Mutex
+	got     []string
+	flight  int // exports being answered now
+	maxSeen int // the most at once
+}
+
+func (c *fakeClient) export(ctx context.Context, req plogotlp.ExportRequest) result {
+	recs := req.Logs().ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	c.mu.Lock()
+	c.flight++
+	c.maxSeen = max(c.maxSeen, c.flight)
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.flight--
+		c.mu.Unlock()
+	}()
+	if release, held := c.hold[recs.At(0).Body().Str()]; held {
+		select {
+		case <-ctx.Done():
+			return result{outcome: retryable, msg: ctx.Err().Error()}
+		case <-release:
+		}
+	}
+	c.mu.Lock()
+	for i := range recs.Len() {
+		c.got = append(c.got, recs.At(i).Body().Str())
+	}
+	c.mu.Unlock()
+	return result{outcome: accepted}
+}
+
+func (c *fakeClient) close() error { return nil }
+
+func (c *fakeClient) received() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.got...)
+}
+
+// logOf writes n records, r0 to r(n-1), to a new log file and returns
+// its path and size.
+func logOf(t *testing.T, n int) (string, int64) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "app.log")
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "{\"msg\":\"r%d\"}\n", i)
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path, int64(b.Len())
+}
+
+// newFake makes a Forwarder of path, in batches of 10, answered by c.
+func newFake(t *testing.T, path string, inFlight int, c *fakeClient) *Forwarder {
+	t.Helper()
+	f, err := New(Config{URL: "otlp://127.0.0.1:1", Path: path, MaxBatch: 10, MaxInFlight: inFlight, Diagnostics: &syncbuf.Buffer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.client.close()
+	f.client = c
+	return f
+}
+
+// waitBatches waits until n exports were answered.
+func waitBatches(f *Forwarder, n uint64) {
+	for f.Stats().Batches < n {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// checkpointOffset reads the stored checkpoint's offset in the log.
+func checkpointOffset(t *testing.T, path string) int64 {
+	t.Helper()
+	st, err := loadState(DefaultCheckpoint(path), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Files) != 1 {
+		t.Fatalf("checkpoint %+v: want the log file alone", st)
+	}
+	return st.Offset
+}
+
+// The checkpoint never passes a batch the receiver has not accepted,
+// even when batches after it were: the first of three batches is held
+// while the other two are accepted, then the Forwarder is stopped. A
+// restart sends all three again, and nothing is lost.
+func TestCheckpointWaitsForEarlierBatch(t *testing.T) {
+	path, size := logOf(t, 30)
+	c := &fakeClient{hold: map[string]chan struct{}{"r0": nil}}
+	f := newFake(t, path, 3, c)
+	f.Start()
+	waitBatches(f, 2) // r10… and r20… accepted, r0… still held
+	if got := c.received(); len(got) != 20 || got[0] == "r0" {
+		t.Fatalf("received %v, want the second and third batches", got)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := f.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if off := checkpointOffset(t, path); off != 0 {
+		t.Fatalf("checkpoint at offset %d, past the first batch, which was never accepted", off)
+	}
+	if s := f.Stats(); s.Forwarded != 20 || s.LagBytes != size {
+		t.Fatalf("stats %v", s)
+	}
+
+	// Restarted: the three batches that were in flight are sent again.
+	c2 := &fakeClient{}
+	f2 := newFake(t, path, 3, c2)
+	f2.Start()
+	if err := f2.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := c2.received()
+	sort.Slice(got, func(i, j int) bool { return len(got[i]) < len(got[j]) || len(got[i]) == len(got[j]) && got[i] < got[j] })
+	for i, b := range got {
+		if want := fmt.Sprintf("r%d", i); b != want {
+			t.Fatalf("after the restart, received %v; want r0 to r29 once each", got)
+		}
+	}
+	if len(got) != 30 || checkpointOffset(t, path) != size {
+		t.Fatalf("after the restart: %d records, checkpoint at %d of %d", len(got), checkpointOffset(t, path), size)
+	}
+}
+
+// Batches accepted out of order are committed in order once the earlier
+// one is accepted too; there are never more than MaxInFlight exports at
+// a time.
+func TestCheckpointInOrder(t *testing.T) {
+	for _, inFlight := range []int{1, 3} {
+		t.Run(fmt.Sprint(inFlight), func(t *testing.T) {
+			path, size := logOf(t, 30)
+			release := make(chan struct{})
+			c := &fakeClient{}
+			if inFlight > 1 {
+				c.hold = map[string]chan struct{}{"r0": release}
+			}
+			f := newFake(t, path, inFlight, c)
+			f.Start()
+			if inFlight > 1 {
+				waitBatches(f, 2)
+				if off := checkpointOffset(t, path); off != 0 {
+					t.Fatalf("checkpoint at offset %d while the first batch is in flight", off)
+				}
+				close(release)
+			}
+			if err := f.Close(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if off := checkpointOffset(t, path); off != size {
+				t.Fatalf("checkpoint at offset %d, want %d", off, size)
+			}
+			if s := f.Stats(); s.Forwarded != 30 || s.Batches != 3 || s.LagBytes != 0 {
+				t.Fatalf("stats %v", s)
+			}
+			// (With 3, the two later batches were answered while the
+			// first was held: three were in flight.)
+			if c.maxSeen > inFlight {
+				t.Fatalf("%d exports at once, with MaxInFlight %d", c.maxSeen, inFlight)
+			}
+		})
+	}
+}
