@@ -167,19 +167,23 @@ class Handler(logging.Handler):
 
     def emit(self, record):
         try:
-            data = format_bytes(record, self.formatter)
-            if len(data) > self.max_record:
-                data = self._shorten(record, data)
             if self._framed:
-                self._client.put(_wire.frame_header(len(data)) + data)
+                frame = format_bytes(record, self.formatter, True)
+                if len(frame) - 4 > self.max_record:
+                    data = self._shorten(record, len(frame) - 4)
+                    frame = _wire.frame_header(len(data)) + data
+                self._client.put(frame)
             else:
+                data = format_bytes(record, self.formatter)
+                if len(data) > self.max_record:
+                    data = self._shorten(record, len(data))
                 self._client.put(data)
         except RecursionError:
             raise
         except Exception:
             self.handleError(record)
 
-    def _shorten(self, record, data):
+    def _shorten(self, record, size):
         """A record over max_record would be refused by the writer: send
         its start instead, marked, so that it is never silently lost."""
         self._oversize += 1
@@ -191,7 +195,7 @@ class Handler(logging.Handler):
             "msg": _message(record, self.formatter)[:keep],
             "pid": record.process,
             "truncated": True,
-            "size": len(data),
+            "size": size,
         }
         return encode(d).encode()
 

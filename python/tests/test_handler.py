@@ -206,6 +206,7 @@ class TestFormat(unittest.TestCase):
                     rec.__dict__.update({"first": value, "n": 1, "second": "z" * n, "third": value})
                     want = _format.encode(_format.record_fields(rec, None)).encode()
                     self.assertEqual(_format.format_bytes(rec, None), want)
+                    self.assertEqual(_format.format_bytes(rec, None, True), _wire.frame_header(len(want)) + want)
 
     def test_bad_format_args(self):
         (r,) = self.record(lambda l: l.info("%d items", "not a number"))
