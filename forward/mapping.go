@@ -28,7 +28,7 @@ func mapLine(line []byte, uid string, observed pcommon.Timestamp, lr plog.LogRec
 	// An object as the writer decides it, so that every line the writer
 	// wrote is one.
 	obj := bytes.Trim(line, " \t\r\n")
-	if !jsonline.IsObject(obj, gjson.ValidBytes) {
+	if !jsonline.IsObject(obj) {
 		lr.Body().SetStr(string(line))
 		attrs.PutStr(AttrUID, uid)
 		return

@@ -6,6 +6,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/logfanin/logfanin/internal/jsonline"
 )
 
 // Frame buffers
@@ -22,7 +24,7 @@ import (
 // perConnMemory is what one open stream connection holds at most besides
 // the shared budgets: its 64 KiB read buffer, its formatter's scratch
 // (dropped after a record over 64 KiB) and a goroutine stack.
-const perConnMemory = 64<<10 + maxScratch + 8<<10
+const perConnMemory = 64<<10 + jsonline.MaxScratch + 8<<10
 
 // frameBudget is the semaphore of bytes behind WithMaxFrameMemory.
 type frameBudget struct {

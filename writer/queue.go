@@ -135,14 +135,14 @@ type record struct {
 // it.
 type feeder struct {
 	s   *Server
-	f   formatter
+	f   jsonline.Formatter
 	blk *block
 }
 
 // add formats one record into the current block. It returns false if the
 // output has stopped (the record is counted as lost).
 func (fd *feeder) add(r record) bool {
-	n := fd.f.prepare(r.data, r.wrap, r.tail, r.forceWrap)
+	n := fd.f.Prepare(r.data, r.wrap, r.tail, r.forceWrap)
 	if fd.blk != nil && len(fd.blk.buf)+n > cap(fd.blk.buf) {
 		fd.flush()
 	}

@@ -1,0 +1,386 @@
+package jsonline
+
+import (
+	"bytes"
+	"encoding/binary"
+	"unicode/utf8"
+)
+
+// The validator: does a record hold exactly one JSON object in valid
+// UTF-8? It gives the verdict of utf8.Valid(b) && json.Valid(b) (FuzzIsObject
+// holds it to that) in one pass over the record, at close to the speed of
+// reading it: the bodies of strings, most of a big record's bytes, are
+// scanned eight bytes at a time for the only bytes that need a closer look
+// (quote, backslash, control characters and non-ASCII), with no call per
+// byte. On the way it notes what the formatter needs to know next, so that
+// the record is not read again: whether a newline lies between tokens (the
+// object must be compacted) and whether a top-level key may be one of the
+// writer's names (claimOwned must look).
+
+// maxDepth is encoding/json's limit on nesting: a value nested deeper is
+// invalid to json.Valid, so it is to this validator too.
+const maxDepth = 10000
+
+// scan flags: what scanObject found.
+const (
+	scanValid     = 1 << iota // b is one JSON object in valid UTF-8
+	scanMultiline             // a newline or carriage return lies between tokens
+	scanMayOwn                // a top-level key is one of ownedFields or is spelled with escapes
+)
+
+// IsObject reports whether b, with no surrounding whitespace, is one valid
+// JSON object in valid UTF-8: what utf8.Valid(b) && json.Valid(b) say of a
+// b that begins with '{'.
+func IsObject(b []byte) bool {
+	return scanObject(b)&scanValid != 0
+}
+
+// scanObject reads b, which should be one JSON object with no whitespace
+// around it, and returns the scan flags; only when scanValid is set do the
+// others mean anything.
+func scanObject(b []byte) int {
+	n := len(b)
+	if n < 2 || b[0] != '{' || b[n-1] != '}' {
+		return 0
+	}
+	var (
+		small  [2]uint64   // arrays for the usual nesting, without allocating
+		arrays = small[:0] // bit d: the container at depth d is an array
+		depth  = 0
+		flags  = 0
+		i      = 0
+	)
+	const (
+		stValue = iota // a value starts at i, maybe after whitespace
+		stAfter        // a value ended just before i
+		stKey          // a key starts at i, maybe after whitespace
+	)
+	state := stValue
+	for {
+		if i < n && b[i] <= ' ' {
+			i = skipSpaceNoting(b, i, &flags)
+		}
+		switch state {
+		case stValue:
+			if i >= n {
+				return 0
+			}
+			switch c := b[i]; c {
+			case '{', '[':
+				if depth++; depth > maxDepth {
+					return 0
+				}
+				if depth>>6 >= len(arrays) {
+					arrays = append(arrays, 0)
+				}
+				closer := byte('}')
+				if c == '[' {
+					arrays[depth>>6] |= 1 << (depth & 63)
+					closer = ']'
+				} else {
+					arrays[depth>>6] &^= 1 << (depth & 63)
+				}
+				i = skipSpaceNoting(b, i+1, &flags)
+				switch {
+				case i < n && b[i] == closer: // empty
+					i++
+					depth--
+					state = stAfter
+				case c == '[':
+					state = stValue
+				default:
+					state = stKey
+				}
+				continue
+			case '"':
+				var ok bool
+				if i, ok = skipString(b, i+1); !ok {
+					return 0
+				}
+			case 't':
+				if !hasAt(b, i, "true") {
+					return 0
+				}
+				i += 4
+			case 'f':
+				if !hasAt(b, i, "false") {
+					return 0
+				}
+				i += 5
+			case 'n':
+				if !hasAt(b, i, "null") {
+					return 0
+				}
+				i += 4
+			default:
+				if i = skipNumber(b, i); i < 0 {
+					return 0
+				}
+			}
+			state = stAfter
+		case stAfter:
+			if depth == 0 {
+				if i != n {
+					return 0
+				}
+				return flags | scanValid
+			}
+			if i >= n {
+				return 0
+			}
+			array := arrays[depth>>6]&(1<<(depth&63)) != 0
+			switch c := b[i]; {
+			case c == ',':
+				i++
+				if array {
+					state = stValue
+				} else {
+					state = stKey
+				}
+			case c == ']' && array, c == '}' && !array:
+				i++
+				depth--
+			default:
+				return 0
+			}
+		case stKey:
+			if i >= n || b[i] != '"' {
+				return 0
+			}
+			start := i + 1
+			j := start
+			for j < n && plainByte[b[j]] {
+				j++
+			}
+			if j < n && b[j] == '"' {
+				// The usual key: plain ASCII.
+				i = j + 1
+				if depth == 1 && isOwned(b[start:j]) {
+					flags |= scanMayOwn
+				}
+			} else {
+				var ok bool
+				if i, ok = skipString(b, j); !ok {
+					return 0
+				}
+				if depth == 1 && bytes.IndexByte(b[j:i], '\\') >= 0 {
+					flags |= scanMayOwn // claimOwned decodes it
+				}
+			}
+			if i < n && b[i] <= ' ' {
+				i = skipSpaceNoting(b, i, &flags)
+			}
+			if i >= n || b[i] != ':' {
+				return 0
+			}
+			i++
+			state = stValue
+		}
+	}
+}
+
+// skipSpaceNoting returns the position of the first byte at or after i
+// that is not JSON whitespace, setting scanMultiline in flags if it
+// passes a newline or carriage return.
+func skipSpaceNoting(b []byte, i int, flags *int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t':
+		case '\n', '\r':
+			*flags |= scanMultiline
+		default:
+			return i
+		}
+		i++
+	}
+	return i
+}
+
+// hasAt reports whether b holds lit at i.
+func hasAt(b []byte, i int, lit string) bool {
+	return len(b)-i >= len(lit) && string(b[i:i+len(lit)]) == lit
+}
+
+// skipString reads the rest of a string whose opening quote is just before
+// b[i]: it returns the position after the closing quote, and false if the
+// string is not valid JSON in valid UTF-8 or not closed. A short string
+// (most keys and values) is read a byte at a time through a table; past
+// shortString bytes, the text between escapes is found with IndexByte and
+// checked a word at a time, so that a long string costs a few vector
+// scans, not a step per byte.
+func skipString(b []byte, i int) (int, bool) {
+	for end := min(len(b), i+shortString); i < end; {
+		c := b[i]
+		if plainByte[c] {
+			i++
+			continue
+		}
+		var ok bool
+		switch {
+		case c == '"':
+			return i + 1, true
+		case c == '\\':
+			if i, ok = skipEscape(b, i); !ok {
+				return i, false
+			}
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && size == 1 {
+				return i, false
+			}
+			i += size
+		default:
+			return i, false
+		}
+	}
+	q := -1 // the next quote at or after i; one before it may be escaped
+	for {
+		if q < i {
+			j := bytes.IndexByte(b[i:], '"')
+			if j < 0 {
+				return len(b), false
+			}
+			q = i + j
+		}
+		text := b[i:q]
+		if e := bytes.IndexByte(text, '\\'); e >= 0 {
+			text = text[:e]
+		}
+		if !noControl(text) || !utf8.Valid(text) {
+			return i, false
+		}
+		i += len(text)
+		if i == q {
+			return q + 1, true
+		}
+		var ok bool
+		if i, ok = skipEscape(b, i); !ok {
+			return i, false
+		}
+	}
+}
+
+// shortString is how far skipString reads a string byte by byte.
+const shortString = 32
+
+// plainByte[c] says whether a string holds c with nothing to check: ASCII
+// other than control characters, quote and backslash.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// skipEscape reads the escape at b[i] (a backslash) and returns the
+// position after it, or false if it is not one JSON allows.
+func skipEscape(b []byte, i int) (int, bool) {
+	if i+1 >= len(b) {
+		return i, false
+	}
+	switch b[i+1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return i + 2, true
+	case 'u':
+		if len(b)-i < 6 || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
+			return i, false
+		}
+		return i + 6, true
+	}
+	return i, false
+}
+
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+	ctl   = ones * 0x20 // a control character is below 0x20
+)
+
+// noControl reports whether s has no byte below 0x20, which a JSON string
+// can't hold unescaped. A word x has one exactly when (x - ctl) &^ x has a
+// high bit set: a byte's high bit is set by the subtraction only if it
+// was below 0x20 (or borrowed from one that was) or at least 0xA0 (which
+// &^ x clears).
+func noControl(s []byte) bool {
+	var acc uint64
+	for len(s) >= 32 {
+		x := binary.LittleEndian.Uint64(s[0:8])
+		y := binary.LittleEndian.Uint64(s[8:16])
+		z := binary.LittleEndian.Uint64(s[16:24])
+		w := binary.LittleEndian.Uint64(s[24:32])
+		acc |= (x-ctl)&^x | (y-ctl)&^y | (z-ctl)&^z | (w-ctl)&^w
+		s = s[32:]
+	}
+	for len(s) >= 8 {
+		x := binary.LittleEndian.Uint64(s[0:8])
+		acc |= (x - ctl) &^ x
+		s = s[8:]
+	}
+	for _, c := range s {
+		if c < 0x20 {
+			return false
+		}
+	}
+	return acc&highs == 0
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// skipNumber reads a number that starts at b[i], as JSON spells one, and
+// returns the position after it, or -1.
+func skipNumber(b []byte, i int) int {
+	n := len(b)
+	if i < n && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < n && b[i] == '0':
+		i++
+	case i < n && '1' <= b[i] && b[i] <= '9':
+		i = skipDigits(b, i+1)
+	default:
+		return -1
+	}
+	if i < n && b[i] == '.' {
+		j := skipDigits(b, i+1)
+		if j == i+1 {
+			return -1
+		}
+		i = j
+	}
+	if i < n && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < n && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := skipDigits(b, i)
+		if j == i {
+			return -1
+		}
+		i = j
+	}
+	return i
+}
+
+func skipDigits(b []byte, i int) int {
+	for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// isOwned reports whether key, a key with no escapes, is one of
+// ownedFields.
+func isOwned(key []byte) bool {
+	switch len(key) {
+	case len("stream"):
+		return string(key) == "stream"
+	case len("peer_pid"):
+		return key[4] == '_' && (string(key) == "peer_pid" || string(key) == "peer_uid" || string(key) == "peer_gid" || string(key) == "pipe_pid")
+	case len("logfanin_sid"):
+		return string(key) == "logfanin_sid" || string(key) == "logfanin_seq"
+	}
+	return false
+}
