@@ -13,8 +13,9 @@ import (
 // Frame buffers
 //
 // Every stream connection reads through a 64 KiB buffer. A frame that does
-// not fit it grows that connection's buffer to the frame's size, and this
-// growth is rationed by a budget shared by all connections
+// not fit it is read into a buffer of its own (pooled, see bufpool, and
+// given back at the next frame), and that memory is rationed by a budget
+// shared by all connections
 // (WithMaxFrameMemory): a reader that finds the budget spent waits, without
 // reading, until others give memory back or its idle timeout passes. So a
 // thousand clients that each announce a 1 MiB frame and then send it
