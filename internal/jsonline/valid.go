@@ -3,6 +3,7 @@ package jsonline
 import (
 	"bytes"
 	"encoding/binary"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -203,20 +204,22 @@ func hasAt(b []byte, i int, lit string) bool {
 
 // skipString reads the rest of a string whose opening quote is just before
 // b[i]: it returns the position after the closing quote, and false if the
-// string is not valid JSON in valid UTF-8 or not closed. A short string
-// (most keys and values) is read a byte at a time through a table; past
-// shortString bytes, the text between escapes is found with IndexByte and
-// checked a word at a time, so that a long string costs a few vector
-// scans, not a step per byte.
+// string is not valid JSON in valid UTF-8 or not closed. The first
+// shortString bytes are read a word at a time, looking only at the bytes
+// that need a look (quote, backslash, control characters, non-ASCII); a
+// longer string goes on in skipLongString.
 func skipString(b []byte, i int) (int, bool) {
-	for end := min(len(b), i+shortString); i < end; {
-		c := b[i]
-		if plainByte[c] {
-			i++
-			continue
+	end := min(len(b), i+shortString)
+	for {
+		i = plainRun(b, i, end)
+		if i >= end {
+			if end == len(b) {
+				return len(b), false
+			}
+			return skipLongString(b, i)
 		}
 		var ok bool
-		switch {
+		switch c := b[i]; {
 		case c == '"':
 			return i + 1, true
 		case c == '\\':
@@ -233,6 +236,39 @@ func skipString(b []byte, i int) (int, bool) {
 			return i, false
 		}
 	}
+}
+
+// plainRun returns the position of the first byte of b[i:end] that is
+// not a plainByte, or end.
+func plainRun(b []byte, i, end int) int {
+	for ; i+8 <= end; i += 8 {
+		if m := special(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for i < end && plainByte[b[i]] {
+		i++
+	}
+	return i
+}
+
+// special returns a word with the high bit set in the byte of x (read
+// little-endian) that is the first quote, backslash, control character or
+// non-ASCII byte, and maybe in later bytes; zero if x has none. Each test
+// is the classic "has a zero byte" or "has a byte below n" trick, whose
+// borrows can set bits only above a true hit, so the lowest bit set is
+// always a true one.
+func special(x uint64) uint64 {
+	q := x ^ (ones * '"')
+	e := x ^ (ones * '\\')
+	return ((q-ones)&^q | (e-ones)&^e | (x - ctl) | x) & highs
+}
+
+// skipLongString goes on with a string past its first shortString bytes:
+// the text between escapes is found with IndexByte and checked a word at
+// a time, so that a long string costs a few vector scans, not a step per
+// byte.
+func skipLongString(b []byte, i int) (int, bool) {
 	q := -1 // the next quote at or after i; one before it may be escaped
 	for {
 		if q < i {
@@ -260,8 +296,8 @@ func skipString(b []byte, i int) (int, bool) {
 	}
 }
 
-// shortString is how far skipString reads a string byte by byte.
-const shortString = 32
+// shortString is how far skipString reads a string a word at a time.
+const shortString = 128
 
 // plainByte[c] says whether a string holds c with nothing to check: ASCII
 // other than control characters, quote and backslash.
