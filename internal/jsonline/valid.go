@@ -11,8 +11,9 @@ import (
 // UTF-8? It gives the verdict of utf8.Valid(b) && json.Valid(b) (FuzzIsObject
 // holds it to that) in one pass over the record, at close to the speed of
 // reading it: the bodies of strings, most of a big record's bytes, are
-// scanned eight bytes at a time for the only bytes that need a closer look
-// (quote, backslash, control characters and non-ASCII), with no call per
+// scanned for the only bytes that need a closer look (quote, backslash,
+// control characters and non-ASCII) eight bytes at a time, and past their
+// first shortString bytes with IndexByte's vector scans, with no call per
 // byte. On the way it notes what the formatter needs to know next, so that
 // the record is not read again: whether a newline lies between tokens (the
 // object must be compacted) and whether a top-level key may be one of the
