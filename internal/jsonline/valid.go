@@ -242,10 +242,20 @@ func skipString(b []byte, i int) (int, bool) {
 // plainRun returns the position of the first byte of b[i:end] that is
 // not a plainByte, or end.
 func plainRun(b []byte, i, end int) int {
-	for ; i+8 <= end; i += 8 {
+	for ; i+16 <= end; i += 16 {
+		m, m2 := special(binary.LittleEndian.Uint64(b[i:])), special(binary.LittleEndian.Uint64(b[i+8:]))
+		if m|m2 != 0 {
+			if m == 0 {
+				return i + 8 + bits.TrailingZeros64(m2)>>3
+			}
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	if i+8 <= end {
 		if m := special(binary.LittleEndian.Uint64(b[i:])); m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
+		i += 8
 	}
 	for i < end && plainByte[b[i]] {
 		i++
@@ -256,13 +266,15 @@ func plainRun(b []byte, i, end int) int {
 // special returns a word with the high bit set in the byte of x (read
 // little-endian) that is the first quote, backslash, control character or
 // non-ASCII byte, and maybe in later bytes; zero if x has none. Each test
-// is the classic "has a zero byte" or "has a byte below n" trick, whose
-// borrows can set bits only above a true hit, so the lowest bit set is
-// always a true one.
+// is the classic "has a zero byte" (x^'"' - 1 and x^'\\' - 1) or "has a
+// byte below 0x20" (x - 0x20) trick, and x itself marks non-ASCII bytes;
+// a byte at or above 0x80, which the subtractions may also mark, is
+// special anyway, and their borrows can set bits only above a true hit,
+// so the lowest bit set is always a true one.
 func special(x uint64) uint64 {
-	q := x ^ (ones * '"')
-	e := x ^ (ones * '\\')
-	return ((q-ones)&^q | (e-ones)&^e | (x - ctl) | x) & highs
+	q := (x ^ (ones * '"')) - ones
+	e := (x ^ (ones * '\\')) - ones
+	return (q | e | (x - ctl) | x) & highs
 }
 
 // skipLongString goes on with a string past its first shortString bytes:
