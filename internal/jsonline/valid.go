@@ -45,140 +45,147 @@ func scanObject(b []byte) int {
 	if n < 2 || b[0] != '{' || b[n-1] != '}' {
 		return 0
 	}
+	// A state machine whose states are labels: value (a value starts at
+	// i, maybe after whitespace), after (a value ended just before i) and
+	// key (a key starts at i, maybe after whitespace).
 	var (
 		small  [2]uint64   // arrays for the usual nesting, without allocating
 		arrays = small[:0] // bit d: the container at depth d is an array
 		depth  = 0
 		flags  = 0
 		i      = 0
+		c      byte
+		ok     bool
+		j      int
 	)
-	const (
-		stValue = iota // a value starts at i, maybe after whitespace
-		stAfter        // a value ended just before i
-		stKey          // a key starts at i, maybe after whitespace
-	)
-	state := stValue
-	for {
+value:
+	if i < n && b[i] <= ' ' {
+		i = skipSpaceNoting(b, i, &flags)
+	}
+	if i >= n {
+		return 0
+	}
+	switch c = b[i]; c {
+	case '"':
+		if i, ok = skipString(b, i+1); !ok {
+			return 0
+		}
+		goto after
+	case '{', '[':
+		if depth++; depth > maxDepth {
+			return 0
+		}
+		if depth>>6 >= len(arrays) {
+			arrays = append(arrays, 0)
+		}
+		i++
 		if i < n && b[i] <= ' ' {
 			i = skipSpaceNoting(b, i, &flags)
 		}
-		switch state {
-		case stValue:
-			if i >= n {
-				return 0
-			}
-			switch c := b[i]; c {
-			case '{', '[':
-				if depth++; depth > maxDepth {
-					return 0
-				}
-				if depth>>6 >= len(arrays) {
-					arrays = append(arrays, 0)
-				}
-				closer := byte('}')
-				if c == '[' {
-					arrays[depth>>6] |= 1 << (depth & 63)
-					closer = ']'
-				} else {
-					arrays[depth>>6] &^= 1 << (depth & 63)
-				}
-				i = skipSpaceNoting(b, i+1, &flags)
-				switch {
-				case i < n && b[i] == closer: // empty
-					i++
-					depth--
-					state = stAfter
-				case c == '[':
-					state = stValue
-				default:
-					state = stKey
-				}
-				continue
-			case '"':
-				var ok bool
-				if i, ok = skipString(b, i+1); !ok {
-					return 0
-				}
-			case 't':
-				if !hasAt(b, i, "true") {
-					return 0
-				}
-				i += 4
-			case 'f':
-				if !hasAt(b, i, "false") {
-					return 0
-				}
-				i += 5
-			case 'n':
-				if !hasAt(b, i, "null") {
-					return 0
-				}
-				i += 4
-			default:
-				if i = skipNumber(b, i); i < 0 {
-					return 0
-				}
-			}
-			state = stAfter
-		case stAfter:
-			if depth == 0 {
-				if i != n {
-					return 0
-				}
-				return flags | scanValid
-			}
-			if i >= n {
-				return 0
-			}
-			array := arrays[depth>>6]&(1<<(depth&63)) != 0
-			switch c := b[i]; {
-			case c == ',':
-				i++
-				if array {
-					state = stValue
-				} else {
-					state = stKey
-				}
-			case c == ']' && array, c == '}' && !array:
+		if c == '[' {
+			arrays[depth>>6] |= 1 << (depth & 63)
+			if i < n && b[i] == ']' { // empty
 				i++
 				depth--
-			default:
-				return 0
+				goto after
 			}
-		case stKey:
-			if i >= n || b[i] != '"' {
-				return 0
-			}
-			start := i + 1
-			j := start
-			for j < n && plainByte[b[j]] {
-				j++
-			}
-			if j < n && b[j] == '"' {
-				// The usual key: plain ASCII.
-				i = j + 1
-				if depth == 1 && isOwned(b[start:j]) {
-					flags |= scanMayOwn
-				}
-			} else {
-				var ok bool
-				if i, ok = skipString(b, j); !ok {
-					return 0
-				}
-				if depth == 1 && bytes.IndexByte(b[j:i], '\\') >= 0 {
-					flags |= scanMayOwn // claimOwned decodes it
-				}
-			}
-			if i < n && b[i] <= ' ' {
-				i = skipSpaceNoting(b, i, &flags)
-			}
-			if i >= n || b[i] != ':' {
-				return 0
-			}
+			goto value
+		}
+		arrays[depth>>6] &^= 1 << (depth & 63)
+		if i < n && b[i] == '}' { // empty
 			i++
-			state = stValue
+			depth--
+			goto after
+		}
+		goto key
+	case 't':
+		if !hasAt(b, i, "true") {
+			return 0
+		}
+		i += 4
+		goto after
+	case 'f':
+		if !hasAt(b, i, "false") {
+			return 0
+		}
+		i += 5
+		goto after
+	case 'n':
+		if !hasAt(b, i, "null") {
+			return 0
+		}
+		i += 4
+		goto after
+	}
+	if i = skipNumber(b, i); i < 0 {
+		return 0
+	}
+
+after:
+	if i < n && b[i] <= ' ' {
+		i = skipSpaceNoting(b, i, &flags)
+	}
+	if depth == 0 {
+		if i != n {
+			return 0
+		}
+		return flags | scanValid
+	}
+	if i >= n {
+		return 0
+	}
+	c = b[i]
+	i++
+	if arrays[depth>>6]&(1<<(depth&63)) != 0 {
+		switch c {
+		case ',':
+			goto value
+		case ']':
+			depth--
+			goto after
+		}
+		return 0
+	}
+	switch c {
+	case ',':
+		if i < n && b[i] <= ' ' {
+			i = skipSpaceNoting(b, i, &flags)
+		}
+		goto key
+	case '}':
+		depth--
+		goto after
+	}
+	return 0
+
+key:
+	if i >= n || b[i] != '"' {
+		return 0
+	}
+	for j = i + 1; j < n && plainByte[b[j]]; j++ {
+	}
+	if j < n && b[j] == '"' {
+		// The usual key: plain ASCII.
+		if depth == 1 && isOwned(b[i+1:j]) {
+			flags |= scanMayOwn
+		}
+		i = j + 1
+	} else {
+		if i, ok = skipString(b, j); !ok {
+			return 0
+		}
+		if depth == 1 && bytes.IndexByte(b[j:i], '\\') >= 0 {
+			flags |= scanMayOwn // claimOwned decodes it
 		}
 	}
+	if i < n && b[i] <= ' ' {
+		i = skipSpaceNoting(b, i, &flags)
+	}
+	if i >= n || b[i] != ':' {
+		return 0
+	}
+	i++
+	goto value
 }
 
 // skipSpaceNoting returns the position of the first byte at or after i
