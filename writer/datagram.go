@@ -16,10 +16,16 @@ const datagramReadBuffer = 8 << 20
 
 // gram is an input reading one record per datagram.
 type gram struct {
-	s      *Server
-	pc     net.PacketConn
-	uc     *net.UnixConn   // pc, if it is a Unix socket
-	rc     syscall.RawConn // uc's, for reads that do not wait
+	s  *Server
+	pc net.PacketConn
+	uc *net.UnixConn   // pc, if it is a Unix socket
+	rc syscall.RawConn // uc's, for reads that do not wait
+	// recvNow is recvQueued, bound once; now holds its results.
+	recvNow func(fd uintptr)
+	now     struct {
+		n, oobn, flags int
+		err            error
+	}
 	sock   *unixsock.File
 	stop   atomic.Bool
 	fd     feeder
@@ -72,7 +78,7 @@ func (g *gram) setup() error {
 	if err != nil {
 		return err
 	}
-	g.rc = rc
+	g.rc, g.recvNow = rc, g.recvQueued
 	var serr error
 	err = rc.Control(func(fd uintptr) { serr = setupDatagramSocket(int(fd), g.creds()) })
 	if err == nil {
@@ -141,16 +147,17 @@ func (g *gram) serve() {
 // (or the socket is not a Unix one, or reading it failed: the waiting
 // read then tells).
 func (g *gram) readQueued() (n, oobn, flags int, ok bool) {
-	if g.rc == nil {
+	if g.rc == nil || g.rc.Control(g.recvNow) != nil {
 		return 0, 0, 0, false
 	}
-	var err error
-	if g.rc.Control(func(fd uintptr) {
-		n, oobn, flags, _, err = unix.Recvmsg(int(fd), g.buf, g.oob, unix.MSG_DONTWAIT|recvCloexec)
-	}) != nil {
-		return 0, 0, 0, false
-	}
-	return n, oobn, flags, err == nil
+	return g.now.n, g.now.oobn, g.now.flags, g.now.err == nil
+}
+
+// recvQueued is readQueued's read on the descriptor. It leaves its
+// results in g.now, and g.recvNow is it bound once, so that a read
+// allocates nothing of its own.
+func (g *gram) recvQueued(fd uintptr) {
+	g.now.n, g.now.oobn, g.now.flags, _, g.now.err = unix.Recvmsg(int(fd), g.buf, g.oob, unix.MSG_DONTWAIT|recvCloexec)
 }
 
 func (g *gram) read() (n, oobn, flags int, err error) {
