@@ -8,12 +8,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
-
-	"github.com/logfanin/logfanin/internal/jsonline"
 )
 
 // The mapping as it was first written, on gjson: the reference the
@@ -25,7 +24,7 @@ func gjsonMapLine(line []byte, uid string, observed pcommon.Timestamp, lr plog.L
 	// An object as the writer decides it, so that every line the writer
 	// wrote is one.
 	obj := bytes.Trim(line, " \t\r\n")
-	if !jsonline.IsObject(obj, gjson.ValidBytes) {
+	if !oracleIsObject(obj, gjson.ValidBytes) {
 		lr.Body().SetStr(string(line))
 		attrs.PutStr(AttrUID, uid)
 		return
@@ -142,10 +141,17 @@ func gjsonTimeOf(v gjson.Result) (pcommon.Timestamp, bool) {
 
 // severity maps a level name to an OpenTelemetry severity number: zap's
 
-// isObjectLine is the writer's verdict on a line: a JSON object by
-// encoding/json, in valid UTF-8, JSON whitespace around it allowed.
+// isObjectLine is the verdict on a line of encoding/json: one object, in
+// valid UTF-8, JSON whitespace around it allowed.
 func isObjectLine(line []byte) bool {
-	return jsonline.IsObject(bytes.Trim(line, " \t\r\n"), nil)
+	return oracleIsObject(bytes.Trim(line, " \t\r\n"), json.Valid)
+}
+
+// oracleIsObject reports whether b, with no surrounding whitespace, is one
+// JSON object in valid UTF-8 by valid: the writer's rule, built on
+// validators of other projects' making.
+func oracleIsObject(b []byte, valid func([]byte) bool) bool {
+	return len(b) >= 2 && b[0] == '{' && b[len(b)-1] == '}' && utf8.Valid(b) && valid(b)
 }
 
 // mappedAsObject tells from a mapped record whether its line was taken

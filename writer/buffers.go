@@ -6,13 +6,16 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/logfanin/logfanin/internal/jsonline"
 )
 
 // Frame buffers
 //
 // Every stream connection reads through a 64 KiB buffer. A frame that does
-// not fit it grows that connection's buffer to the frame's size, and this
-// growth is rationed by a budget shared by all connections
+// not fit it is read into a buffer of its own (pooled, see bufpool, and
+// given back at the next frame), and that memory is rationed by a budget
+// shared by all connections
 // (WithMaxFrameMemory): a reader that finds the budget spent waits, without
 // reading, until others give memory back or its idle timeout passes. So a
 // thousand clients that each announce a 1 MiB frame and then send it
@@ -22,7 +25,7 @@ import (
 // perConnMemory is what one open stream connection holds at most besides
 // the shared budgets: its 64 KiB read buffer, its formatter's scratch
 // (dropped after a record over 64 KiB) and a goroutine stack.
-const perConnMemory = 64<<10 + maxScratch + 8<<10
+const perConnMemory = 64<<10 + jsonline.MaxScratch + 8<<10
 
 // frameBudget is the semaphore of bytes behind WithMaxFrameMemory.
 type frameBudget struct {

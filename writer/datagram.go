@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/logfanin/logfanin/internal/unixsock"
@@ -15,9 +16,16 @@ const datagramReadBuffer = 8 << 20
 
 // gram is an input reading one record per datagram.
 type gram struct {
-	s      *Server
-	pc     net.PacketConn
-	uc     *net.UnixConn // pc, if it is a Unix socket
+	s  *Server
+	pc net.PacketConn
+	uc *net.UnixConn   // pc, if it is a Unix socket
+	rc syscall.RawConn // uc's, for reads that do not wait
+	// recvNow is recvQueued, bound once; now holds its results.
+	recvNow func(fd uintptr)
+	now     struct {
+		n, oobn, flags int
+		err            error
+	}
 	sock   *unixsock.File
 	stop   atomic.Bool
 	fd     feeder
@@ -70,6 +78,7 @@ func (g *gram) setup() error {
 	if err != nil {
 		return err
 	}
+	g.rc, g.recvNow = rc, g.recvQueued
 	var serr error
 	err = rc.Control(func(fd uintptr) { serr = setupDatagramSocket(int(fd), g.creds()) })
 	if err == nil {
@@ -101,37 +110,54 @@ func (g *gram) drain() {
 
 func (g *gram) force() { g.drain() }
 
+// serve reads datagrams until drain. What is queued on the socket is read
+// without waiting, and the records formatted so far are handed to the
+// output only when the queue is empty, before a read that may wait: a
+// burst of datagrams makes one handover, not one each.
 func (g *gram) serve() {
 	defer g.pc.Close()
-	for {
-		g.fd.flush()
-		n, oobn, flags, err := g.read()
-		if err != nil {
-			if g.stop.Load() || errors.Is(err, net.ErrClosed) {
-				break
+	for !g.stop.Load() {
+		n, oobn, flags, ok := g.readQueued()
+		if !ok {
+			g.fd.flush()
+			var err error
+			if n, oobn, flags, err = g.read(); err != nil {
+				if g.stop.Load() || errors.Is(err, net.ErrClosed) {
+					break
+				}
+				g.s.diag.printf("datagram socket %s: %v", g.pc.LocalAddr(), err)
+				continue
 			}
-			g.s.diag.printf("datagram socket %s: %v", g.pc.LocalAddr(), err)
-			continue
 		}
 		g.datagram(n, oobn, flags)
 	}
 	// Read what is queued without waiting.
-	if g.uc != nil {
-		if rc, err := g.uc.SyscallConn(); err == nil {
-			for {
-				var n, oobn, flags int
-				var rerr error
-				rc.Control(func(fd uintptr) {
-					n, oobn, flags, _, rerr = unix.Recvmsg(int(fd), g.buf, g.oob, unix.MSG_DONTWAIT|recvCloexec)
-				})
-				if rerr != nil {
-					break
-				}
-				g.datagram(n, oobn, flags)
-			}
+	for {
+		n, oobn, flags, ok := g.readQueued()
+		if !ok {
+			break
 		}
+		g.datagram(n, oobn, flags)
 	}
 	g.fd.flush()
+}
+
+// readQueued reads a datagram already queued on a Unix socket, without
+// waiting and whatever the read deadline; ok is false if there is none
+// (or the socket is not a Unix one, or reading it failed: the waiting
+// read then tells).
+func (g *gram) readQueued() (n, oobn, flags int, ok bool) {
+	if g.rc == nil || g.rc.Control(g.recvNow) != nil {
+		return 0, 0, 0, false
+	}
+	return g.now.n, g.now.oobn, g.now.flags, g.now.err == nil
+}
+
+// recvQueued is readQueued's read on the descriptor. It leaves its
+// results in g.now, and g.recvNow is it bound once, so that a read
+// allocates nothing of its own.
+func (g *gram) recvQueued(fd uintptr) {
+	g.now.n, g.now.oobn, g.now.flags, _, g.now.err = unix.Recvmsg(int(fd), g.buf, g.oob, unix.MSG_DONTWAIT|recvCloexec)
 }
 
 func (g *gram) read() (n, oobn, flags int, err error) {

@@ -103,12 +103,15 @@ func (o *outputLoop) finish() {
 }
 
 // addBlock copies b into the batch, writing the batch first if b does not
-// fit, and gives b back to the queue.
+// fit, and gives b back to the queue. A block as large as a full one is
+// written on its own instead, after the batch: copying it would cost more
+// than the system call it saves.
 func (o *outputLoop) addBlock(b *block) {
-	if len(o.batch) > 0 && len(o.batch)+len(b.buf) > o.batchSize {
+	alone := len(b.buf) >= min(blockSize, o.batchSize)
+	if len(o.batch) > 0 && (alone || len(o.batch)+len(b.buf) > o.batchSize) {
 		o.flushBatch()
 	}
-	if len(b.buf) >= o.batchSize {
+	if alone {
 		// Large enough on its own: write it without copying.
 		if ok := o.write(b.buf, b.records); b.sess != nil {
 			b.sess.written(b.seq, ok)

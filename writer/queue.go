@@ -3,6 +3,7 @@ package writer
 import (
 	"sync"
 
+	"github.com/logfanin/logfanin/internal/bufpool"
 	"github.com/logfanin/logfanin/internal/jsonline"
 )
 
@@ -108,7 +109,7 @@ func (q *queue) close() {
 }
 
 // put gives b back, releasing its charge if charged: a pooled block to the
-// pool, a block made for one long line to the garbage collector.
+// pool, the buffer of a block made for one long line to bufpool.
 func (q *queue) put(b *block, charged bool) {
 	if charged {
 		q.release(b.charge)
@@ -116,7 +117,10 @@ func (q *queue) put(b *block, charged bool) {
 	if cap(b.buf) == blockSize {
 		*b = block{buf: b.buf[:0]}
 		blockPool.Put(b)
+		return
 	}
+	bufpool.Put(b.buf)
+	b.buf = nil
 }
 
 // record is one record as a reader hands it to its feeder. Its slices
@@ -135,14 +139,14 @@ type record struct {
 // it.
 type feeder struct {
 	s   *Server
-	f   formatter
+	f   jsonline.Formatter
 	blk *block
 }
 
 // add formats one record into the current block. It returns false if the
 // output has stopped (the record is counted as lost).
 func (fd *feeder) add(r record) bool {
-	n := fd.f.prepare(r.data, r.wrap, r.tail, r.forceWrap)
+	n := fd.f.Prepare(r.data, r.wrap, r.tail, r.forceWrap)
 	if fd.blk != nil && len(fd.blk.buf)+n > cap(fd.blk.buf) {
 		fd.flush()
 	}
@@ -165,14 +169,16 @@ func (fd *feeder) add(r record) bool {
 }
 
 // get takes a block for a line of n bytes: a pooled one, or one of its own
-// for a line longer than blockSize, charged at its size.
+// for a line longer than blockSize (its buffer from bufpool), charged at
+// its capacity.
 func (fd *feeder) get(n int) bool {
 	var b *block
 	if n <= blockSize {
 		b = blockPool.Get().(*block)
 		b.charge = blockSize
 	} else {
-		b = &block{buf: make([]byte, 0, n), charge: n}
+		buf := bufpool.Get(n)[:0]
+		b = &block{buf: buf, charge: cap(buf)}
 	}
 	if !fd.s.q.acquire(b.charge) {
 		fd.s.q.put(b, false)

@@ -122,13 +122,18 @@ func (c *conn) who() string {
 }
 
 // Read is what the FrameReader reads through. Before it may block, it
-// hands the records decoded so far to the output, and it arms the idle
-// deadline while the connection is inside a frame. The deadline counts
-// the time spent waiting for the client only: the time the writer itself
-// took between two reads (handing records to a stalled output, waiting
-// for the session's previous connection) pushes it back.
+// hands the records decoded so far to the output (a shared ring's reader
+// does that itself, and only when the ring is empty, see startRing: a
+// client that keeps the ring filled gets its records handed over a block
+// at a time, not a read at a time), and it arms the idle deadline while
+// the connection is inside a frame. The deadline counts the time spent
+// waiting for the client only: the time the writer itself took between
+// two reads (handing records to a stalled output, waiting for the
+// session's previous connection) pushes it back.
 func (c *conn) Read(p []byte) (int, error) {
-	c.fd.flush()
+	if c.ring == nil {
+		c.fd.flush()
+	}
 	if c.forced.Load() {
 		if c.deadline {
 			c.nc.SetReadDeadline(time.Time{})
@@ -195,6 +200,7 @@ func (c *conn) startRing(h wire.Hello) error {
 		c.spaceDue.Store(true)
 		c.notifyAck()
 	})
+	c.ring.Idle = c.fd.flush
 	c.fr.Discard() // wake-ups sent along with the hello
 	c.s.c.sharedRings.Add(1)
 	if h.Flags&wire.HelloRingAck != 0 {

@@ -249,7 +249,7 @@ func syslogJSON(msg []byte) ([]byte, bool) {
 	if c, ok := bytes.CutPrefix(b, []byte("@cee:")); ok {
 		b = bytes.Trim(c, jsonSpace)
 	}
-	if !isObject(b) {
+	if !jsonline.IsObject(b) {
 		return nil, false
 	}
 	return b, true

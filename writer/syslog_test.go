@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/logfanin/logfanin/internal/jsonline"
 )
 
 func TestParseSyslog(t *testing.T) {
@@ -42,8 +44,8 @@ func TestParseSyslog(t *testing.T) {
 		if !ok {
 			continue
 		}
-		var f formatter
-		line := f.Emit(make([]byte, 0, f.prepare(m.msg, appendSyslogFields(nil, &m, now), nil, true)))
+		var f jsonline.Formatter
+		line := f.Emit(make([]byte, 0, f.Prepare(m.msg, appendSyslogFields(nil, &m, now), nil, true)))
 		var got map[string]any
 		if err := json.Unmarshal(line, &got); err != nil {
 			t.Errorf("%q: %v: %s", tc.in, err, line)
@@ -67,8 +69,8 @@ func FuzzSyslog(f *testing.F) {
 		if !ok {
 			return
 		}
-		var fm formatter
-		n := fm.prepare(m.msg, appendSyslogFields(nil, &m, now), []byte(`,"peer_pid":1`), true)
+		var fm jsonline.Formatter
+		n := fm.Prepare(m.msg, appendSyslogFields(nil, &m, now), []byte(`,"peer_pid":1`), true)
 		line := fm.Emit(nil)
 		if len(line) != n {
 			t.Fatalf("prepared %d bytes, emitted %d", n, len(line))

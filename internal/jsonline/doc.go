@@ -25,7 +25,9 @@
 //     fallback file) gets "name":null at the end, so a last-wins reader
 //     never sees a value a client chose for it.
 //
-// A [Formatter] validates JSON with encoding/json unless told otherwise;
-// the writer gives it a faster validator that agrees with encoding/json
-// (its FuzzIsObject checks that), so that both write the same line.
+// Whether a record is one JSON object is decided by [IsObject], one pass
+// over the record at close to memory speed that gives encoding/json's
+// verdict (FuzzIsObject checks that); on the way it notes whether the
+// object must be compacted and whether it may name a writer's field, so
+// that the common record is read once, then copied once into the line.
 package jsonline

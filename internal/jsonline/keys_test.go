@@ -45,7 +45,7 @@ func FuzzKeys(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		obj := trimJSONSpace(in)
-		if !IsObject(obj, nil) {
+		if !IsObject(obj) {
 			return
 		}
 		want := keysOf(t, obj)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
-	"unicode/utf8"
 )
 
 // Kind says what Prepare made of a record.
@@ -26,14 +25,8 @@ const MaxScratch = 64 << 10
 
 // Formatter turns records into output lines. Its scratch buffers are
 // reused, so that formatting a JSON object allocates nothing. A Formatter
-// is not safe for concurrent use; its zero value is ready, validating with
-// encoding/json.
+// is not safe for concurrent use; its zero value is ready.
 type Formatter struct {
-	// Valid, if not nil, reports whether b, which begins with '{', ends
-	// with '}' and is valid UTF-8, is one valid JSON value. It must give
-	// encoding/json.Valid's verdict, faster. Nil means encoding/json.Valid.
-	Valid func(b []byte) bool
-
 	kind    Kind
 	obj     []byte // Object, Compacted: the object (trimmed)
 	prefix  []byte // Wrapped: fields before "msg", each followed by ','
@@ -69,19 +62,6 @@ func trimJSONSpace(b []byte) []byte {
 	return b
 }
 
-// IsObject reports whether b, with no surrounding whitespace, is one valid
-// JSON object in valid UTF-8. valid is as Formatter.Valid; nil means
-// encoding/json.Valid.
-func IsObject(b []byte, valid func([]byte) bool) bool {
-	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' || !utf8.Valid(b) {
-		return false
-	}
-	if valid == nil {
-		return json.Valid(b)
-	}
-	return valid(b)
-}
-
 // emptyObject reports whether the object obj has no members.
 func emptyObject(obj []byte) bool {
 	return len(trimJSONSpace(obj[1:len(obj)-1])) == 0
@@ -98,21 +78,24 @@ func (f *Formatter) Prepare(rec, wrap, tail []byte, forceWrap bool) int {
 	f.tail = tail
 	if !forceWrap {
 		obj := trimJSONSpace(rec)
-		if IsObject(obj, f.Valid) {
-			if bytes.IndexByte(obj, '\n') >= 0 || bytes.IndexByte(obj, '\r') >= 0 {
-				f.compact.Reset()
-				if json.Compact(&f.compact, obj) == nil {
-					f.kind, f.obj = Compacted, f.compact.Bytes()
-					f.claimOwned()
-					f.empty = len(f.tail) > 0 && emptyObject(f.obj)
-					return f.jsonLen()
-				}
-			} else {
-				f.kind, f.obj = Object, obj
-				f.claimOwned()
-				f.empty = len(f.tail) > 0 && emptyObject(obj)
-				return f.jsonLen()
+		scan := scanObject(obj)
+		kind := Object
+		if scan&(scanValid|scanMultiline) == scanValid|scanMultiline {
+			// Compacted, the object is read again for its keys: rare.
+			f.compact.Reset()
+			scan = 0
+			if json.Compact(&f.compact, obj) == nil {
+				obj, kind = f.compact.Bytes(), Compacted
+				scan = scanObject(obj)
 			}
+		}
+		if scan&(scanValid|scanMultiline) == scanValid {
+			f.kind, f.obj = kind, obj
+			if scan&scanMayOwn != 0 {
+				f.claimOwned()
+			}
+			f.empty = len(f.tail) > 0 && emptyObject(obj)
+			return f.jsonLen()
 		}
 	}
 	f.kind, f.prefix = Wrapped, wrap

@@ -64,7 +64,11 @@ func (fc *FDCatcher) Close() {
 // sleeps it returns ErrFlood: the client is cut off after a few reads
 // instead of costing the writer a system call per 64 bytes it sends.
 type Reader struct {
-	C       *Consumer
+	C *Consumer
+	// Idle, if not nil, is called when Read finds the ring empty, before
+	// it may wait for a wake-up: a reader that holds on to what it read
+	// while data keeps coming hands it on there.
+	Idle    func()
 	sock    io.Reader
 	onSpace func()
 	sockErr error
@@ -104,6 +108,9 @@ func (r *Reader) Read(p []byte) (int, error) {
 		}
 		if r.sockErr != nil {
 			return 0, r.sockErr
+		}
+		if r.Idle != nil {
+			r.Idle()
 		}
 		r.sleeps++
 		if !r.C.Sleep() {

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+
+	"github.com/logfanin/logfanin/internal/bufpool"
 )
 
 const (
@@ -43,20 +45,25 @@ type Frame struct {
 }
 
 // FrameReader decodes stream frames. Records that fit its buffer are
-// returned without copying. A FrameReader is not safe for concurrent use.
+// returned without copying. A frame too large for the buffer is read into
+// a buffer of its own, taken from package bufpool and given back at the
+// next call to Next, so that a run of big records reuses the same memory.
+// A FrameReader is not safe for concurrent use.
 type FrameReader struct {
 	rd      io.Reader
 	max     int
 	buf     []byte
 	r, w    int
-	err     error // sticky read error
+	err     error  // sticky read error
+	big     []byte // the last frame, if it did not fit buf
+	partial int    // bytes of a big frame read so far, while it is read
 	budget  BufferBudget
-	charged int // bytes of buf beyond the default size, granted by budget
+	charged int // bytes of big, granted by budget
 }
 
 // BufferBudget rations the memory of many FrameReaders: a reader's buffer
-// starts at 64 KiB and grows only for a frame that does not fit it, and
-// only after Grow has granted the growth.
+// is 64 KiB, and a frame that does not fit it gets a buffer of its own
+// only after Grow has granted its size.
 type BufferBudget interface {
 	// Grow is called before the buffer grows by n bytes; Next returns
 	// its error, if any, and the buffer stays as it was.
@@ -69,10 +76,20 @@ type BufferBudget interface {
 // default size. Call it before the first Next.
 func (fr *FrameReader) SetBudget(b BufferBudget) { fr.budget = b }
 
-// Release drops the buffer and gives back to the budget what it was
+// Release drops the buffers and gives back to the budget what it was
 // granted. The reader must not be used afterwards.
 func (fr *FrameReader) Release() {
 	fr.buf, fr.r, fr.w = nil, 0, 0
+	fr.dropBig()
+}
+
+// dropBig gives the buffer of the last frame, if it had one of its own,
+// back to the pool and its size back to the budget.
+func (fr *FrameReader) dropBig() {
+	if fr.big != nil {
+		bufpool.Put(fr.big)
+		fr.big = nil
+	}
 	if fr.budget != nil && fr.charged > 0 {
 		fr.budget.Shrink(fr.charged)
 	}
@@ -90,14 +107,7 @@ func NewFrameReader(rd io.Reader, max int) *FrameReader {
 // limit returns a *SizeError, after which the stream is unusable. Other
 // errors come from the underlying reader.
 func (fr *FrameReader) Next() (Frame, error) {
-	if fr.w-fr.r == 0 && cap(fr.buf) > readBufSize {
-		// A large record grew the buffer: give the memory back.
-		fr.buf, fr.r, fr.w = make([]byte, readBufSize), 0, 0
-		if fr.budget != nil && fr.charged > 0 {
-			fr.budget.Shrink(fr.charged)
-		}
-		fr.charged = 0
-	}
+	fr.dropBig()
 	if err := fr.fill(FrameHeaderSize); err != nil {
 		return Frame{}, err
 	}
@@ -111,12 +121,48 @@ func (fr *FrameReader) Next() (Frame, error) {
 		return Frame{}, &SizeError{Len: uint64(n), Max: fr.max}
 	}
 	total := FrameHeaderSize + int(n)
+	if total > len(fr.buf) {
+		return fr.nextBig(int(n))
+	}
 	if err := fr.fill(total); err != nil {
 		return Frame{}, err
 	}
 	p := fr.buf[fr.r+FrameHeaderSize : fr.r+total : fr.r+total]
 	fr.r += total
 	return Frame{Control: ctrl, Payload: p}, nil
+}
+
+// nextBig reads a record of n bytes, whose header is at fr.buf[fr.r:] and
+// which does not fit fr.buf, into a buffer of its own. What fr.buf holds
+// is all of the frame: the frame is longer than fr.buf.
+func (fr *FrameReader) nextBig(n int) (Frame, error) {
+	if fr.budget != nil {
+		if err := fr.budget.Grow(bufpool.Size(n)); err != nil {
+			return Frame{}, err
+		}
+		fr.charged = bufpool.Size(n)
+	}
+	fr.big = bufpool.Get(n)
+	fr.partial = copy(fr.big, fr.buf[fr.r+FrameHeaderSize:fr.w])
+	fr.r, fr.w = 0, 0
+	// Reads go straight into the record, and never past its end: the
+	// next frame's bytes go to fr.buf.
+	for fr.partial < n {
+		if fr.err != nil {
+			// fr.partial stays: Buffered tells the caller a record was cut.
+			if errors.Is(fr.err, io.EOF) {
+				return Frame{}, ErrTruncated
+			}
+			return Frame{}, fr.err
+		}
+		m, err := fr.rd.Read(fr.big[fr.partial:])
+		fr.partial += m
+		if err != nil {
+			fr.err = err
+		}
+	}
+	fr.partial = 0
+	return Frame{Payload: fr.big[:n:n]}, nil
 }
 
 // Discard drops the bytes read from the stream but not yet returned as
@@ -131,7 +177,7 @@ func (fr *FrameReader) Discard() int {
 
 // Buffered reports how many bytes have been read from the stream but not
 // yet returned as frames.
-func (fr *FrameReader) Buffered() int { return fr.w - fr.r }
+func (fr *FrameReader) Buffered() int { return fr.w - fr.r + fr.partial }
 
 // fill makes at least n unread bytes available in fr.buf.
 func (fr *FrameReader) fill(n int) error {

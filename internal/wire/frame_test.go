@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/logfanin/logfanin/internal/bufpool"
 )
 
 func TestFrameRoundTrip(t *testing.T) {
@@ -84,24 +86,66 @@ func TestFrameReaderKeepsReadError(t *testing.T) {
 	}
 }
 
-func TestFrameReaderShrinksAfterLargeRecord(t *testing.T) {
-	stream := AppendFrame(nil, make([]byte, 512<<10))
+// countingBudget is a BufferBudget that grants everything and counts.
+type countingBudget struct{ held, grows int }
+
+func (b *countingBudget) Grow(n int) error { b.held += n; b.grows++; return nil }
+func (b *countingBudget) Shrink(n int)     { b.held -= n }
+
+// TestFrameReaderBigRecords: a frame larger than the buffer gets a buffer
+// of its own, charged to the budget until the next frame; the reader's
+// own buffer never grows, so one idle after a big record holds
+// readBufSize only.
+func TestFrameReaderBigRecords(t *testing.T) {
+	big := bytes.Repeat([]byte("b"), 512<<10)
+	stream := AppendFrame(nil, []byte("small"))
+	stream = AppendFrame(stream, big)
+	stream = AppendFrame(stream, big[:readBufSize])
 	stream = AppendFrame(stream, []byte("small"))
-	fr := NewFrameReader(bytes.NewReader(stream), 0)
-	if _, err := fr.Next(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := fr.Next(); err != nil {
-		t.Fatal(err)
+	fr := NewFrameReader(iotest.HalfReader(bytes.NewReader(stream)), 0)
+	var b countingBudget
+	fr.SetBudget(&b)
+	for i, want := range [][]byte{[]byte("small"), big, big[:readBufSize], []byte("small")} {
+		f, err := fr.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(f.Payload, want) {
+			t.Fatalf("frame %d: %d bytes, want %d", i, len(f.Payload), len(want))
+		}
+		if wantHeld := bufpool.Size(len(want)); len(want)+FrameHeaderSize > readBufSize && b.held != wantHeld {
+			t.Fatalf("frame %d: budget holds %d, want %d", i, b.held, wantHeld)
+		}
 	}
 	if _, err := fr.Next(); err != io.EOF {
 		t.Fatal(err)
 	}
-	// The buffer is released at the next frame boundary with nothing
-	// buffered; a reader idle after a big record holds readBufSize only.
+	if b.held != 0 || b.grows != 2 {
+		t.Fatalf("budget holds %d after %d grows, want 0 after 2", b.held, b.grows)
+	}
 	if cap(fr.buf) != readBufSize {
 		t.Fatalf("buffer capacity %d after drain, want %d", cap(fr.buf), readBufSize)
 	}
+}
+
+// TestFrameReaderBigRecordCut: a stream that ends inside a big record is
+// ErrTruncated, and a reader stopped inside one reports the bytes it
+// holds, so that the caller counts a half record.
+func TestFrameReaderBigRecordCut(t *testing.T) {
+	stream := AppendFrame(nil, make([]byte, 256<<10))[:200<<10]
+	fr := NewFrameReader(bytes.NewReader(stream), 0)
+	if _, err := fr.Next(); err != ErrTruncated {
+		t.Fatalf("got %v, want ErrTruncated", err)
+	}
+	boom := errors.New("boom")
+	fr = NewFrameReader(io.MultiReader(bytes.NewReader(stream), iotest.ErrReader(boom)), 0)
+	if _, err := fr.Next(); !errors.Is(err, boom) {
+		t.Fatalf("got %v, want %v", err, boom)
+	}
+	if fr.Buffered() == 0 {
+		t.Fatal("a reader stopped inside a big record reports nothing buffered")
+	}
+	fr.Release()
 }
 
 func TestControlRoundTrip(t *testing.T) {

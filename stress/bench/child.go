@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -57,6 +58,13 @@ type childResult struct {
 // test binaries that run benchmarks must call it first thing: the benchmark
 // re-executes its own binary to make producer processes.
 func Child() {
+	if spec := os.Getenv(envObvious); spec != "" {
+		if err := runObvious(spec); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	spec := os.Getenv(envChild)
 	if spec == "" {
 		return
@@ -184,8 +192,13 @@ func (j *job) run(in io.Reader, out io.Writer) error {
 	if !ok {
 		return fmt.Errorf("unknown contender %q", j.Contender)
 	}
-	if c.kind == kindRaw {
+	switch c.kind {
+	case kindRaw:
 		return j.runRaw(in, out)
+	case kindFrames:
+		return j.runFrames(in, out)
+	case kindSinkBytes:
+		return j.runSinkBytes(in, out)
 	}
 	ws, closeWS, err := j.openSyncer(c)
 	if err != nil {
@@ -318,6 +331,52 @@ func (j *job) runRaw(in io.Reader, out io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// runFrames sends pre-encoded canonical records to the stream socket at
+// j.Addr, each one frame in one write(2), without a hello: the protocol
+// as a client in any language speaks it at its simplest.
+func (j *job) runFrames(in io.Reader, out io.Writer) error {
+	c, err := net.Dial("unix", strings.TrimPrefix(j.Addr, "unix://"))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	sf := newSizedFields(j.Producers[0], j.Size)
+	buf := make([]byte, 0, j.Size+64)
+	ready(in, out)
+	for s := range j.Records {
+		buf = appendCanonical(append(buf[:0], 0, 0, 0, 0), sf.get(s))
+		binary.BigEndian.PutUint32(buf, uint32(len(buf)-4))
+		if _, err := c.Write(buf); err != nil {
+			return fmt.Errorf("record %d: %w", s, err)
+		}
+	}
+	return c.Close()
+}
+
+// runSinkBytes hands pre-encoded canonical records to a default sink's
+// Write.
+func (j *job) runSinkBytes(in io.Reader, out io.Writer) error {
+	s, err := sink.New(j.Addr)
+	if err != nil {
+		return err
+	}
+	sf := newSizedFields(j.Producers[0], j.Size)
+	buf := make([]byte, 0, j.Size+64)
+	ready(in, out)
+	for seq := range j.Records {
+		buf = appendCanonical(buf[:0], sf.get(seq))
+		if _, err := s.Write(buf); err != nil {
+			s.Close()
+			return fmt.Errorf("record %d: %w", seq, err)
+		}
+	}
+	if err := s.Sync(); err != nil {
+		s.Close()
+		return fmt.Errorf("sync: %w", err)
+	}
+	return s.Close()
 }
 
 // appendCanonical appends the line logcheck.Make writes for f.

@@ -10,12 +10,14 @@ import (
 type kind int
 
 const (
-	kindZap     kind = iota // zap in one process, every producer a goroutine
-	kindRaw                 // pre-encoded write(2) per record, N processes
-	kindNaive               // zap per process on one O_APPEND file
-	kindRsyslog             // datagrams to rsyslogd
-	kindSidecar             // the logfanin sidecar, through package sink
-	kindDirect              // atomicwrite, N processes
+	kindZap       kind = iota // zap in one process, every producer a goroutine
+	kindRaw                   // pre-encoded write(2) per record, N processes
+	kindNaive                 // zap per process on one O_APPEND file
+	kindRsyslog               // datagrams to rsyslogd
+	kindSidecar               // the logfanin sidecar, through package sink
+	kindDirect                // atomicwrite, N processes
+	kindFrames                // pre-encoded records, one stream frame per write(2), no hello, N processes
+	kindSinkBytes             // pre-encoded records handed to sink.Write, N processes
 )
 
 // contender is one way to get records from producers into a file.
@@ -27,6 +29,9 @@ type contender struct {
 	sink   []sink.Option
 	direct []atomicwrite.Option
 	safe   bool // promises no missing or torn record
+	// obvious: the writer is the obvious fan-in (obvious.go), not the
+	// sidecar.
+	obvious bool
 }
 
 // directRotateSize is the rotation size of the direct-rotate contender:
@@ -48,6 +53,9 @@ var contenders = []contender{
 	{name: "fanin-batch", kind: kindSidecar, listen: "unix", safe: true, sink: []sink.Option{sink.WithBatch(BatchDelay)}, desc: "as fanin, sink.WithBatch(2ms): frames coalesced, bounded delay and buffer, acks on"},
 	{name: "fanin-pipe", kind: kindSidecar, listen: "fd", safe: true, desc: "logfanin sidecar over one inherited pipe (fd:N), PIPE_BUF chunks"},
 	{name: "fanin-dgram", kind: kindSidecar, listen: "unixgram", safe: true, desc: "logfanin sidecar over unixgram://, one datagram per record"},
+	{name: "fanin-frames", kind: kindFrames, listen: "unix", safe: true, desc: "pre-encoded records, each one frame in its own write(2) on the sidecar's stream socket, no hello: what a client in any language does"},
+	{name: "obvious-frames", kind: kindFrames, listen: "unix", obvious: true, desc: "the fanin-frames producers into an obvious fan-in written as a baseline (goroutine per connection, a mutex around a 64 KiB bufio.Writer, no validation, no bounds)"},
+	{name: "fanin-bytes", kind: kindSinkBytes, listen: "unix", safe: true, desc: "pre-encoded records handed to the default sink's Write (the shared ring, acks on): the ring without zap's encoding, as a log/slog JSON handler over the sink would use it"},
 	{name: "direct", kind: kindDirect, safe: true, desc: "direct mode (atomicwrite), LockAuto: O_APPEND write(2) up to PIPE_BUF, flock above"},
 	{name: "direct-rotate", kind: kindDirect, safe: true, direct: []atomicwrite.Option{atomicwrite.WithMaxSize(directRotateSize)}, desc: "direct mode with cross-process rotation every 32 MiB"},
 	{name: "direct-shared", kind: kindDirect, safe: true, direct: []atomicwrite.Option{atomicwrite.WithLocking(atomicwrite.LockShared)}, desc: "direct mode, LockShared: flock(LOCK_SH) on small records"},

@@ -155,7 +155,7 @@ func runCell(cfg *Config, producers, size int) []Result {
 		switch {
 		case c.kind == kindRsyslog && cfg.Rsyslogd == "":
 			results[i] = Result{Contender: name, Producers: producers, Size: size, Note: "skipped: rsyslogd not available"}
-		case (c.kind == kindSidecar || c.listen != "") && cfg.Sidecar == "":
+		case (c.kind == kindSidecar || c.listen != "") && !c.obvious && cfg.Sidecar == "":
 			results[i] = Result{Contender: name, Producers: producers, Size: size, Note: "skipped: no sidecar binary"}
 		case c.kind == kindPython && pythonMissing() != "":
 			results[i] = Result{Contender: name, Producers: producers, Size: size, Note: "skipped: " + pythonMissing()}
@@ -226,6 +226,14 @@ func runOnce(cfg *Config, c contender, producers, size, perProducer int, rate in
 	var w writerProc
 	var extra []*os.File
 	switch {
+	case c.obvious:
+		ob, err := startObvious(cfg, dir, out)
+		if err != nil {
+			r.Err = err
+			return r
+		}
+		w = ob
+		base.Addr = ob.addr
 	case c.kind == kindSidecar || c.listen != "":
 		sc, err := startSidecar(cfg.Sidecar, c.listen, dir, out)
 		if err != nil {

@@ -32,10 +32,10 @@ func (t Target) String() string {
 // Targets checks the project's performance goals against the results.
 func Targets(results []Result, lat *Latency, mem *Memory, goBench string) []Target {
 	var ts []Target
-	cmp := func(goal, a, b string, want float64) {
+	cmpAt := func(goal, a, b string, want float64, producers, size int) {
 		t := Target{Goal: goal}
-		ra, oka := find(results, a, 4, 200)
-		rb, okb := find(results, b, 4, 200)
+		ra, oka := find(results, a, producers, size)
+		rb, okb := find(results, b, producers, size)
 		if oka && okb && rb.RecordsPerSec() > 0 {
 			x := ra.RecordsPerSec() / rb.RecordsPerSec()
 			t.Value = fmt.Sprintf("%.2f×: %.0f vs %.0f records/s", x, ra.RecordsPerSec(), rb.RecordsPerSec())
@@ -46,10 +46,11 @@ func Targets(results []Result, lat *Latency, mem *Memory, goBench string) []Targ
 			}
 			t.Known, t.Met = true, x >= want
 		} else {
-			t.Value = "needs " + a + " and " + b + " at 4 producers, 200 B"
+			t.Value = fmt.Sprintf("needs %s and %s at %d producers, %s", a, b, producers, sizeName(size))
 		}
 		ts = append(ts, t)
 	}
+	cmp := func(goal, a, b string, want float64) { cmpAt(goal, a, b, want, 4, 200) }
 	cmp("fanin ≥ 3× rsyslog", "fanin", "rsyslog", 3)
 	cmp("fanin ≥ naive zap on a shared O_APPEND file", "fanin", "naive", 1)
 	cmp("fanin-batch ≥ 0.8× single-process zap", "fanin-batch", "zap", 0.8)
@@ -57,7 +58,26 @@ func Targets(results []Result, lat *Latency, mem *Memory, goBench string) []Targ
 	cmp("direct-raw ≥ 0.95× raw O_APPEND writes (same pre-encoded records: direct mode's own cost)", "direct-raw", "raw", 0.95)
 	cmp("direct ≥ 0.95× naive zap on O_APPEND (same zap records)", "direct", "naive", 0.95)
 
-	t := Target{Goal: "writer batches: records per write(2) ≫ 1 (≥ 10)"}
+	// The writer's own cost, for every client (issue 16).
+	for _, p := range []int{4, 16} {
+		cmpAt(fmt.Sprintf("fanin-frames ≥ 1.2× an obvious fan-in on the same frames (any-language stream socket, %d producers)", p), "fanin-frames", "obvious-frames", 1.2, p, 200)
+		cmpAt(fmt.Sprintf("fanin-frames ≥ 0.9× raw O_APPEND writes (%d producers)", p), "fanin-frames", "raw", 0.9, p, 200)
+	}
+	cmp("fanin-bytes ≥ 4× raw O_APPEND writes (pre-encoded records through the ring)", "fanin-bytes", "raw", 4)
+	cmp("fanin-dgram ≥ 2× rsyslog (datagrams)", "fanin-dgram", "rsyslog", 2)
+	for _, size := range []int{8192, 65536} {
+		cmpAt(fmt.Sprintf("fanin ≥ 1.2× naive zap at %s (4 producers)", sizeName(size)), "fanin", "naive", 1.2, 4, size)
+	}
+	t := Target{Goal: "fanin writer CPU ≤ 0.5 ns per byte at 64 KiB (4 producers)"}
+	if r, ok := find(results, "fanin", 4, 65536); ok && r.Bytes > 0 {
+		x := float64(r.WriterCPU.Nanoseconds()) / float64(r.Bytes)
+		t.Known, t.Met, t.Value = true, x <= 0.5, fmt.Sprintf("%.2f ns per byte written", x)
+	} else {
+		t.Value = "needs fanin at 4 producers, 64 KiB"
+	}
+	ts = append(ts, t)
+
+	t = Target{Goal: "writer batches: records per write(2) ≫ 1 (≥ 10)"}
 	if r, ok := find(results, "fanin", 4, 200); ok && r.Writes > 0 {
 		x := float64(r.Records) / float64(r.Writes)
 		t.Known, t.Met, t.Value = true, x >= 10, fmt.Sprintf("fanin %.1f records/write", x)

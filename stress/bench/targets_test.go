@@ -37,3 +37,29 @@ func TestTargetsPairedRatios(t *testing.T) {
 		}
 	}
 }
+
+// TestTargetsWriterCost: the issue-16 targets read the rows at their own
+// producer count and size, and the writer's CPU per byte written.
+func TestTargetsWriterCost(t *testing.T) {
+	frames := cell("fanin-frames", time.Second, 1300)
+	frames.Producers, frames.Records = 16, 1300
+	obvious := cell("obvious-frames", time.Second, 1000)
+	obvious.Producers = 16
+	big := Result{Contender: "fanin", Producers: 4, Size: 65536, Records: 10, Bytes: 1 << 20, Elapsed: time.Second, WriterCPU: time.Millisecond}
+	want := map[string]string{
+		"fanin-frames ≥ 1.2× an obvious fan-in on the same frames (any-language stream socket, 16 producers)": "met (1.30×",
+		"fanin-frames ≥ 1.2× an obvious fan-in on the same frames (any-language stream socket, 4 producers)":  "not measured",
+		"fanin writer CPU ≤ 0.5 ns per byte at 64 KiB (4 producers)":                                          "MISSED (0.95 ns per byte",
+	}
+	for _, tg := range Targets([]Result{frames, obvious, big}, nil, nil, "") {
+		if w, ok := want[tg.Goal]; ok {
+			if !strings.Contains(tg.String(), ": "+w) {
+				t.Errorf("%s", tg)
+			}
+			delete(want, tg.Goal)
+		}
+	}
+	for g := range want {
+		t.Errorf("no target %q", g)
+	}
+}

@@ -32,7 +32,8 @@
 //
 //	-contenders LIST   comma-separated contenders (default all):
 //	                   zap, zap-buffered, raw, naive, rsyslog, fanin, fanin-socket, fanin-noack, fanin-batch,
-//	                   fanin-pipe, fanin-dgram, direct, direct-rotate, direct-raw,
+//	                   fanin-pipe, fanin-dgram, fanin-frames, obvious-frames, fanin-bytes,
+//	                   direct, direct-rotate, direct-raw,
 //	                   direct-shared, direct-always; and the Python rows (python3: the producers are
 //	                   multiprocessing workers of one parent): py-filehandler, py-filehandler-same,
 //	                   py-cookbook, py-example, py-syslog, py-logfanin
@@ -404,7 +405,7 @@ const columnNotes = `Columns: **size** is the target record size and **rec B** t
 **records/s** and **MB/s** count from the start signal to the moment every record is in the output (for the sidecar: its exit after SIGTERM, drain included; for rsyslog: the output holding every line).
 **x zap** and **x rsyslog** divide records/s by those of the zap and rsyslog rows with the same producers and size.
 **rec/write** is records per write(2) of the writer (from the sidecar's stats line; 1 for the contenders that write each record themselves; - where unknown).
-**writer CPU s/M** is user+system CPU seconds per million records of the process that writes the file: the sidecar or rsyslogd, and for the contenders without a writer process the producers themselves (summed).
+**writer CPU s/M** is user+system CPU seconds per million records of the process that writes the file: the sidecar, rsyslogd or the obvious fan-in, and for the contenders without a writer process the producers themselves (summed).
 **writer RSS MiB** is that process's peak resident set (VmHWM; the largest producer's for contenders without a writer process). **prod CPU s/M** is the producers' CPU.
 **missing** and **torn** are logcheck's counts summed over every repetition (torn includes interleaved lines).
 `
