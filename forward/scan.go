@@ -5,8 +5,11 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/logfanin/logfanin/internal/jsonline"
 )
 
 // maxDepth is how deeply objects and arrays may nest in a line that is
@@ -64,109 +67,46 @@ func (p *scanner) peek() byte {
 }
 
 // str reads a string, at its opening quote, and returns it unescaped.
-// Invalid UTF-8 is an error, as in a line the writer would have wrapped;
-// an escaped lone surrogate becomes U+FFFD, as encoding/json decodes it.
+// The string is read by the writer's own validator (invalid UTF-8 or a
+// bad escape is an error, as in a line the writer would have wrapped); an
+// escaped lone surrogate becomes U+FFFD, as encoding/json decodes it.
 func (p *scanner) str() (string, bool) {
 	if p.i >= len(p.s) || p.s[p.i] != '"' {
 		return "", false
 	}
-	p.i++
-	start := p.i
-	// Short strings (keys, most of all) byte by byte; longer ones with
-	// the vectorized search for the closing quote.
-	for end := min(start+shortString, len(p.s)); p.i < end; p.i++ {
-		switch c := p.s[p.i]; {
-		case c == '"':
-			p.i++
-			return p.s[start : p.i-1], true
-		case c == '\\':
-			return p.escaped(start)
-		case c < 0x20 || c >= utf8.RuneSelf:
-			p.i = end // checked below
-		}
-	}
-	p.i = start
-	q := strings.IndexByte(p.s[start:], '"')
-	if q < 0 {
+	start := p.i + 1
+	end, ok := jsonline.SkipString(p.bytes(), start)
+	if !ok {
 		return "", false
 	}
-	v := p.s[start : start+q]
-	k := strings.IndexByte(v, '\\')
-	if k >= 0 {
-		v = v[:k] // checked here up to the escape, by escaped after it
+	p.i = end
+	v := p.s[start : end-1]
+	if strings.IndexByte(v, '\\') < 0 {
+		return v, true
 	}
-	if !printableASCII(v) {
-		for i := 0; i < len(v); i++ {
-			if v[i] < 0x20 {
-				return "", false
-			}
-		}
-		if !utf8.ValidString(v) {
-			return "", false
-		}
-	}
-	if k >= 0 {
-		p.i += k
-		return p.escaped(start)
-	}
-	p.i += q + 1
-	return v, true
+	return p.unescape(v), true
 }
 
-// shortString is how many bytes of a string str reads one by one.
-const shortString = 16
-
-// printableASCII reports whether s holds only bytes from 0x20 to 0x7f,
-// eight at a time: a byte below 0x20 borrows in the subtraction and one
-// from 0x80 up has its top bit set already (a borrow only follows a byte
-// below 0x20, so there is no false "true").
-func printableASCII(s string) bool {
-	const lo, hi = 0x2020202020202020, 0x8080808080808080
-	for len(s) >= 8 {
-		w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-		if ((w-lo)|w)&hi != 0 {
-			return false
-		}
-		s = s[8:]
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
+// bytes is p.s as a byte slice, without a copy, for the validator's
+// readers; nothing writes to it.
+func (p *scanner) bytes() []byte {
+	return unsafe.Slice(unsafe.StringData(p.s), len(p.s))
 }
 
-// escaped finishes a string that began at start and has an escape at
-// p.i, decoding it into a new string.
-func (p *scanner) escaped(start int) (string, bool) {
-	b := append(p.esc[:0], p.s[start:p.i]...)
-	defer func() { p.esc = b[:0] }()
-	for p.i < len(p.s) {
-		c := p.s[p.i]
-		switch {
-		case c == '"':
-			p.i++
-			if !utf8.Valid(b) {
-				return "", false
-			}
-			return string(b), true
-		case c < 0x20:
-			return "", false
-		case c != '\\':
-			b = append(b, c)
-			p.i++
-			continue
+// unescape decodes v, the inside of a string the validator accepted, into
+// a new string.
+func (p *scanner) unescape(v string) string {
+	b := p.esc[:0]
+	for {
+		k := strings.IndexByte(v, '\\')
+		if k < 0 {
+			b = append(b, v...)
+			break
 		}
-		if p.i+1 >= len(p.s) {
-			return "", false
-		}
-		e := p.s[p.i+1]
-		p.i += 2
+		b = append(b, v[:k]...)
+		e := v[k+1]
+		v = v[k+2:]
 		switch e {
-		case '"', '\\', '/':
-			b = append(b, e)
 		case 'b':
 			b = append(b, '\b')
 		case 'f':
@@ -178,98 +118,58 @@ func (p *scanner) escaped(start int) (string, bool) {
 		case 't':
 			b = append(b, '\t')
 		case 'u':
-			r, ok := hex4(p.s, p.i)
-			if !ok {
-				return "", false
-			}
-			p.i += 4
+			r := hex4(v)
+			v = v[4:]
 			if utf16.IsSurrogate(r) {
 				// A pair is one character; anything else is U+FFFD and the
 				// escape after it, if any, is read on its own.
-				r2, ok := rune(-1), false
-				if p.i+1 < len(p.s) && p.s[p.i] == '\\' && p.s[p.i+1] == 'u' {
-					r2, ok = hex4(p.s, p.i+2)
+				r2 := rune(-1)
+				if len(v) >= 6 && v[0] == '\\' && v[1] == 'u' {
+					r2 = hex4(v[2:])
 				}
-				if d := utf16.DecodeRune(r, r2); ok && d != utf8.RuneError {
+				if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
 					r = d
-					p.i += 6
+					v = v[6:]
 				} else {
 					r = utf8.RuneError
 				}
 			}
 			b = utf8.AppendRune(b, r)
-		default:
-			return "", false
+		default: // '"', '\\', '/'
+			b = append(b, e)
 		}
 	}
-	return "", false
+	p.esc = b[:0]
+	return string(b)
 }
 
-// hex4 reads the four hex digits of a \u escape at s[i:].
-func hex4(s string, i int) (rune, bool) {
-	if i+4 > len(s) {
-		return 0, false
-	}
+// hex4 reads the four hex digits of a \\u escape at the start of s, which
+// the validator has checked.
+func hex4(s string) rune {
 	var r rune
-	for _, c := range []byte(s[i : i+4]) {
+	for _, c := range []byte(s[:4]) {
 		switch {
-		case '0' <= c && c <= '9':
+		case c <= '9':
 			c -= '0'
-		case 'a' <= c && c <= 'f':
+		case c >= 'a':
 			c -= 'a' - 10
-		case 'A' <= c && c <= 'F':
-			c -= 'A' - 10
 		default:
-			return 0, false
+			c -= 'A' - 10
 		}
 		r = r<<4 | rune(c)
 	}
-	return r, true
+	return r
 }
 
 // number reads a number as JSON writes it and returns its text; integer
 // tells that it has neither a fraction nor an exponent.
 func (p *scanner) number() (raw string, integer, ok bool) {
-	start := p.i
-	if p.i < len(p.s) && p.s[p.i] == '-' {
-		p.i++
-	}
-	switch {
-	case p.i < len(p.s) && p.s[p.i] == '0':
-		p.i++
-	case p.i < len(p.s) && '1' <= p.s[p.i] && p.s[p.i] <= '9':
-		p.digits()
-	default:
+	end := jsonline.SkipNumber(p.bytes(), p.i)
+	if end < 0 {
 		return "", false, false
 	}
-	integer = true
-	if p.i < len(p.s) && p.s[p.i] == '.' {
-		p.i++
-		if !p.digits() {
-			return "", false, false
-		}
-		integer = false
-	}
-	if p.i < len(p.s) && (p.s[p.i] == 'e' || p.s[p.i] == 'E') {
-		p.i++
-		if p.i < len(p.s) && (p.s[p.i] == '+' || p.s[p.i] == '-') {
-			p.i++
-		}
-		if !p.digits() {
-			return "", false, false
-		}
-		integer = false
-	}
-	return p.s[start:p.i], integer, true
-}
-
-// digits skips one or more decimal digits; false if there is none.
-func (p *scanner) digits() bool {
-	start := p.i
-	for p.i < len(p.s) && '0' <= p.s[p.i] && p.s[p.i] <= '9' {
-		p.i++
-	}
-	return p.i > start
+	raw, p.i = p.s[p.i:end], end
+	return raw, strings.IndexAny(raw, ".eE") < 0, true
 }
 
 // literal reads true, false or null.

@@ -268,20 +268,3 @@ func TestMapEscapes(t *testing.T) {
 		}
 	}
 }
-
-func TestPrintableASCII(t *testing.T) {
-	for _, s := range []string{"", "a", "0123456789abcdef~ ", strings.Repeat("x", 17) + "\x7f"} {
-		if !printableASCII(s) {
-			t.Errorf("%q: not printable", s)
-		}
-	}
-	for i := range 17 {
-		for _, c := range []byte{0, 0x1f, 0x80, 0xff} {
-			b := []byte(strings.Repeat("x", 17))
-			b[i] = c
-			if printableASCII(string(b)) {
-				t.Errorf("%q: printable", b)
-			}
-		}
-	}
-}

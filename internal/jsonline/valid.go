@@ -440,3 +440,17 @@ func isOwned(key []byte) bool {
 	}
 	return false
 }
+
+// SkipString reads the rest of a JSON string whose opening quote is just
+// before b[i], as IsObject does: it returns the position after the
+// closing quote, and false if the string is not valid JSON in valid UTF-8
+// or is not closed. For readers that decode what IsObject accepts.
+func SkipString(b []byte, i int) (int, bool) {
+	return skipString(b, i)
+}
+
+// SkipNumber reads a number that starts at b[i], as JSON spells one, and
+// returns the position after it, or -1.
+func SkipNumber(b []byte, i int) int {
+	return skipNumber(b, i)
+}
