@@ -7,8 +7,9 @@
 # README). Then the end-to-end tests of -forward against the
 # OpenTelemetry Collector's OTLP receiver: e2e/ is a module of its own,
 # outside the workspace, so that neither the library's go.mod nor the
-# workspace carries the Collector.
+# workspace carries the Collector. They run every time (-count=1): the
+# binaries they test are built by the tests, which go test can't see.
 set -euo pipefail
 cd "$(dirname "$0")"
 go test -race -timeout 18m "$@" ./... ./stress/...
-(cd e2e && GOWORK=off go vet ./... && GOWORK=off go test -race -timeout 10m ./...)
+(cd e2e && GOWORK=off go vet ./... && GOWORK=off go test -race -count=1 -timeout 10m ./...)

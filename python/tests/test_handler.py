@@ -46,6 +46,16 @@ class TempDirTest(unittest.TestCase):
         self.addCleanup(lambda: sc.proc.poll() is None and sc.stop())
         return sc
 
+    def child(self, code, *args):
+        """A Python process running code with args, its standard input
+        and output piped to the test, waited for at the end."""
+        p = subprocess.Popen([sys.executable, "-c", code, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             env=support.env())
+        self.addCleanup(p.wait)
+        self.addCleanup(p.stdout.close)
+        self.addCleanup(p.stdin.close)
+        return p
+
 
 class TestAddress(TempDirTest):
     def test_good(self):
@@ -239,18 +249,13 @@ class TestStream(TempDirTest):
         # A process that closed its handler but lives on does not hold up
         # the sidecar's SIGTERM (whose drain timeout is 30 s).
         sc = self.sidecar(args=["-drain-timeout", "30s"])
-        child = subprocess.Popen([sys.executable, "-c",
-                                  "import logging, sys, logfanin\n"
-                                  "h = logfanin.Handler(sys.argv[1])\n"
-                                  "logging.getLogger().addHandler(h)\n"
-                                  "logging.getLogger().warning('then idle')\n"
-                                  "h.close()\n"
-                                  "print('closed', flush=True)\n"
-                                  "sys.stdin.read()\n", sc.addr],
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=support.env())
-        self.addCleanup(child.wait)
-        self.addCleanup(child.stdout.close)
-        self.addCleanup(child.stdin.close)
+        child = self.child("import logging, sys, logfanin\n"
+                           "h = logfanin.Handler(sys.argv[1])\n"
+                           "logging.getLogger().addHandler(h)\n"
+                           "logging.getLogger().warning('then idle')\n"
+                           "h.close()\n"
+                           "print('closed', flush=True)\n"
+                           "sys.stdin.read()\n", sc.addr)
         self.assertEqual(child.stdout.readline().strip(), b"closed")
         start = time.monotonic()
         self.assertEqual(sc.stop(), 0)
@@ -260,17 +265,14 @@ class TestStream(TempDirTest):
     def test_writer_sigkill_mid_stream_nothing_lost(self):
         sc = self.sidecar()
         n = 30000
-        child = subprocess.Popen([sys.executable, "-c",
-                                  "import logging, sys, logfanin\n"
-                                  "h = logfanin.Handler(sys.argv[1], timeout=None)\n"
-                                  "log = logging.getLogger('k'); log.addHandler(h); log.setLevel(logging.INFO)\n"
-                                  "for i in range(int(sys.argv[2])):\n"
-                                  "    log.info('r', extra={'i': i, 'pad': 'x' * 200})\n"
-                                  "    if i == 1000: print('logging', flush=True)\n"
-                                  "assert h.flush(60), 'flush'\n"
-                                  "print(h.stats()['reconnects'], flush=True)\n", sc.addr, str(n)],
-                                 stdout=subprocess.PIPE, env=support.env())
-        self.addCleanup(child.wait)
+        child = self.child("import logging, sys, logfanin\n"
+                           "h = logfanin.Handler(sys.argv[1], timeout=None)\n"
+                           "log = logging.getLogger('k'); log.addHandler(h); log.setLevel(logging.INFO)\n"
+                           "for i in range(int(sys.argv[2])):\n"
+                           "    log.info('r', extra={'i': i, 'pad': 'x' * 200})\n"
+                           "    if i == 1000: print('logging', flush=True)\n"
+                           "assert h.flush(60), 'flush'\n"
+                           "print(h.stats()['reconnects'], flush=True)\n", sc.addr, str(n))
         self.assertEqual(child.stdout.readline().strip(), b"logging")
         support.wait_until(lambda: len(sc.lines()) > 0, "the first records in the output")
         sc.kill()
@@ -459,18 +461,14 @@ class TestStream(TempDirTest):
         # hello (error code 5); the client takes a new id and replays, and
         # the thief never gets the client's records acknowledged.
         sc = self.sidecar()
-        child = subprocess.Popen([sys.executable, "-c",
-                                  "import logging, sys, logfanin\n"
-                                  "h = logfanin.Handler(sys.argv[1], timeout=None)\n"
-                                  "log = logging.getLogger('t'); log.addHandler(h); log.setLevel(logging.INFO)\n"
-                                  "log.info('first'); assert h.flush(30)\n"
-                                  "print(h._client.session.hex(), flush=True)\n"
-                                  "sys.stdin.readline()\n"
-                                  "log.info('second')\n"
-                                  "print(h.flush(15), flush=True)\n", sc.addr],
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=support.env())
-        self.addCleanup(child.wait)
-        self.addCleanup(child.stdout.close)
+        child = self.child("import logging, sys, logfanin\n"
+                           "h = logfanin.Handler(sys.argv[1], timeout=None)\n"
+                           "log = logging.getLogger('t'); log.addHandler(h); log.setLevel(logging.INFO)\n"
+                           "log.info('first'); assert h.flush(30)\n"
+                           "print(h._client.session.hex(), flush=True)\n"
+                           "sys.stdin.readline()\n"
+                           "log.info('second')\n"
+                           "print(h.flush(15), flush=True)\n", sc.addr)
         session = bytes.fromhex(child.stdout.readline().decode().strip())
         self.assertEqual(len(session), 16)
         sc.kill()
