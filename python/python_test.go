@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/logfanin/logfanin/internal/testinputs"
 )
 
 func TestPythonPackage(t *testing.T) {
@@ -25,7 +27,11 @@ func TestPythonPackage(t *testing.T) {
 			t.Skip("no go command to build the sidecar with")
 		}
 	}
-	consultInputs(t)
+	// go build and the unittest child read the sidecar's and the
+	// package's sources; so that a change to one runs the test again:
+	if err := testinputs.Consult("..", "e2e", "stress"); err != nil {
+		t.Fatal(err)
+	}
 	bin := filepath.Join(t.TempDir(), "logfanin")
 	build := exec.Command(goTool, "build", "-o", bin, "../cmd/logfanin")
 	if out, err := build.CombinedOutput(); err != nil {
@@ -41,38 +47,5 @@ func TestPythonPackage(t *testing.T) {
 	t.Log("\n" + out.String())
 	if err != nil {
 		t.Fatalf("python3 -m unittest: %v", err)
-	}
-}
-
-// consultInputs opens every file the run depends on, the Python package
-// and its tests and the Go sources the sidecar is built from, because go
-// test caches a result by the files the test process itself opened: the
-// unittest child and go build read these, and a change to any of them
-// must run the test again.
-func consultInputs(t *testing.T) {
-	t.Helper()
-	err := filepath.WalkDir("..", func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			switch d.Name() {
-			case ".git", "e2e", "stress", "testdata", "__pycache__", "docs", "examples":
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		switch filepath.Ext(path) {
-		case ".go", ".py", ".mod", ".sum", ".toml":
-			f, err := os.Open(path)
-			if err != nil {
-				return err
-			}
-			return f.Close()
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("reading the test's inputs: %v", err)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/logfanin/logfanin/internal/testinputs"
 )
 
 // ModuleRoot returns the directory of the stress module, from go env
@@ -28,6 +30,15 @@ func ModuleRoot() (string, error) {
 func Build(dir string) (string, error) {
 	root, err := ModuleRoot()
 	if err != nil {
+		return "", err
+	}
+	// The build reads the library's sources in a child process; open
+	// them here too, so that go test's cache of a caller sees them.
+	lib, err := exec.Command("go", "list", "-C", root, "-m", "-f", "{{.Dir}}", "github.com/logfanin/logfanin").Output()
+	if err != nil {
+		return "", fmt.Errorf("go list -m github.com/logfanin/logfanin: %w", err)
+	}
+	if err := testinputs.Consult(strings.TrimSpace(string(lib)), "e2e", "stress", "python"); err != nil {
 		return "", err
 	}
 	bin := filepath.Join(dir, "logfanin")
