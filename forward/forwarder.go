@@ -133,24 +133,12 @@ func New(cfg Config) (*Forwarder, error) {
 	if cfg.Checkpoint == "" {
 		cfg.Checkpoint = DefaultCheckpoint(cfg.Path)
 	}
-	if cfg.MaxBatch <= 0 {
-		cfg.MaxBatch = DefaultMaxBatch
-	}
-	if cfg.MaxBatchBytes <= 0 {
-		cfg.MaxBatchBytes = DefaultMaxBatchBytes
-	}
-	if cfg.MaxInFlight <= 0 {
-		cfg.MaxInFlight = DefaultMaxInFlight
-	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = DefaultTimeout
-	}
-	if cfg.MinBackoff <= 0 {
-		cfg.MinBackoff = DefaultMinBackoff
-	}
-	if cfg.MaxBackoff <= 0 {
-		cfg.MaxBackoff = DefaultMaxBackoff
-	}
+	defaultIfUnset(&cfg.MaxBatch, DefaultMaxBatch)
+	defaultIfUnset(&cfg.MaxBatchBytes, DefaultMaxBatchBytes)
+	defaultIfUnset(&cfg.MaxInFlight, DefaultMaxInFlight)
+	defaultIfUnset(&cfg.Timeout, DefaultTimeout)
+	defaultIfUnset(&cfg.MinBackoff, DefaultMinBackoff)
+	defaultIfUnset(&cfg.MaxBackoff, DefaultMaxBackoff)
 	cfg.MaxBackoff = max(cfg.MaxBackoff, cfg.MinBackoff)
 	if cfg.Diagnostics == nil {
 		cfg.Diagnostics = os.Stderr
@@ -183,6 +171,13 @@ func New(cfg Config) (*Forwarder, error) {
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}, nil
+}
+
+// defaultIfUnset sets *v to def if it is zero or negative.
+func defaultIfUnset[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
 }
 
 // Endpoint returns the receiver's parsed URL.
