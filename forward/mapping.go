@@ -181,11 +181,7 @@ func timeOfNumber(raw string, integer bool) (pcommon.Timestamp, bool) {
 	case f < 1e17:
 		return pcommon.Timestamp(f * 1e3), true
 	}
-	if integer {
-		if n, err := strconv.ParseInt(raw, 10, 64); err == nil {
-			return pcommon.Timestamp(n), true
-		}
-	}
+	// An integer reaches here only if it did not fit an int64.
 	return pcommon.Timestamp(f), true
 }
 
