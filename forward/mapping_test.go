@@ -1,6 +1,7 @@
 package forward
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -38,38 +39,10 @@ func TestMapZapRecord(t *testing.T) {
 		t.Fatalf("attributes %v, want %v", got, want)
 	}
 	for k, v := range want {
-		if !equal(got[k], v) {
+		if !reflect.DeepEqual(got[k], v) {
 			t.Errorf("attribute %s = %#v, want %#v", k, got[k], v)
 		}
 	}
-}
-
-func equal(a, b any) bool {
-	switch x := a.(type) {
-	case map[string]any:
-		y, ok := b.(map[string]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for k := range x {
-			if !equal(x[k], y[k]) {
-				return false
-			}
-		}
-		return true
-	case []any:
-		y, ok := b.([]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if !equal(x[i], y[i]) {
-				return false
-			}
-		}
-		return true
-	}
-	return a == b
 }
 
 func TestMapTimes(t *testing.T) {

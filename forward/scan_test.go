@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -210,10 +211,10 @@ func FuzzMapLine(f *testing.F) {
 			t.Fatalf("%q: time %d severity %q %v, gjson %d %q %v", line, lr.Timestamp(), lr.SeverityText(), lr.SeverityNumber(),
 				want.Timestamp(), want.SeverityText(), want.SeverityNumber())
 		}
-		if !equal(lr.Body().AsRaw(), want.Body().AsRaw()) {
+		if !reflect.DeepEqual(lr.Body().AsRaw(), want.Body().AsRaw()) {
 			t.Fatalf("%q: body %#v, gjson %#v", line, lr.Body().AsRaw(), want.Body().AsRaw())
 		}
-		if got, w := lr.Attributes().AsRaw(), want.Attributes().AsRaw(); !equal(got, w) || !sameKeyOrder(lr.Attributes(), want.Attributes()) {
+		if got, w := lr.Attributes().AsRaw(), want.Attributes().AsRaw(); !reflect.DeepEqual(got, w) || !sameKeyOrder(lr.Attributes(), want.Attributes()) {
 			t.Fatalf("%q: attributes %#v, gjson %#v", line, got, w)
 		}
 	})
