@@ -230,14 +230,23 @@ func (p *scanner) enter() bool {
 	return p.depth <= maxDepth
 }
 
+// leave skips whitespace and reports whether the closing bracket c comes
+// next, consuming it and counting one level of nesting less.
+func (p *scanner) leave(c byte) bool {
+	if !p.next(c) {
+		return false
+	}
+	p.depth--
+	return true
+}
+
 // object reads an object, at its opening brace, into m; of a repeated
 // key the last value wins, in the place of the first.
 func (p *scanner) object(m pcommon.Map) bool {
 	if !p.enter() {
 		return false
 	}
-	if p.next('}') {
-		p.depth--
+	if p.leave('}') {
 		return true
 	}
 	for {
@@ -246,8 +255,7 @@ func (p *scanner) object(m pcommon.Map) bool {
 		if !ok || !p.next(':') || !p.value(m.PutEmpty(k)) {
 			return false
 		}
-		if p.next('}') {
-			p.depth--
+		if p.leave('}') {
 			return true
 		}
 		if !p.next(',') {
@@ -261,16 +269,14 @@ func (p *scanner) array(s pcommon.Slice) bool {
 	if !p.enter() {
 		return false
 	}
-	if p.next(']') {
-		p.depth--
+	if p.leave(']') {
 		return true
 	}
 	for {
 		if !p.value(s.AppendEmpty()) {
 			return false
 		}
-		if p.next(']') {
-			p.depth--
+		if p.leave(']') {
 			return true
 		}
 		if !p.next(',') {
