@@ -22,6 +22,8 @@ func TestForwardUsage(t *testing.T) {
 		{"bad scheme", []string{"-listen", sock, "-out", log, "-forward", "http://c:4318"}, "scheme must be otlp, otlps, otlp+http or otlp+https"},
 		{"bad port", []string{"-listen", sock, "-out", log, "-forward", "otlp://c:99999"}, "bad port"},
 		{"zero in flight", []string{"-listen", sock, "-out", log, "-forward", "otlp://c:1", "-forward-in-flight", "0"}, "-forward-in-flight must be positive"},
+		{"zero batch", []string{"-listen", sock, "-out", log, "-forward", "otlp://c:1", "-forward-batch", "0"}, "-forward-batch must be positive"},
+		{"zero backoff", []string{"-listen", sock, "-out", log, "-forward", "otlp://c:1", "-forward-max-backoff", "0s"}, "-forward-max-backoff must be positive"},
 		{"bad header", []string{"-listen", sock, "-out", log, "-forward", "otlp://c:1", "-forward-header", "novalue"}, "KEY=VALUE"},
 		{"missing CA", []string{"-listen", sock, "-out", log, "-forward", "otlps://c:1", "-forward-ca", filepath.Join(dir, "none.pem")}, "CA file"},
 	} {
