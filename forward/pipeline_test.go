@@ -157,7 +157,7 @@ func TestCheckpointWaitsForEarlierBatch(t *testing.T) {
 // one is accepted too; there are never more than MaxInFlight exports at
 // a time.
 func TestCheckpointInOrder(t *testing.T) {
-	for _, inFlight := range []int{1, 3} {
+	for _, inFlight := range []int{1, 2, 3} {
 		t.Run(fmt.Sprint(inFlight), func(t *testing.T) {
 			path, size := logOf(t, 30)
 			release := make(chan struct{})
@@ -168,7 +168,13 @@ func TestCheckpointInOrder(t *testing.T) {
 			f := newFake(t, path, inFlight, c)
 			f.Start()
 			if inFlight > 1 {
-				waitBatches(f, 2)
+				// The batches after the held one that fit in the window
+				// are answered; none beyond it is sent while r0 is held.
+				waitBatches(f, uint64(inFlight-1))
+				time.Sleep(20 * time.Millisecond)
+				if got := c.received(); len(got) != 10*(inFlight-1) {
+					t.Fatalf("received %d records while the first batch was held, want %d", len(got), 10*(inFlight-1))
+				}
 				if off := checkpointOffset(t, path); off != 0 {
 					t.Fatalf("checkpoint at offset %d while the first batch is in flight", off)
 				}
@@ -184,7 +190,8 @@ func TestCheckpointInOrder(t *testing.T) {
 				t.Fatalf("stats %v", s)
 			}
 			// (With 3, the two later batches were answered while the
-			// first was held: three were in flight.)
+			// first was held: three were in flight. With 2, the third
+			// waited for the first.)
 			if c.maxSeen > inFlight {
 				t.Fatalf("%d exports at once, with MaxInFlight %d", c.maxSeen, inFlight)
 			}
