@@ -3,7 +3,9 @@ package forward
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -281,6 +283,8 @@ func (f *Forwarder) openEntry(e entry) (*source, error) {
 		file.Close()
 	} else if err == nil {
 		file.Close()
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err // there but not opened: try again, never count it lost
 	}
 	if e.rotated() {
 		// Renamed between the two looks above: it is under its name now

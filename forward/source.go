@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 )
 
@@ -70,14 +71,22 @@ func (s *source) consume(n int) {
 // openBackup opens a rotated file under its backup's name, plain or
 // compressed; nil, nil if it is under neither. The plain one is tried
 // first: compression writes the .gz whole before it removes the plain
-// file.
+// file. A backup that is there but cannot be opened is an error, not a
+// removed one: it is tried again rather than counted as lost.
 func openBackup(e entry) (*source, error) {
-	if file, err := os.Open(e.Backup); err == nil {
+	file, err := os.Open(e.Backup)
+	if err == nil {
 		return &source{ent: e, file: file, r: file}, nil
 	}
-	file, err := os.Open(e.Backup + ".gz")
-	if err != nil {
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	file, err = os.Open(e.Backup + ".gz")
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
+	}
+	if err != nil {
+		return nil, err
 	}
 	zr, err := gzip.NewReader(file)
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"io"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -57,4 +59,30 @@ func TestSourceWindow(t *testing.T) {
 			t.Errorf("chunk %d: memory grew to %d bytes for lines of at most 1.3 MiB", chunk, len(src.mem))
 		}
 	}
+}
+
+// A backup that is gone is nil, nil (counted as removed); one that is
+// there but cannot be opened is an error, so that it is tried again
+// rather than counted as lost.
+func TestOpenBackupGoneOrUnreadable(t *testing.T) {
+	dir := t.TempDir()
+	if src, err := openBackup(entry{Backup: filepath.Join(dir, "gone.log")}); src != nil || err != nil {
+		t.Fatalf("missing backup: %v, %v; want nil, nil", src, err)
+	}
+	notDir := filepath.Join(dir, "file")
+	if err := os.WriteFile(notDir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if src, err := openBackup(entry{Backup: filepath.Join(notDir, "app.log")}); src != nil || err == nil {
+		t.Fatalf("unopenable backup: %v, %v; want an error", src, err)
+	}
+	plain := filepath.Join(dir, "app.log")
+	if err := os.WriteFile(plain, []byte("x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src, err := openBackup(entry{Backup: plain})
+	if err != nil || src == nil || src.gz {
+		t.Fatalf("plain backup: %v, %v", src, err)
+	}
+	src.close()
 }
