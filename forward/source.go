@@ -11,7 +11,7 @@ import (
 )
 
 // source is the file being read: the lines in buf start at file offset
-// base; those before start were accepted.
+// base; those before base were mapped into batches.
 type source struct {
 	ent  entry
 	file *os.File
