@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/logfanin/logfanin/e2e/otlprecv/record"
 	"github.com/logfanin/logfanin/internal/backups"
 )
 
@@ -93,18 +94,7 @@ func freeAddr(t *testing.T) string {
 }
 
 // got is one record as the receiver printed it.
-type got struct {
-	Event  string         `json:"event"`
-	N      int            `json:"n"`
-	Time   int64          `json:"time"`
-	Sev    string         `json:"sev"`
-	SevNum int32          `json:"sevnum"`
-	Body   any            `json:"body"`
-	Attrs  map[string]any `json:"attrs"`
-	Res    map[string]any `json:"resource"`
-	Scope  string         `json:"scope"`
-	Obs    int64          `json:"observed"`
-}
+type got = record.Record
 
 // receiver is a running otlprecv and what it received, over all its
 // restarts.
@@ -442,9 +432,9 @@ func verify(t *testing.T, recs []got, want map[int]map[string]any) int {
 		if !ok {
 			t.Fatalf("received a record without a number: %+v", g)
 		}
-		if g.Res["service.name"] != "logfanin" || g.Res["host.name"] != host ||
-			g.Scope != "github.com/logfanin/logfanin/forward" || g.Obs <= 0 {
-			t.Fatalf("record %d: resource %v, scope %q, observed %d; want service.name logfanin, host.name %s, the forward scope, a time", n, g.Res, g.Scope, g.Obs, host)
+		if g.Resource["service.name"] != "logfanin" || g.Resource["host.name"] != host ||
+			g.Scope != "github.com/logfanin/logfanin/forward" || g.Observed <= 0 {
+			t.Fatalf("record %d: resource %v, scope %q, observed %d; want service.name logfanin, host.name %s, the forward scope, a time", n, g.Resource, g.Scope, g.Observed, host)
 		}
 		w, ok := want[n]
 		if !ok {

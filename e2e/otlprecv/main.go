@@ -41,21 +41,12 @@ import (
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/logfanin/logfanin/e2e/otlprecv/record"
 )
 
 // Record is one received log record as printed.
-type Record struct {
-	Event    string         `json:"event,omitempty"`
-	N        int            `json:"n,omitempty"`
-	Time     int64          `json:"time,omitempty"`
-	Observed int64          `json:"observed,omitempty"`
-	Sev      string         `json:"sev,omitempty"`
-	SevNum   int32          `json:"sevnum,omitempty"`
-	Body     any            `json:"body,omitempty"`
-	Attrs    map[string]any `json:"attrs,omitempty"`
-	Resource map[string]any `json:"resource,omitempty"`
-	Scope    string         `json:"scope,omitempty"`
-}
+type Record = record.Record
 
 const (
 	modeAccept int32 = iota
