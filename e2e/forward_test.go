@@ -134,13 +134,19 @@ func TestRefusedAndRejected(t *testing.T) {
 	verify(t, r.records(), want)
 }
 
+// shipping starts an accepting receiver and a sidecar that writes records
+// 0 to n-1 to a new log and ships them to it over gRPC.
+func shipping(t *testing.T, n int) (log string, r *receiver, s *sidecar) {
+	log = filepath.Join(t.TempDir(), "app.log")
+	r = newReceiver(t)
+	r.start("accept")
+	return log, r, startSidecar(t, sidecarArgs(log, "otlp://"+r.grpc), 0, n, true)
+}
+
 // The receiver is SIGKILLed while records flow and restarted: nothing is
 // lost.
 func TestReceiverKilled(t *testing.T) {
-	log := filepath.Join(t.TempDir(), "app.log")
-	r := newReceiver(t)
-	r.start("accept")
-	s := startSidecar(t, sidecarArgs(log, "otlp://"+r.grpc), 0, 5000, true)
+	log, r, s := shipping(t, 5000)
 	r.waitCount(1000)
 	r.kill()
 	r.start("accept")
@@ -152,10 +158,7 @@ func TestReceiverKilled(t *testing.T) {
 // its checkpoint; only the batches in flight (4 batches of 256 records) may
 // arrive twice.
 func TestSidecarKilled(t *testing.T) {
-	log := filepath.Join(t.TempDir(), "app.log")
-	r := newReceiver(t)
-	r.start("accept")
-	s := startSidecar(t, sidecarArgs(log, "otlp://"+r.grpc), 0, 20000, true)
+	log, r, s := shipping(t, 20000)
 	r.waitCount(2000)
 	s.cmd.Process.Kill()
 	<-s.done
