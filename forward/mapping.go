@@ -31,16 +31,15 @@ func (p *scanner) record(line, uid string, observed pcommon.Timestamp, lr plog.L
 	obj := trimJSONSpace(line)
 	if len(obj) >= 2 && obj[0] == '{' && obj[len(obj)-1] == '}' {
 		p.s, p.i, p.depth = obj, 0, 0
-		if p.fields(lr) {
-			lr.SetObservedTimestamp(observed)
-			lr.Attributes().PutStr(AttrUID, uid)
-			return
+		if !p.fields(lr) {
+			// Not JSON after all: start the record over.
+			plog.NewLogRecord().MoveTo(lr)
+			lr.Body().SetStr(line)
 		}
-		// Not JSON after all: start the record over.
-		plog.NewLogRecord().MoveTo(lr)
+	} else {
+		lr.Body().SetStr(line)
 	}
 	lr.SetObservedTimestamp(observed)
-	lr.Body().SetStr(line)
 	lr.Attributes().PutStr(AttrUID, uid)
 }
 
