@@ -198,3 +198,47 @@ func TestCheckpointInOrder(t *testing.T) {
 		})
 	}
 }
+
+// A backup of the checkpoint that is gone when its turn comes is counted
+// as pruned, by what of it was never shipped, and reported; the live file
+// after it is shipped whole.
+func TestPrunedBackupCounted(t *testing.T) {
+	path, size := logOf(t, 5)
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, ino := identity(fi)
+	gone := filepath.Join(filepath.Dir(path), "app-2026-01-01T00-00-00.000.log")
+	st := state{Version: stateVersion, Path: path, Offset: 200, Files: []entry{
+		{ID: 1, Dev: dev, Ino: ino + 1, Backup: gone, Size: 1000},
+		{ID: 2, Dev: dev, Ino: ino},
+	}}
+	if err := st.save(DefaultCheckpoint(path), false); err != nil {
+		t.Fatal(err)
+	}
+	c := &fakeClient{}
+	var diag syncbuf.Buffer
+	f, err := New(Config{URL: "otlp://127.0.0.1:1", Path: path, MaxBatch: 10, Diagnostics: &diag})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.client.close()
+	f.client = c
+	f.Start()
+	if err := f.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s := f.Stats(); s.PrunedFiles != 1 || s.PrunedBytes != 800 || s.Forwarded != 5 {
+		t.Fatalf("stats %v\n%s", s, diag.String())
+	}
+	if !strings.Contains(diag.String(), gone+" was removed before it was shipped: 800 bytes from offset 200 lost") {
+		t.Fatalf("diagnostics:\n%s", diag.String())
+	}
+	if got := c.received(); len(got) != 5 || got[0] != "r0" {
+		t.Fatalf("received %v, want r0 to r4", got)
+	}
+	if off := checkpointOffset(t, path); off != size {
+		t.Fatalf("checkpoint at offset %d, want %d", off, size)
+	}
+}
