@@ -60,7 +60,7 @@ type Config struct {
 
 // Forwarder ships the lines of a log file, through its rotations, to an
 // OTLP logs receiver, at least once: a checkpoint (the file, by identity,
-// and the offset in it) is stored atomically after the receiver accepted a
+// and the offset in it) is stored atomically after the receiver answered a
 // batch and every batch before it, and never before, so that after a
 // crash the batches in flight (Config.MaxInFlight at most) are sent again
 // and nothing else. Retryable failures are retried with backoff, forever;
