@@ -8,8 +8,8 @@
 // At least once, with the output file as the only buffer. The Forwarder
 // reads whole lines from the file, sends them in batches, and stores a
 // checkpoint (the file, by identity, and the offset of the first line not
-// yet accepted) atomically after the receiver accepted a batch and every
-// batch before it, never before. Several exports may be in flight at
+// yet answered) atomically after the receiver answered a batch (accepted
+// it, partly or not at all) and every batch before it, never before. Several exports may be in flight at
 // once (Config.MaxInFlight); after a crash or a SIGKILL it resumes from
 // the checkpoint: the batches that were in flight are sent again, nothing
 // else. Every record
