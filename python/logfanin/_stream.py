@@ -87,12 +87,7 @@ class StreamClient:
     # parent had without touching it (closing an inherited descriptor only
     # drops this process's reference to it).
     def after_fork_in_child(self):
-        for fd in (self.wake_r, self.wake_w):
-            if fd >= 0:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+        _close_fds(self.wake_r, self.wake_w)
         sock = self.sock
         self._reset()
         if sock is not None:
@@ -263,12 +258,7 @@ class StreamClient:
                 except OSError:
                     pass
                 self.sock = None
-            for fd in (self.wake_r, self.wake_w):
-                if fd >= 0:
-                    try:
-                        os.close(fd)
-                    except OSError:
-                        pass
+            _close_fds(self.wake_r, self.wake_w)
             self.wake_r = self.wake_w = -1
         return 0 if ok else lost
 
@@ -550,6 +540,16 @@ class StreamClient:
             self.cond.notify_all()
 
 
+def _close_fds(*fds):
+    """Close each descriptor that is open (not -1), ignoring errors."""
+    for fd in fds:
+        if fd >= 0:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
 def _close_inherited(sock):
     """Close a socket object inherited through fork without shutting the
     connection down (the parent still uses it)."""
@@ -557,11 +557,7 @@ def _close_inherited(sock):
         fd = sock.detach()
     except OSError:
         return
-    if fd >= 0:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
+    _close_fds(fd)
 
 
 def drop_notice(n):
