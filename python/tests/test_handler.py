@@ -1,5 +1,6 @@
 """logfanin.Handler against the real logfanin sidecar."""
 
+import contextlib
 import faulthandler
 import io
 import json
@@ -404,16 +405,12 @@ class TestStream(TempDirTest):
         sc = support.Sidecar(self.dir)
         h = logfanin.Handler(sc.addr)
         log = logger("outage", h)
-        old = sys.stderr
-        sys.stderr = io.StringIO()
-        try:
+        with contextlib.redirect_stderr(io.StringIO()):
             cpu = time.process_time()
             for i in range(3000):
                 log.info("waiting", extra={"i": i})
             time.sleep(0.5)  # the outage itself: what the sender does meanwhile is measured
             spent = time.process_time() - cpu
-        finally:
-            sys.stderr = old
         self.assertEqual(h.stats()["reconnects"], 0)
         self.assertLess(h.stats()["errors"], 50, "a connection attempt per record")
         sc.start()
@@ -425,16 +422,7 @@ class TestStream(TempDirTest):
 
     def test_close_without_writer_is_bounded(self):
         h = logfanin.Handler(os.path.join(self.dir, "nobody.sock"), close_timeout=0.5)
-        log = logger("nobody", h)
-        old = sys.stderr
-        sys.stderr = io.StringIO()
-        try:
-            log.info("lost")
-            start = time.monotonic()
-            h.close()
-            took = time.monotonic() - start
-        finally:
-            err, sys.stderr = sys.stderr.getvalue(), old
+        took, err = self._close_one_lost(h, h.close)
         self.assertLess(took, 5)
         self.assertIn("1 records not delivered", err)
 
@@ -442,18 +430,20 @@ class TestStream(TempDirTest):
         # logging.shutdown() (at exit, or called by the program) calls
         # flush() and then close(): neither may wait the block timeout.
         h = logfanin.Handler(os.path.join(self.dir, "nobody.sock"), timeout=60, close_timeout=0.5)
-        log = logger("nobody", h)
-        old = sys.stderr
-        sys.stderr = io.StringIO()
-        try:
-            log.info("lost")
-            start = time.monotonic()
-            logging.shutdown([weakref.ref(h)])
-            took = time.monotonic() - start
-        finally:
-            err, sys.stderr = sys.stderr.getvalue(), old
+        took, err = self._close_one_lost(h, lambda: logging.shutdown([weakref.ref(h)]))
         self.assertLess(took, 5)
         self.assertIn("1 records not delivered", err)
+
+    def _close_one_lost(self, h, close):
+        """Log one record h can't deliver, then close; the seconds close
+        took, and what was reported on standard error."""
+        log = logger("nobody", h)
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            log.info("lost")
+            start = time.monotonic()
+            close()
+            took = time.monotonic() - start
+        return took, err.getvalue()
 
     def test_session_taken_by_another_process(self):
         # A process that copied the client's session id says hello with it
@@ -545,17 +535,12 @@ class TestStream(TempDirTest):
         sc = support.Sidecar(self.dir)
         h = logfanin.Handler(sc.addr)
         log = logger("later", h)
-        stderr = io.StringIO()
-        old = sys.stderr
-        sys.stderr = stderr
-        try:
+        with contextlib.redirect_stderr(io.StringIO()) as stderr:
             for i in range(100):
                 log.info("early", extra={"i": i})
             sc.start()
             self.addCleanup(lambda: sc.proc.poll() is None and sc.stop())
             self.assertTrue(h.flush(20))
-        finally:
-            sys.stderr = old
         h.close()
         self.assertEqual([r["i"] for r in sc.records()], list(range(100)))
         self.assertIn("unreachable", stderr.getvalue())
