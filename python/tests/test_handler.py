@@ -141,6 +141,8 @@ class TestFormat(unittest.TestCase):
         self.assertEqual(r["thread"], threading.current_thread().name)
         self.assertAlmostEqual(r["ts"], time.time(), delta=60)
         self.assertEqual((r["user"], r["n"]), ("ann", 3))
+        # The core fields first, then the extra ones in the order given.
+        self.assertEqual(list(r), ["ts", "level", "logger", "msg", "pid", "thread", "user", "n"])
 
     def test_exc_info_and_stack(self):
         def call(l):
@@ -186,11 +188,19 @@ class TestFormat(unittest.TestCase):
         self.assertEqual(r["bytes"], "b'\\xff'")
         self.assertIn("unrepresentable", r["bad"])
         self.assertEqual(r["ok"], [1, "two"])
+        self.assertEqual(r["set"], "{1}")
+        self.assertIsInstance(r["loop"], list)
+        # The careful path keeps the order of the fast one.
+        self.assertEqual(list(r)[:6], ["ts", "level", "logger", "msg", "pid", "thread"])
+        self.assertEqual(list(r)[6:], list(extra))
 
     def test_core_fields_win(self):
         (r,) = self.record(lambda l: l.info("real", extra={"level": "forged", "ts": 0, "pid": 1, "other": 1}))
         self.assertEqual((r["level"], r["pid"], r["other"]), ("info", os.getpid(), 1))
         self.assertNotEqual(r["ts"], 0)
+        # Also on the careful path, taken by a value JSON can't hold.
+        (r,) = self.record(lambda l: l.info("real", extra={"level": "forged", "pid": 1, "nan": float("nan")}))
+        self.assertEqual((r["level"], r["pid"], r["nan"]), ("info", os.getpid(), "nan"))
 
     def test_long_strings_as_the_encoder_writes_them(self):
         # Long strings that need no escaping are copied as they are; the
