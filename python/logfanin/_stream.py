@@ -280,7 +280,6 @@ class StreamClient:
         backoff = MIN_BACKOFF
         poller = select.poll()
         poller.register(self.wake_r, _POLLIN)
-        sockfd = -1
         while True:
             with self.lock:
                 if self.stopped:
@@ -300,12 +299,6 @@ class StreamClient:
                 backoff = MIN_BACKOFF
                 with self.lock:
                     sock = self.sock
-                if sockfd >= 0:
-                    try:
-                        poller.unregister(sockfd)
-                    except KeyError:
-                        pass
-                sockfd = sock.fileno()
             with self.lock:
                 if self.unsent:
                     batch = self.unsent
@@ -329,14 +322,16 @@ class StreamClient:
                         self.io_cond.wait()
                         self.sleeping = AWAKE
                 continue
+            # The socket is in the poller only for this wait: a socket
+            # closed later must not be, or every later sleep (a backoff
+            # too) would return at once with POLLNVAL.
+            sockfd = sock.fileno()
+            poller.register(sockfd, _POLLIN)
             try:
+                ready = self._sleep(poller, ACKWAIT, None, True)
+            finally:
                 poller.unregister(sockfd)
-            except KeyError:
-                pass
-            if want:
-                poller.register(sockfd, _POLLIN)
-            ready = self._sleep(poller, ACKWAIT, None, want)
-            if want and any(fd == sockfd for fd, _ in ready):
+            if any(fd == sockfd for fd, _ in ready):
                 err = self._read_acks(sock, block=False)
                 if err is not None:
                     self._broken(sock, err)

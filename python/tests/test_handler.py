@@ -430,6 +430,32 @@ class TestStream(TempDirTest):
         self.assertEqual([r["i"] for r in sc.records()], list(range(3000)))
         self.assertLess(spent, 5)
 
+    def test_outage_after_a_lost_connection_does_not_spin(self):
+        # The socket of a connection that was waited on for
+        # acknowledgements and then lost must not stay in the sender's
+        # poller: the backoff between reconnects would not wait.
+        sc = self.sidecar()
+        h = logfanin.Handler(sc.addr, close_timeout=0.5)
+        log = logger("lost", h)
+        log.info("first")
+        self.assertTrue(h.flush(10))
+        sc.signal(signal.SIGSTOP)
+        for i in range(100):
+            log.info("unacknowledged", extra={"i": i})
+        self.assertFalse(h.flush(0.3))  # the sender waits on the socket for acks
+        with contextlib.redirect_stderr(io.StringIO()):
+            sc.kill()
+            os.unlink(sc.sock)
+            log.info("after")
+            h.flush(0.2)
+            errors = h.stats()["errors"]
+            cpu = time.process_time()
+            time.sleep(0.5)
+            spent = time.process_time() - cpu
+            self.assertLess(h.stats()["errors"] - errors, 20, "a reconnect without backoff")
+            self.assertLess(spent, 0.2)
+            h.close()
+
     def test_close_without_writer_is_bounded(self):
         h = logfanin.Handler(os.path.join(self.dir, "nobody.sock"), close_timeout=0.5)
         took, err = self._close_one_lost(h, h.close)
