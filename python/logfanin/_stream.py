@@ -309,7 +309,7 @@ class StreamClient:
             if batch is not None:
                 err = self._send(sock, batch)
                 if err is None:
-                    err = self._read_acks(sock, block=False)
+                    err = self._read_acks(sock)
                 if err is not None:
                     self._broken(sock, err)
                 continue
@@ -332,7 +332,7 @@ class StreamClient:
             finally:
                 poller.unregister(sockfd)
             if any(fd == sockfd for fd, _ in ready):
-                err = self._read_acks(sock, block=False)
+                err = self._read_acks(sock)
                 if err is not None:
                     self._broken(sock, err)
 
@@ -436,7 +436,7 @@ class StreamClient:
             # The writer is not reading: wait until it does or we are
             # stopped, reading its acks meanwhile so that neither side
             # waits for the other.
-            err = self._read_acks(sock, block=False)
+            err = self._read_acks(sock)
             if err is not None:
                 return self._requeue(batch, err)
             with self.lock:
@@ -468,7 +468,7 @@ class StreamClient:
             self.unsent = batch
         return err
 
-    def _read_acks(self, sock, block):
+    def _read_acks(self, sock):
         """Read what the writer sent: acknowledgements and error frames."""
         while True:
             try:
