@@ -30,6 +30,7 @@ _POLLERR = select.POLLERR | select.POLLHUP | getattr(select, "POLLNVAL", 0)
 MIN_BACKOFF = 0.01
 MAX_BACKOFF = 1.0
 DIAL_TIMEOUT = 2.0
+_NOTICE_SLACK = 32  # bytes a drop notice may grow by while a record waits for room
 _LARGE = 4096  # frames this long on average are sent without joining them
 try:
     _IOV_MAX = max(16, min(os.sysconf("SC_IOV_MAX"), 1024))  # buffers per sendmsg
@@ -119,14 +120,20 @@ class StreamClient:
                 return False
             if self.thread is None:
                 self._start()
-            if self.held + n > self.limit and not self._room(n):
+            need = n
+            if self.pending_drops:
+                # The drop notice goes first: room for both (with slack
+                # for a count and a time that grow while we wait).
+                need += 4 + len(drop_notice(self.pending_drops)) + _NOTICE_SLACK
+            if self.held + need > self.limit and not self._room(need):
                 self.pending_drops += 1
                 self.stats["dropped"] += 1
                 return False
             if self.pending_drops:
                 self._queue_drop_notice()
                 if self.held + n > self.limit:
-                    # The notice took the room; the record waits as any other.
+                    # Records dropped while this one waited: their notice
+                    # took the room, and this record waits as any other.
                     if not self._room(n):
                         self.pending_drops += 1
                         self.stats["dropped"] += 1

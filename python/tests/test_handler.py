@@ -256,6 +256,21 @@ class TestStream(TempDirTest):
         self.assertEqual(h.stats()["dropped"], 0)
         self.assertEqual(sc.stop(), 0)
 
+    def test_drop_notice_goes_before_the_next_record(self):
+        # Room for a small record but not for the drop notice before it:
+        # the record must not go ahead of its notice.
+        for policy in ("drop", "block"):
+            with self.subTest(policy=policy):
+                c = _stream.StreamClient(os.path.join(self.dir, "nobody.sock"), policy, 0.05, 4096, True,
+                                         lambda msg: None)
+                c.thread = threading.current_thread()  # no sender: nothing drains
+                c.pending_drops = 1
+                record = _wire.frame_header(60) + b"r" * 60
+                c.held = c.limit - len(record)
+                c.put(record)
+                self.assertNotIn(record, c.unsent, "the record went ahead of its drop notice")
+                self.assertEqual(c.pending_drops, 2)
+
     def test_close_lets_the_sidecar_exit(self):
         # A process that closed its handler but lives on does not hold up
         # the sidecar's SIGTERM (whose drain timeout is 30 s).
