@@ -8,10 +8,24 @@ import socket
 import threading
 
 from . import _wire
-from ._stream import drop_notice
+from ._stream import _close_inherited, drop_notice
 
 
-class PipeClient:
+class _KernelBuffered:
+    """What the pipe and datagram clients share: the policy, and no buffer
+    of their own to report."""
+
+    def __init__(self, policy, timeout, errors):
+        self.block = policy == "block"
+        self.timeout = timeout
+        self.errors = errors
+        self._reset()
+
+    def buffered(self):
+        return 0
+
+
+class PipeClient(_KernelBuffered):
     """Pipe chunks (docs/PROTOCOL.md) on an inherited pipe shared with
     other processes. Each chunk is one os.write of at most PIPE_BUF bytes;
     a lock keeps the chunks of one record of this process together, and is
@@ -20,10 +34,7 @@ class PipeClient:
 
     def __init__(self, fd, policy, timeout, errors):
         self.fd = fd
-        self.block = policy == "block"
-        self.timeout = timeout
-        self.errors = errors
-        self._reset()
+        super().__init__(policy, timeout, errors)
 
     def _reset(self):
         self.lock = threading.Lock()
@@ -94,21 +105,15 @@ class PipeClient:
         self.flush(timeout)
         return self.pending_drops
 
-    def buffered(self):
-        return 0
 
-
-class DatagramClient:
+class DatagramClient(_KernelBuffered):
     """One datagram per record to the writer's datagram socket. Datagrams
     are not acknowledged: a record the kernel refused (writer away, record
     over the socket's limit) is counted and reported, not replayed."""
 
     def __init__(self, path, policy, timeout, errors):
         self.path = path
-        self.block = policy == "block"
-        self.timeout = timeout
-        self.errors = errors
-        self._reset()
+        super().__init__(policy, timeout, errors)
 
     def _reset(self):
         self.lock = threading.Lock()
@@ -121,10 +126,7 @@ class DatagramClient:
         sock = self.sock
         self._reset()
         if sock is not None:
-            try:
-                os.close(sock.detach())
-            except OSError:
-                pass
+            _close_inherited(sock)
 
     def _socket(self):
         if self.sock is None:
@@ -192,6 +194,3 @@ class DatagramClient:
                 self.sock.close()
                 self.sock = None
             return self.pending_drops
-
-    def buffered(self):
-        return 0

@@ -122,19 +122,16 @@ class Handler(logging.Handler):
         self.timeout = timeout
         self.close_timeout = close_timeout
         t = self.address.transport
+        self._framed = t == STREAM
+        self.max_record = max_record
         if t == STREAM:
-            self.max_record = min(max_record, buffer_size - 4)
+            self.max_record = min(max_record, buffer_size - 4)  # a frame fits the buffer
             client = StreamClient(self.address.path, policy, timeout, buffer_size, ack, report_to_stderr)
-            self._framed = True
         elif t == DATAGRAM:
-            self.max_record = max_record
             client = DatagramClient(self.address.path, policy, timeout, report_to_stderr)
-            self._framed = False
         else:
             assert t == PIPE
-            self.max_record = max_record
             client = PipeClient(self.address.fd, policy, timeout, report_to_stderr)
-            self._framed = False
         client.on_start = _register_finalizer
         client.close_timeout = close_timeout
         self._client = client

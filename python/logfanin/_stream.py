@@ -30,6 +30,7 @@ _POLLERR = select.POLLERR | select.POLLHUP | getattr(select, "POLLNVAL", 0)
 MIN_BACKOFF = 0.01
 MAX_BACKOFF = 1.0
 DIAL_TIMEOUT = 2.0
+_NOTICE_SLACK = 32  # bytes a drop notice may grow by while a record waits for room
 _LARGE = 4096  # frames this long on average are sent without joining them
 try:
     _IOV_MAX = max(16, min(os.sysconf("SC_IOV_MAX"), 1024))  # buffers per sendmsg
@@ -87,12 +88,7 @@ class StreamClient:
     # parent had without touching it (closing an inherited descriptor only
     # drops this process's reference to it).
     def after_fork_in_child(self):
-        for fd in (self.wake_r, self.wake_w):
-            if fd >= 0:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+        _close_fds(self.wake_r, self.wake_w)
         sock = self.sock
         self._reset()
         if sock is not None:
@@ -124,14 +120,20 @@ class StreamClient:
                 return False
             if self.thread is None:
                 self._start()
-            if self.held + n > self.limit and not self._room(n):
+            need = n
+            if self.pending_drops:
+                # The drop notice goes first: room for both (with slack
+                # for a count and a time that grow while we wait).
+                need += 4 + len(drop_notice(self.pending_drops)) + _NOTICE_SLACK
+            if self.held + need > self.limit and not self._room(need):
                 self.pending_drops += 1
                 self.stats["dropped"] += 1
                 return False
             if self.pending_drops:
                 self._queue_drop_notice()
                 if self.held + n > self.limit:
-                    # The notice took the room; the record waits as any other.
+                    # Records dropped while this one waited: their notice
+                    # took the room, and this record waits as any other.
                     if not self._room(n):
                         self.pending_drops += 1
                         self.stats["dropped"] += 1
@@ -263,12 +265,7 @@ class StreamClient:
                 except OSError:
                     pass
                 self.sock = None
-            for fd in (self.wake_r, self.wake_w):
-                if fd >= 0:
-                    try:
-                        os.close(fd)
-                    except OSError:
-                        pass
+            _close_fds(self.wake_r, self.wake_w)
             self.wake_r = self.wake_w = -1
         return 0 if ok else lost
 
@@ -290,7 +287,6 @@ class StreamClient:
         backoff = MIN_BACKOFF
         poller = select.poll()
         poller.register(self.wake_r, _POLLIN)
-        sockfd = -1
         while True:
             with self.lock:
                 if self.stopped:
@@ -310,12 +306,6 @@ class StreamClient:
                 backoff = MIN_BACKOFF
                 with self.lock:
                     sock = self.sock
-                if sockfd >= 0:
-                    try:
-                        poller.unregister(sockfd)
-                    except KeyError:
-                        pass
-                sockfd = sock.fileno()
             with self.lock:
                 if self.unsent:
                     batch = self.unsent
@@ -326,7 +316,7 @@ class StreamClient:
             if batch is not None:
                 err = self._send(sock, batch)
                 if err is None:
-                    err = self._read_acks(sock, block=False)
+                    err = self._read_acks(sock)
                 if err is not None:
                     self._broken(sock, err)
                 continue
@@ -339,15 +329,17 @@ class StreamClient:
                         self.io_cond.wait()
                         self.sleeping = AWAKE
                 continue
+            # The socket is in the poller only for this wait: a socket
+            # closed later must not be, or every later sleep (a backoff
+            # too) would return at once with POLLNVAL.
+            sockfd = sock.fileno()
+            poller.register(sockfd, _POLLIN)
             try:
+                ready = self._sleep(poller, ACKWAIT, None, True)
+            finally:
                 poller.unregister(sockfd)
-            except KeyError:
-                pass
-            if want:
-                poller.register(sockfd, _POLLIN)
-            ready = self._sleep(poller, ACKWAIT, None, want)
-            if want and any(fd == sockfd for fd, _ in ready):
-                err = self._read_acks(sock, block=False)
+            if any(fd == sockfd for fd, _ in ready):
+                err = self._read_acks(sock)
                 if err is not None:
                     self._broken(sock, err)
 
@@ -451,7 +443,7 @@ class StreamClient:
             # The writer is not reading: wait until it does or we are
             # stopped, reading its acks meanwhile so that neither side
             # waits for the other.
-            err = self._read_acks(sock, block=False)
+            err = self._read_acks(sock)
             if err is not None:
                 return self._requeue(batch, err)
             with self.lock:
@@ -483,7 +475,7 @@ class StreamClient:
             self.unsent = batch
         return err
 
-    def _read_acks(self, sock, block):
+    def _read_acks(self, sock):
         """Read what the writer sent: acknowledgements and error frames."""
         while True:
             try:
@@ -550,6 +542,16 @@ class StreamClient:
             self.cond.notify_all()
 
 
+def _close_fds(*fds):
+    """Close each descriptor that is open (not -1), ignoring errors."""
+    for fd in fds:
+        if fd >= 0:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
 def _close_inherited(sock):
     """Close a socket object inherited through fork without shutting the
     connection down (the parent still uses it)."""
@@ -557,11 +559,7 @@ def _close_inherited(sock):
         fd = sock.detach()
     except OSError:
         return
-    if fd >= 0:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
+    _close_fds(fd)
 
 
 def drop_notice(n):

@@ -1,5 +1,6 @@
 """logfanin.Handler against the real logfanin sidecar."""
 
+import contextlib
 import faulthandler
 import io
 import json
@@ -140,6 +141,8 @@ class TestFormat(unittest.TestCase):
         self.assertEqual(r["thread"], threading.current_thread().name)
         self.assertAlmostEqual(r["ts"], time.time(), delta=60)
         self.assertEqual((r["user"], r["n"]), ("ann", 3))
+        # The core fields first, then the extra ones in the order given.
+        self.assertEqual(list(r), ["ts", "level", "logger", "msg", "pid", "thread", "user", "n"])
 
     def test_exc_info_and_stack(self):
         def call(l):
@@ -185,11 +188,19 @@ class TestFormat(unittest.TestCase):
         self.assertEqual(r["bytes"], "b'\\xff'")
         self.assertIn("unrepresentable", r["bad"])
         self.assertEqual(r["ok"], [1, "two"])
+        self.assertEqual(r["set"], "{1}")
+        self.assertIsInstance(r["loop"], list)
+        # The careful path keeps the order of the fast one.
+        self.assertEqual(list(r)[:6], ["ts", "level", "logger", "msg", "pid", "thread"])
+        self.assertEqual(list(r)[6:], list(extra))
 
     def test_core_fields_win(self):
         (r,) = self.record(lambda l: l.info("real", extra={"level": "forged", "ts": 0, "pid": 1, "other": 1}))
         self.assertEqual((r["level"], r["pid"], r["other"]), ("info", os.getpid(), 1))
         self.assertNotEqual(r["ts"], 0)
+        # Also on the careful path, taken by a value JSON can't hold.
+        (r,) = self.record(lambda l: l.info("real", extra={"level": "forged", "pid": 1, "nan": float("nan")}))
+        self.assertEqual((r["level"], r["pid"], r["nan"]), ("info", os.getpid(), "nan"))
 
     def test_long_strings_as_the_encoder_writes_them(self):
         # Long strings that need no escaping are copied as they are; the
@@ -244,6 +255,21 @@ class TestStream(TempDirTest):
         h.close()
         self.assertEqual(h.stats()["dropped"], 0)
         self.assertEqual(sc.stop(), 0)
+
+    def test_drop_notice_goes_before_the_next_record(self):
+        # Room for a small record but not for the drop notice before it:
+        # the record must not go ahead of its notice.
+        for policy in ("drop", "block"):
+            with self.subTest(policy=policy):
+                c = _stream.StreamClient(os.path.join(self.dir, "nobody.sock"), policy, 0.05, 4096, True,
+                                         lambda msg: None)
+                c.thread = threading.current_thread()  # no sender: nothing drains
+                c.pending_drops = 1
+                record = _wire.frame_header(60) + b"r" * 60
+                c.held = c.limit - len(record)
+                c.put(record)
+                self.assertNotIn(record, c.unsent, "the record went ahead of its drop notice")
+                self.assertEqual(c.pending_drops, 2)
 
     def test_close_lets_the_sidecar_exit(self):
         # A process that closed its handler but lives on does not hold up
@@ -404,16 +430,12 @@ class TestStream(TempDirTest):
         sc = support.Sidecar(self.dir)
         h = logfanin.Handler(sc.addr)
         log = logger("outage", h)
-        old = sys.stderr
-        sys.stderr = io.StringIO()
-        try:
+        with contextlib.redirect_stderr(io.StringIO()):
             cpu = time.process_time()
             for i in range(3000):
                 log.info("waiting", extra={"i": i})
             time.sleep(0.5)  # the outage itself: what the sender does meanwhile is measured
             spent = time.process_time() - cpu
-        finally:
-            sys.stderr = old
         self.assertEqual(h.stats()["reconnects"], 0)
         self.assertLess(h.stats()["errors"], 50, "a connection attempt per record")
         sc.start()
@@ -423,18 +445,35 @@ class TestStream(TempDirTest):
         self.assertEqual([r["i"] for r in sc.records()], list(range(3000)))
         self.assertLess(spent, 5)
 
+    def test_outage_after_a_lost_connection_does_not_spin(self):
+        # The socket of a connection that was waited on for
+        # acknowledgements and then lost must not stay in the sender's
+        # poller: the backoff between reconnects would not wait.
+        sc = self.sidecar()
+        h = logfanin.Handler(sc.addr, close_timeout=0.5)
+        log = logger("lost", h)
+        log.info("first")
+        self.assertTrue(h.flush(10))
+        sc.signal(signal.SIGSTOP)
+        for i in range(100):
+            log.info("unacknowledged", extra={"i": i})
+        self.assertFalse(h.flush(0.3))  # the sender waits on the socket for acks
+        with contextlib.redirect_stderr(io.StringIO()):
+            sc.kill()
+            os.unlink(sc.sock)
+            log.info("after")
+            h.flush(0.2)
+            errors = h.stats()["errors"]
+            cpu = time.process_time()
+            time.sleep(0.5)
+            spent = time.process_time() - cpu
+            self.assertLess(h.stats()["errors"] - errors, 20, "a reconnect without backoff")
+            self.assertLess(spent, 0.2)
+            h.close()
+
     def test_close_without_writer_is_bounded(self):
         h = logfanin.Handler(os.path.join(self.dir, "nobody.sock"), close_timeout=0.5)
-        log = logger("nobody", h)
-        old = sys.stderr
-        sys.stderr = io.StringIO()
-        try:
-            log.info("lost")
-            start = time.monotonic()
-            h.close()
-            took = time.monotonic() - start
-        finally:
-            err, sys.stderr = sys.stderr.getvalue(), old
+        took, err = self._close_one_lost(h, h.close)
         self.assertLess(took, 5)
         self.assertIn("1 records not delivered", err)
 
@@ -442,18 +481,20 @@ class TestStream(TempDirTest):
         # logging.shutdown() (at exit, or called by the program) calls
         # flush() and then close(): neither may wait the block timeout.
         h = logfanin.Handler(os.path.join(self.dir, "nobody.sock"), timeout=60, close_timeout=0.5)
-        log = logger("nobody", h)
-        old = sys.stderr
-        sys.stderr = io.StringIO()
-        try:
-            log.info("lost")
-            start = time.monotonic()
-            logging.shutdown([weakref.ref(h)])
-            took = time.monotonic() - start
-        finally:
-            err, sys.stderr = sys.stderr.getvalue(), old
+        took, err = self._close_one_lost(h, lambda: logging.shutdown([weakref.ref(h)]))
         self.assertLess(took, 5)
         self.assertIn("1 records not delivered", err)
+
+    def _close_one_lost(self, h, close):
+        """Log one record h can't deliver, then close; the seconds close
+        took, and what was reported on standard error."""
+        log = logger("nobody", h)
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            log.info("lost")
+            start = time.monotonic()
+            close()
+            took = time.monotonic() - start
+        return took, err.getvalue()
 
     def test_session_taken_by_another_process(self):
         # A process that copied the client's session id says hello with it
@@ -545,17 +586,12 @@ class TestStream(TempDirTest):
         sc = support.Sidecar(self.dir)
         h = logfanin.Handler(sc.addr)
         log = logger("later", h)
-        stderr = io.StringIO()
-        old = sys.stderr
-        sys.stderr = stderr
-        try:
+        with contextlib.redirect_stderr(io.StringIO()) as stderr:
             for i in range(100):
                 log.info("early", extra={"i": i})
             sc.start()
             self.addCleanup(lambda: sc.proc.poll() is None and sc.stop())
             self.assertTrue(h.flush(20))
-        finally:
-            sys.stderr = old
         h.close()
         self.assertEqual([r["i"] for r in sc.records()], list(range(100)))
         self.assertIn("unreachable", stderr.getvalue())

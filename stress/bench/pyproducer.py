@@ -34,7 +34,8 @@ class PackageFormatter(logging.Formatter):
         return _format.format_record(record, None)
 
 
-_RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
+# A LogRecord's own attributes; the others came from extra={...}.
+_RESERVED = _format._STANDARD
 
 
 class JSONFormatter(logging.Formatter):
