@@ -129,8 +129,8 @@ type record struct {
 	data      []byte        // the record as received
 	wrap      []byte        // fields before "msg" if data is wrapped, each followed by ',' (a line's time, syslog's header)
 	tail      []byte        // fields the writer appends, each preceded by ',' (peer, session and sequence, stream)
-	forceWrap bool          // wrap data even if it is a JSON object (a syslog message)
-	scan      jsonline.Scan // if Valid, data is an object already scanned with it (a syslog JSON message), not read again
+	forceWrap bool          // wrap data even if it is a JSON object (a syslog message; a line found not to be one)
+	scan      jsonline.Scan // if Valid, data is an object already scanned with it (a syslog JSON message, a line), not read again
 	sess      *session      // ack mode: the session data belongs to
 	seq       uint64        // and its sequence number in it
 }

@@ -94,6 +94,15 @@ type Scan int
 // the record once.
 func ScanObject(obj []byte) Scan { return Scan(scanObject(obj)) }
 
+// ScanRecord is ScanObject for a record as received: it drops the JSON
+// whitespace around rec and returns what is left and its scan. A caller
+// that adds fields only to text (a line's time) builds them only when the
+// scan is not Valid, and hands the record to Prepare with forceWrap.
+func ScanRecord(rec []byte) ([]byte, Scan) {
+	obj := trimJSONSpace(rec)
+	return obj, ScanObject(obj)
+}
+
 // Valid reports whether the object scanned is one valid JSON object in
 // valid UTF-8: IsObject's verdict.
 func (s Scan) Valid() bool { return s&scanValid != 0 }

@@ -188,3 +188,13 @@ func TestPrepareScanned(t *testing.T) {
 		t.Errorf("invalid scan: got %s (%d) want %s", got, n, want)
 	}
 }
+
+// TestScanRecord: the record's JSON whitespace is dropped before the scan.
+func TestScanRecord(t *testing.T) {
+	if obj, scan := ScanRecord([]byte(" \t{\"a\":1}\r\n")); string(obj) != `{"a":1}` || !scan.Valid() {
+		t.Errorf("got %q, valid %v", obj, scan.Valid())
+	}
+	if _, scan := ScanRecord([]byte("text {}\n")); scan.Valid() {
+		t.Error("text scanned valid")
+	}
+}
