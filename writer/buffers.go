@@ -50,10 +50,7 @@ func (b *frameBudget) acquire(n int, timeout time.Duration, stop <-chan struct{}
 		if b.used == 0 || b.used+n <= b.limit {
 			b.used += n
 			b.mu.Unlock()
-			if timer != nil {
-				timer.Stop()
-			}
-			return nil
+			return nil // the deferred Stop stops a timer started
 		}
 		wake := b.wake
 		b.mu.Unlock()

@@ -194,12 +194,12 @@ func (g *gram) datagram(n, oobn, flags int) {
 		}
 	}
 	if m, ok := parseSyslog(rec); ok {
-		if obj, ok := syslogJSON(m.msg); ok {
+		if obj, scan, ok := syslogJSON(m.msg); ok {
 			// A JSON message is the record, with the header's fields
 			// it lacks, then the writer's own.
 			g.fields = appendSyslogTail(g.fields[:0], &m, time.Now(), obj)
 			g.fields = append(g.fields, g.tail...)
-			g.fd.add(record{data: obj, tail: g.fields})
+			g.fd.add(record{data: obj, scan: scan, tail: g.fields})
 			return
 		}
 		g.fields = appendSyslogFields(g.fields[:0], &m, time.Now())

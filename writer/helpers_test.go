@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	mrand "math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -207,6 +208,28 @@ func runSenders(t *testing.T, inproc, children []sender, send func(sender) error
 	for err := range errs {
 		if err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// lastErrorFrame reads the control frames the writer sends on c until the
+// connection ends, however it ends, and returns the error frame among
+// them, nil if none came.
+func lastErrorFrame(t *testing.T, c net.Conn) *wire.ErrorFrame {
+	t.Helper()
+	fr := wire.NewFrameReader(c, 0)
+	var last *wire.ErrorFrame
+	for {
+		fm, err := fr.Next()
+		if err != nil {
+			return last
+		}
+		v, err := wire.ParseControl(fm.Payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ef, ok := v.(*wire.ErrorFrame); ok {
+			last = ef
 		}
 	}
 }

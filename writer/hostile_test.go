@@ -3,7 +3,6 @@
 package writer
 
 import (
-	"net"
 	"strings"
 	"testing"
 
@@ -38,27 +37,5 @@ func TestRingWakeFlood(t *testing.T) {
 	waitFor(t, "connection to end", func() bool { return f.s.Stats().ClientsNow == 0 })
 	if st := f.s.Stats(); st.CutOff != 1 || st.Records != 3 {
 		t.Errorf("stats: %v", st)
-	}
-}
-
-// lastErrorFrame reads the control frames the writer sends on c until the
-// connection ends, however it ends, and returns the error frame among
-// them, nil if none came.
-func lastErrorFrame(t *testing.T, c net.Conn) *wire.ErrorFrame {
-	t.Helper()
-	fr := wire.NewFrameReader(c, 0)
-	var last *wire.ErrorFrame
-	for {
-		fm, err := fr.Next()
-		if err != nil {
-			return last
-		}
-		v, err := wire.ParseControl(fm.Payload)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ef, ok := v.(*wire.ErrorFrame); ok {
-			last = ef
-		}
 	}
 }

@@ -139,10 +139,16 @@ func (ls *lineSource) serve() {
 	ls.fd.flush()
 }
 
+// line queues one line: a JSON object as it is, text wrapped with the
+// time it was read (formatted only then).
 func (ls *lineSource) line(b []byte) {
 	ls.s.c.lines.Add(1)
+	if obj, scan := jsonline.ScanRecord(b); scan.Valid() {
+		ls.fd.add(record{data: obj, scan: scan, tail: ls.tail})
+		return
+	}
 	ls.wrap = append(ls.wrap[:0], `"time":"`...)
 	ls.wrap = time.Now().UTC().AppendFormat(ls.wrap, time.RFC3339Nano)
 	ls.wrap = append(ls.wrap, `",`...)
-	ls.fd.add(record{data: b, wrap: ls.wrap, tail: ls.tail})
+	ls.fd.add(record{data: b, wrap: ls.wrap, tail: ls.tail, forceWrap: true})
 }

@@ -32,11 +32,17 @@ func TestLines(t *testing.T) {
 			if m["msg"] != "json" || m["level"] != "info" {
 				t.Errorf("JSON line: %v", m)
 			}
+			if _, ok := m["time"]; ok {
+				t.Errorf("JSON line got the writer's time, which only text gets: %v", m)
+			}
 			continue
 		}
 		if m["msg"] != want[i] || m["time"] == nil {
 			t.Errorf("line %d: %v, want msg %q", i, m, want[i])
 		}
+	}
+	if st := f.s.Stats(); st.Wrapped != uint64(len(want)-1) || st.Compacted != 0 {
+		t.Errorf("wrapped %d, compacted %d; want %d and 0", st.Wrapped, st.Compacted, len(want)-1)
 	}
 }
 

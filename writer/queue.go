@@ -126,12 +126,13 @@ func (q *queue) put(b *block, charged bool) {
 // record is one record as a reader hands it to its feeder. Its slices
 // are the reader's and must stay unchanged only until add returns.
 type record struct {
-	data      []byte   // the record as received
-	wrap      []byte   // fields before "msg" if data is wrapped, each followed by ',' (a line's time, syslog's header)
-	tail      []byte   // fields the writer appends, each preceded by ',' (peer, session and sequence, stream)
-	forceWrap bool     // wrap data even if it is a JSON object (a syslog message)
-	sess      *session // ack mode: the session data belongs to
-	seq       uint64   // and its sequence number in it
+	data      []byte        // the record as received
+	wrap      []byte        // fields before "msg" if data is wrapped, each followed by ',' (a line's time, syslog's header)
+	tail      []byte        // fields the writer appends, each preceded by ',' (peer, session and sequence, stream)
+	forceWrap bool          // wrap data even if it is a JSON object (a syslog message; a line found not to be one)
+	scan      jsonline.Scan // if Valid, data is an object already scanned with it (a syslog JSON message, a line), not read again
+	sess      *session      // ack mode: the session data belongs to
+	seq       uint64        // and its sequence number in it
 }
 
 // feeder is a reader's side of the queue: it formats records into the
@@ -146,7 +147,12 @@ type feeder struct {
 // add formats one record into the current block. It returns false if the
 // output has stopped (the record is counted as lost).
 func (fd *feeder) add(r record) bool {
-	n := fd.f.Prepare(r.data, r.wrap, r.tail, r.forceWrap)
+	var n int
+	if r.scan.Valid() {
+		n = fd.f.PrepareScanned(r.data, r.scan, r.tail)
+	} else {
+		n = fd.f.Prepare(r.data, r.wrap, r.tail, r.forceWrap)
+	}
 	if fd.blk != nil && len(fd.blk.buf)+n > cap(fd.blk.buf) {
 		fd.flush()
 	}

@@ -359,3 +359,39 @@ func TestSessionBoundToFirstPeer(t *testing.T) {
 		t.Errorf("the owner's second join: %v, prev %v, err %v", got, prev, err)
 	}
 }
+
+// TestSessionRefusedOnTheWire: a hello for a session another process owns
+// gets an error frame of code 5 and is counted; nothing it sends is
+// written and the owner's connection stays the session's.
+func TestSessionRefusedOnTheWire(t *testing.T) {
+	f := newFixture(t)
+	path := f.sock("s.sock")
+	f.listen("unix://" + path)
+	var id [wire.SessionIDSize]byte
+	rand.Read(id[:])
+	c1 := &conn{peerID: peerID{known: true, pid: 1, uid: 0}} // not this test's process
+	ss, _, err := f.s.join(id, c1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	msg := wire.AppendHello(nil, wire.Hello{Version: wire.ProtocolVersion, Flags: wire.HelloAck, FirstSeq: 1, Session: id})
+	msg = wire.AppendFrame(msg, []byte(`{"msg":"intruder"}`))
+	if _, err := c.Write(msg); err != nil {
+		t.Fatal(err)
+	}
+	if ef := lastErrorFrame(t, c); ef == nil || ef.Code != wire.CodeSession {
+		t.Errorf("error frame %+v, want code %d", ef, wire.CodeSession)
+	}
+	waitFor(t, "connection to end", func() bool { return f.s.Stats().ClientsNow == 0 })
+	if st := f.s.Stats(); st.SessionsRefused != 1 || st.Records != 0 {
+		t.Errorf("stats: %+v", st)
+	}
+	if ss.latest.Load() != c1 {
+		t.Error("the refused hello replaced the owner's connection")
+	}
+}

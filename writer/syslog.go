@@ -243,16 +243,17 @@ func appendSyslogFields(dst []byte, m *syslogMsg, now time.Time) []byte {
 
 // syslogJSON returns the JSON object a syslog message's text is, with or
 // without rsyslog's "@cee:" cookie (the Common Event Expression's mark of
-// a structured message), or false.
-func syslogJSON(msg []byte) ([]byte, bool) {
+// a structured message), and its scan for the formatter, or false.
+func syslogJSON(msg []byte) ([]byte, jsonline.Scan, bool) {
 	b := bytes.Trim(msg, jsonSpace)
 	if c, ok := bytes.CutPrefix(b, []byte("@cee:")); ok {
 		b = bytes.Trim(c, jsonSpace)
 	}
-	if !jsonline.IsObject(b) {
-		return nil, false
+	scan := jsonline.ScanObject(b)
+	if !scan.Valid() {
+		return nil, 0, false
 	}
-	return b, true
+	return b, scan, true
 }
 
 // jsonSpace is the whitespace JSON allows around a value.

@@ -28,6 +28,7 @@ func TestSyslogJSON(t *testing.T) {
 		`<165>1 2026-11-29T10:00:00Z h app2 9 ID1 - {"msg":"5424","time":"mine","host":"own"}`,
 		`<14>{"msg": broken`,
 		`<14>@cee:not json`,
+		"<14>{\"msg\":\"multi\",\n \"peer_uid\":1,\n \"b\":true}\n", // compacted, the forged field claimed as for any record
 	}
 	for _, s := range sent {
 		if _, err := c.Write([]byte(s)); err != nil {
@@ -67,6 +68,12 @@ func TestSyslogJSON(t *testing.T) {
 	check("5424", map[string]any{"time": "mine", "host": "own", "app": "app2", "msgid": "ID1", "facility": "local4"})
 	check(`{"msg": broken`, map[string]any{"level": "info"})
 	check(`@cee:not json`, map[string]any{"level": "info"})
+	check("multi", map[string]any{"b": true, "level": "info", "peer_uid": os.Getuid()})
+	// Only the two texts that are not objects are wrapped; the multi-line
+	// object is compacted, as a record on a stream would be.
+	if st := f.s.Stats(); st.Wrapped != 2 || st.Compacted != 1 {
+		t.Errorf("wrapped %d, compacted %d; want 2 and 1", st.Wrapped, st.Compacted)
+	}
 
 	// The object's own fields come first, the header's after them, the
 	// writer's last, and the line is valid JSON with no duplicate but the

@@ -1,6 +1,7 @@
 package writer
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 	"time"
@@ -60,7 +61,7 @@ func TestParseSyslog(t *testing.T) {
 }
 
 func FuzzSyslog(f *testing.F) {
-	for _, s := range []string{"<14>hello\x00", "<13>Mar  4 10:00:01 host app[1]: m", "<165>1 - h a p m [x a=\"]\"] msg", "<1>\xff\n"} {
+	for _, s := range []string{"<14>hello\x00", "<13>Mar  4 10:00:01 host app[1]: m", "<165>1 - h a p m [x a=\"]\"] msg", "<1>\xff\n", "<14>@cee: {\"level\":1,\n\"peer_pid\":2}"} {
 		f.Add([]byte(s))
 	}
 	now := time.Now()
@@ -77,6 +78,18 @@ func FuzzSyslog(f *testing.F) {
 		}
 		if !json.Valid(line) || line[len(line)-1] != '\n' {
 			t.Fatalf("bad line %q", line)
+		}
+		// A JSON message: the object with the header's fields it lacks.
+		if obj, scan, ok := syslogJSON(m.msg); ok {
+			tail := append(appendSyslogTail(nil, &m, now, obj), `,"peer_pid":1`...)
+			n := fm.PrepareScanned(obj, scan, tail)
+			line := fm.Emit(nil)
+			if len(line) != n || fm.Kind() == jsonline.Wrapped {
+				t.Fatalf("JSON message: prepared %d bytes, emitted %d, kind %v", n, len(line), fm.Kind())
+			}
+			if !json.Valid(line) || line[len(line)-1] != '\n' || bytes.Count(line, []byte{'\n'}) != 1 {
+				t.Fatalf("bad JSON message line %q", line)
+			}
 		}
 	})
 }

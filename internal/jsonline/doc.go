@@ -29,5 +29,9 @@
 // over the record at close to memory speed that gives encoding/json's
 // verdict (FuzzIsObject checks that); on the way it notes whether the
 // object must be compacted and whether it may name a writer's field, so
-// that the common record is read once, then copied once into the line.
+// that the common record is read once, then copied once into the line. A
+// caller that must know the verdict before it knows what to add to the
+// record (syslog's header fields, a line's time) gets it with
+// [ScanObject] or [ScanRecord] and passes the scan to
+// [Formatter.PrepareScanned], so the record is still read once.
 package jsonline

@@ -78,29 +78,77 @@ func (f *Formatter) Prepare(rec, wrap, tail []byte, forceWrap bool) int {
 	f.tail = tail
 	if !forceWrap {
 		obj := trimJSONSpace(rec)
-		scan := scanObject(obj)
-		kind := Object
-		if scan&(scanValid|scanMultiline) == scanValid|scanMultiline {
-			// Compacted, the object is read again for its keys: rare.
-			f.compact.Reset()
-			scan = 0
-			if json.Compact(&f.compact, obj) == nil {
-				obj, kind = f.compact.Bytes(), Compacted
-				scan = scanObject(obj)
-			}
-		}
-		if scan&(scanValid|scanMultiline) == scanValid {
-			f.kind, f.obj = kind, obj
-			if scan&scanMayOwn != 0 {
-				f.claimOwned()
-			}
-			f.empty = len(f.tail) > 0 && emptyObject(obj)
-			return f.jsonLen()
+		if n, ok := f.prepareObject(obj, scanObject(obj)); ok {
+			return n
 		}
 	}
+	return f.prepareWrapped(rec, wrap)
+}
+
+// Scan is what the validator found in an object: see ScanObject.
+type Scan int
+
+// ScanObject reads obj, with no whitespace around it, as IsObject does,
+// and returns what it found, for PrepareScanned: a caller that must know
+// whether a record is an object before it can say what to add to it reads
+// the record once.
+func ScanObject(obj []byte) Scan { return Scan(scanObject(obj)) }
+
+// ScanRecord is ScanObject for a record as received: it drops the JSON
+// whitespace around rec and returns what is left and its scan. A caller
+// that adds fields only to text (a line's time) builds them only when the
+// scan is not Valid, and hands the record to Prepare with forceWrap.
+func ScanRecord(rec []byte) ([]byte, Scan) {
+	obj := trimJSONSpace(rec)
+	return obj, ScanObject(obj)
+}
+
+// Valid reports whether the object scanned is one valid JSON object in
+// valid UTF-8: IsObject's verdict.
+func (s Scan) Valid() bool { return s&scanValid != 0 }
+
+// PrepareScanned is Prepare for obj, an object that ScanObject found
+// Valid, whose scan is given: obj is not read again to be validated. An
+// invalid scan has obj wrapped as text, with no fields before "msg".
+func (f *Formatter) PrepareScanned(obj []byte, scan Scan, tail []byte) int {
+	f.tail = tail
+	if n, ok := f.prepareObject(obj, int(scan)); ok {
+		return n
+	}
+	return f.prepareWrapped(obj, nil)
+}
+
+// prepareObject prepares obj, whose scan flags are scan, as an object
+// line, compacting it if it spans lines; false if it is not one valid
+// object.
+func (f *Formatter) prepareObject(obj []byte, scan int) (int, bool) {
+	kind := Object
+	if scan&(scanValid|scanMultiline) == scanValid|scanMultiline {
+		// Compacted, the object is read again for its keys: rare.
+		f.compact.Reset()
+		scan = 0
+		if json.Compact(&f.compact, obj) == nil {
+			obj, kind = f.compact.Bytes(), Compacted
+			scan = scanObject(obj)
+		}
+	}
+	if scan&(scanValid|scanMultiline) != scanValid {
+		return 0, false
+	}
+	f.kind, f.obj = kind, obj
+	if scan&scanMayOwn != 0 {
+		f.claimOwned()
+	}
+	f.empty = len(f.tail) > 0 && emptyObject(obj)
+	return f.jsonLen(), true
+}
+
+// prepareWrapped prepares rec as the "msg" of a wrapped line, after the
+// fields wrap.
+func (f *Formatter) prepareWrapped(rec, wrap []byte) int {
 	f.kind, f.prefix = Wrapped, wrap
 	f.text = bytes.TrimSuffix(rec, []byte("\n"))
-	return len(`{`) + len(wrap) + len(`"msg":"`) + StringLen(f.text) + len(`"`) + len(tail) + len("}\n")
+	return len(`{`) + len(wrap) + len(`"msg":"`) + StringLen(f.text) + len(`"`) + len(f.tail) + len("}\n")
 }
 
 // Kind returns what the last Prepare made of its record.

@@ -147,3 +147,54 @@ func TestFormatAllocs(t *testing.T) {
 		t.Errorf("%v allocations per run", allocs)
 	}
 }
+
+// TestPrepareScanned: an object prepared with the scan its caller made
+// gives the line Prepare gives it, compacted and with the writer's own
+// names claimed alike; an invalid scan wraps the text.
+func TestPrepareScanned(t *testing.T) {
+	tail := []byte(`,"peer_pid":7`)
+	for _, in := range []string{
+		`{"a":1}`,
+		`{}`,
+		`{ }`,
+		"{\n \"a\": [1,\n 2]\n}",
+		`{"peer_pid":1,"b":2}`,
+		`{"pe\u0065r_pid":1}`,
+		"{\n\"peer_pid\":1}",
+	} {
+		var f, g Formatter
+		n := f.Prepare([]byte(in), nil, tail, false)
+		want := f.Emit(nil)
+		scan := ScanObject([]byte(in))
+		if !scan.Valid() {
+			t.Fatalf("%q: scan not valid", in)
+		}
+		m := g.PrepareScanned([]byte(in), scan, tail)
+		if g.Kind() != f.Kind() {
+			t.Errorf("%q: kind %v, Prepare's %v", in, g.Kind(), f.Kind())
+		}
+		got := g.Emit(nil)
+		if string(got) != string(want) || m != n || m != len(got) {
+			t.Errorf("%q: got %s (%d) want %s (%d)", in, got, m, want, n)
+		}
+	}
+	var f Formatter
+	if ScanObject([]byte(`{"a":`)).Valid() {
+		t.Fatal("invalid object scanned valid")
+	}
+	n := f.PrepareScanned([]byte(`{"a":`), ScanObject([]byte(`{"a":`)), tail)
+	got := f.Emit(nil)
+	if want := `{"msg":"{\"a\":","peer_pid":7}` + "\n"; string(got) != want || n != len(got) || f.Kind() != Wrapped {
+		t.Errorf("invalid scan: got %s (%d) want %s", got, n, want)
+	}
+}
+
+// TestScanRecord: the record's JSON whitespace is dropped before the scan.
+func TestScanRecord(t *testing.T) {
+	if obj, scan := ScanRecord([]byte(" \t{\"a\":1}\r\n")); string(obj) != `{"a":1}` || !scan.Valid() {
+		t.Errorf("got %q, valid %v", obj, scan.Valid())
+	}
+	if _, scan := ScanRecord([]byte("text {}\n")); scan.Valid() {
+		t.Error("text scanned valid")
+	}
+}

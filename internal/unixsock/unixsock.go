@@ -10,6 +10,7 @@ package unixsock
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -22,7 +23,7 @@ import (
 	"github.com/logfanin/logfanin/internal/pathrule"
 )
 
-// File is a socket file created by Listen or ListenGram, to be removed
+// File is a socket file created by ListenStream or ListenGram, to be removed
 // when its server stops.
 type File struct {
 	path     string
@@ -44,21 +45,15 @@ func (sf *File) Remove() {
 // ListenStream creates a Unix stream socket at path (see the package
 // documentation) and returns its listener and file.
 func ListenStream(path string, mode os.FileMode, gid int) (net.Listener, *File, error) {
-	var l *net.UnixListener
-	sock, err := bindSocket(path, "unix", mode, gid, func(p string) error {
-		var err error
-		l, err = net.ListenUnix("unix", &net.UnixAddr{Name: p, Net: "unix"})
+	l, sock, err := bindSocket(path, "unix", mode, gid, func(p string) (*net.UnixListener, error) {
+		l, err := net.ListenUnix("unix", &net.UnixAddr{Name: p, Net: "unix"})
 		if err == nil {
 			l.SetUnlinkOnClose(false)
 		}
-		return err
-	}, func() {
-		if l != nil {
-			l.Close()
-		}
+		return l, err
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, err // not a nil *UnixListener in the interface
 	}
 	return l, sock, nil
 }
@@ -66,38 +61,29 @@ func ListenStream(path string, mode os.FileMode, gid int) (net.Listener, *File, 
 // ListenGram creates a Unix datagram socket at path (see the package
 // documentation) and returns it and its file.
 func ListenGram(path string, mode os.FileMode, gid int) (*net.UnixConn, *File, error) {
-	var c *net.UnixConn
-	sock, err := bindSocket(path, "unixgram", mode, gid, func(p string) error {
-		var err error
-		c, err = net.ListenUnixgram("unixgram", &net.UnixAddr{Name: p, Net: "unixgram"})
-		return err
-	}, func() {
-		if c != nil {
-			c.Close()
-		}
+	return bindSocket(path, "unixgram", mode, gid, func(p string) (*net.UnixConn, error) {
+		return net.ListenUnixgram("unixgram", &net.UnixAddr{Name: p, Net: "unixgram"})
 	})
-	if err != nil {
-		return nil, nil, err
-	}
-	return c, sock, nil
 }
 
 // MaxPath is the longest path bind(2) takes (sun_path less the NUL).
 const MaxPath = len(unix.RawSockaddrUnix{}.Path) - 1
 
 // bindSocket creates a socket file at path through bind, with mode and
-// group set before the file appears at path. cleanup undoes bind on error.
-func bindSocket(path, network string, mode os.FileMode, gid int, bind func(string) error, cleanup func()) (*File, error) {
+// group set before the file appears at path, and returns what bind made
+// and the file. What bind made is closed on error.
+func bindSocket[T io.Closer](path, network string, mode os.FileMode, gid int, bind func(string) (T, error)) (T, *File, error) {
+	var none T
 	if err := pathrule.Check(path, "socket"); err != nil {
-		return nil, err
+		return none, nil, err
 	}
 	if err := checkStale(path, network); err != nil {
-		return nil, err
+		return none, nil, err
 	}
 	dir := filepath.Dir(path)
 	tmpDir, err := os.MkdirTemp(dir, ".logfanin-")
 	if err != nil {
-		return nil, err
+		return none, nil, err
 	}
 	defer os.RemoveAll(tmpDir)
 	tmp := filepath.Join(tmpDir, "s")
@@ -108,18 +94,19 @@ func bindSocket(path, network string, mode os.FileMode, gid int, bind func(strin
 		// so the socket still appears at path only with its mode set.
 		d, err := os.Open(tmpDir)
 		if err != nil {
-			return nil, err
+			return none, nil, err
 		}
 		defer d.Close()
 		bindPath = fmt.Sprintf("/proc/self/fd/%d/s", d.Fd())
 	}
-	if err := bind(bindPath); err != nil {
-		return nil, err
+	c, err := bind(bindPath)
+	if err != nil {
+		return none, nil, err
 	}
-	fail := func(err error) (*File, error) {
-		cleanup()
+	fail := func(err error) (T, *File, error) {
+		c.Close()
 		os.Remove(tmp)
-		return nil, err
+		return none, nil, err
 	}
 	if err := os.Chmod(tmp, mode); err != nil {
 		return fail(err)
@@ -136,7 +123,7 @@ func bindSocket(path, network string, mode os.FileMode, gid int, bind func(strin
 	if err := unix.Lstat(path, &st); err != nil {
 		return fail(err)
 	}
-	return &File{path: path, dev: uint64(st.Dev), ino: st.Ino}, nil
+	return c, &File{path: path, dev: uint64(st.Dev), ino: st.Ino}, nil
 }
 
 // checkStale refuses a path that is not a socket or has a live writer;

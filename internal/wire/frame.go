@@ -179,26 +179,14 @@ func (fr *FrameReader) Discard() int {
 // yet returned as frames.
 func (fr *FrameReader) Buffered() int { return fr.w - fr.r + fr.partial }
 
-// fill makes at least n unread bytes available in fr.buf.
+// fill makes at least n unread bytes available in fr.buf; n is at most
+// len(fr.buf) (a longer frame goes to nextBig), so fr.buf never grows.
 func (fr *FrameReader) fill(n int) error {
 	if fr.w-fr.r >= n {
 		return nil
 	}
 	if len(fr.buf)-fr.r < n {
-		if n > len(fr.buf) {
-			size := max(n, 2*len(fr.buf))
-			if fr.budget != nil {
-				if err := fr.budget.Grow(size - len(fr.buf)); err != nil {
-					return err
-				}
-				fr.charged += size - len(fr.buf)
-			}
-			nb := make([]byte, size)
-			fr.w = copy(nb, fr.buf[fr.r:fr.w])
-			fr.buf = nb
-		} else {
-			fr.w = copy(fr.buf, fr.buf[fr.r:fr.w])
-		}
+		fr.w = copy(fr.buf, fr.buf[fr.r:fr.w])
 		fr.r = 0
 	}
 	for fr.w-fr.r < n {
