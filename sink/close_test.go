@@ -40,11 +40,8 @@ func TestErrorFrame(t *testing.T) {
 	}
 	// The old connection's reader reports the error frame on its own
 	// schedule, possibly after Sync has returned on the new connection.
-	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(errOut.String(), "go away"); {
-		if time.Now().After(deadline) {
-			t.Fatalf("error frame never reported; error output %q", errOut.String())
-		}
-		time.Sleep(time.Millisecond)
+	if !errOut.WaitFor("go away", 5*time.Second) {
+		t.Fatalf("error frame never reported; error output %q", errOut.String())
 	}
 	if got := datas(srv.records()); len(got) != 1 {
 		t.Errorf("got %q", got)

@@ -356,7 +356,8 @@ func TestFallback(t *testing.T) {
 	if st := s.Stats(); st.Fallback != 20 || st.Buffered != 0 {
 		t.Fatalf("stats %+v", st)
 	}
-	if !strings.Contains(errOut.String(), "unreachable") {
+	// The error output is written by a goroutine of its own, after Sync.
+	if !errOut.WaitFor("unreachable", 10*time.Second) {
 		t.Errorf("error output %q", errOut.String())
 	}
 

@@ -5,7 +5,9 @@ package syncbuf
 
 import (
 	"bytes"
+	"strings"
 	"sync"
+	"time"
 )
 
 // Buffer is a bytes.Buffer safe for concurrent use. The zero value is an
@@ -16,18 +18,48 @@ type Buffer struct {
 	// diagnostics without growing without bound.
 	Limit int
 
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	written chan struct{} // closed and replaced at each write: WaitFor's signal
 }
 
 // Write appends p, unless the buffer holds Limit bytes already.
 func (s *Buffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.written != nil {
+		close(s.written)
+		s.written = nil
+	}
 	if s.Limit > 0 && s.b.Len() >= s.Limit {
 		return len(p), nil
 	}
 	return s.b.Write(p)
+}
+
+// WaitFor waits until what was written contains substr, and reports
+// whether it did within timeout: for output that goroutines of the code
+// under test write after the call that caused it has returned.
+func (s *Buffer) WaitFor(substr string, timeout time.Duration) bool {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		s.mu.Lock()
+		if strings.Contains(s.b.String(), substr) {
+			s.mu.Unlock()
+			return true
+		}
+		if s.written == nil {
+			s.written = make(chan struct{})
+		}
+		written := s.written
+		s.mu.Unlock()
+		select {
+		case <-written:
+		case <-deadline.C:
+			return false
+		}
+	}
 }
 
 // Sync does nothing: it makes a Buffer a zapcore.WriteSyncer.

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestConcurrentWrites(t *testing.T) {
@@ -33,5 +34,19 @@ func TestLimit(t *testing.T) {
 	// Writes stop once the limit is reached; the one that crosses it is kept.
 	if got := b.String(); got != "123412341234" {
 		t.Fatalf("String = %q", got)
+	}
+}
+
+func TestWaitFor(t *testing.T) {
+	var b Buffer
+	if b.WaitFor("x", time.Millisecond) {
+		t.Fatal("WaitFor found what was never written")
+	}
+	done := make(chan bool)
+	go func() { done <- b.WaitFor("needle", 10*time.Second) }()
+	b.Write([]byte("hay "))
+	b.Write([]byte("needle"))
+	if !<-done {
+		t.Fatal("WaitFor missed a write")
 	}
 }
