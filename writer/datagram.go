@@ -2,6 +2,7 @@ package writer
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"sync/atomic"
 	"syscall"
@@ -20,16 +21,13 @@ type gram struct {
 	pc net.PacketConn
 	uc *net.UnixConn   // pc, if it is a Unix socket
 	rc syscall.RawConn // uc's, for reads that do not wait
-	// recvNow is recvQueued, bound once; now holds its results.
-	recvNow func(fd uintptr)
-	now     struct {
-		n, oobn, flags int
-		err            error
-	}
+	// q reads what is queued on uc without waiting; nil for other
+	// sockets.
+	q      *queued
 	sock   *unixsock.File
 	stop   atomic.Bool
 	fd     feeder
-	buf    []byte
+	buf    []byte // the waiting read's buffer: q's first slot, if q is set
 	oob    []byte
 	fields []byte
 	tail   []byte
@@ -49,7 +47,7 @@ func (s *Server) addPacketConn(c net.PacketConn, sock *unixsock.File) error {
 		sock.Remove()
 		return err
 	}
-	g := &gram{s: s, pc: c, sock: sock, buf: make([]byte, s.cfg.maxRecord+1)}
+	g := &gram{s: s, pc: c, sock: sock}
 	g.fd.s = s
 	g.uc, _ = c.(*net.UnixConn)
 	if g.uc != nil {
@@ -67,7 +65,11 @@ func (s *Server) addPacketConn(c net.PacketConn, sock *unixsock.File) error {
 			s.diag.printf("datagram socket %s: this platform gives no sender credentials: its records carry no peer fields", c.LocalAddr())
 		}
 	}
+	if g.buf == nil {
+		g.buf = make([]byte, s.cfg.maxRecord+1)
+	}
 	if err := s.addInput(g, false, g.serve); err != nil {
+		g.q.release()
 		return fail(err)
 	}
 	return nil
@@ -78,7 +80,7 @@ func (g *gram) setup() error {
 	if err != nil {
 		return err
 	}
-	g.rc, g.recvNow = rc, g.recvQueued
+	g.rc = rc
 	var serr error
 	err = rc.Control(func(fd uintptr) { serr = setupDatagramSocket(int(fd), g.creds()) })
 	if err == nil {
@@ -87,9 +89,14 @@ func (g *gram) setup() error {
 	if err != nil {
 		return err
 	}
+	oobSize := 0
 	if g.creds() {
-		g.oob = make([]byte, credOOBSize)
+		oobSize = credOOBSize
 	}
+	if g.q, err = newQueued(g.s.cfg.maxRecord+1, oobSize); err != nil {
+		return fmt.Errorf("datagram read buffers: %w", err)
+	}
+	g.buf, g.oob = g.q.slot(0)
 	return nil
 }
 
@@ -111,53 +118,46 @@ func (g *gram) drain() {
 func (g *gram) force() { g.drain() }
 
 // serve reads datagrams until drain. What is queued on the socket is read
-// without waiting, and the records formatted so far are handed to the
-// output only when the queue is empty, before a read that may wait: a
-// burst of datagrams makes one handover, not one each.
+// without waiting, several datagrams a call where the platform can, and
+// the records formatted so far are handed to the output only when the
+// queue is empty, before a read that may wait: a burst of datagrams makes
+// one handover, not one each.
 func (g *gram) serve() {
+	defer g.q.release()
 	defer g.pc.Close()
 	for !g.stop.Load() {
-		n, oobn, flags, ok := g.readQueued()
-		if !ok {
-			g.fd.flush()
-			var err error
-			if n, oobn, flags, err = g.read(); err != nil {
-				if g.stop.Load() || errors.Is(err, net.ErrClosed) {
-					break
-				}
-				g.s.diag.printf("datagram socket %s: %v", g.pc.LocalAddr(), err)
-				continue
+		if g.readQueued() {
+			continue
+		}
+		g.fd.flush()
+		n, oobn, flags, err := g.read()
+		if err != nil {
+			if g.stop.Load() || errors.Is(err, net.ErrClosed) {
+				break
 			}
+			g.s.diag.printf("datagram socket %s: %v", g.pc.LocalAddr(), err)
+			continue
 		}
-		g.datagram(n, oobn, flags)
+		g.datagram(g.buf[:n], g.oob[:oobn], flags)
 	}
-	// Read what is queued without waiting.
-	for {
-		n, oobn, flags, ok := g.readQueued()
-		if !ok {
-			break
-		}
-		g.datagram(n, oobn, flags)
+	for g.readQueued() {
 	}
 	g.fd.flush()
 }
 
-// readQueued reads a datagram already queued on a Unix socket, without
-// waiting and whatever the read deadline; ok is false if there is none
-// (or the socket is not a Unix one, or reading it failed: the waiting
-// read then tells).
-func (g *gram) readQueued() (n, oobn, flags int, ok bool) {
-	if g.rc == nil || g.rc.Control(g.recvNow) != nil {
-		return 0, 0, 0, false
+// readQueued reads and formats the datagrams already queued on a Unix
+// socket, without waiting and whatever the read deadline. It reports
+// false if there were none (or the socket is not a Unix one, or reading
+// it failed: the waiting read then tells).
+func (g *gram) readQueued() bool {
+	if g.q == nil || g.rc.Control(g.q.recv) != nil || g.q.n == 0 {
+		return false
 	}
-	return g.now.n, g.now.oobn, g.now.flags, g.now.err == nil
-}
-
-// recvQueued is readQueued's read on the descriptor. It leaves its
-// results in g.now, and g.recvNow is it bound once, so that a read
-// allocates nothing of its own.
-func (g *gram) recvQueued(fd uintptr) {
-	g.now.n, g.now.oobn, g.now.flags, _, g.now.err = unix.Recvmsg(int(fd), g.buf, g.oob, unix.MSG_DONTWAIT|recvCloexec)
+	for i := range g.q.n {
+		rec, oob, flags := g.q.at(i)
+		g.datagram(rec, oob, flags)
+	}
+	return true
 }
 
 func (g *gram) read() (n, oobn, flags int, err error) {
@@ -169,22 +169,23 @@ func (g *gram) read() (n, oobn, flags int, err error) {
 	return n, 0, 0, err
 }
 
-func (g *gram) datagram(n, oobn, flags int) {
+// datagram formats one datagram, rec, received with the control
+// messages oob and the flags of recvmsg(2).
+func (g *gram) datagram(rec, oob []byte, flags int) {
 	s := g.s
 	s.c.datagrams.Add(1)
-	if flags&unix.MSG_TRUNC != 0 || n > s.cfg.maxRecord {
+	if flags&unix.MSG_TRUNC != 0 || len(rec) > s.cfg.maxRecord {
 		s.c.tooLarge.Add(1)
 		s.diag.printf("datagram over the limit of %d bytes discarded", s.cfg.maxRecord)
 		return
 	}
-	rec := g.buf[:n]
 	// Python's SysLogHandler ends a message with NUL, others with "\n".
 	for len(rec) > 0 && rec[len(rec)-1] == 0 {
 		rec = rec[:len(rec)-1]
 	}
 	g.tail = g.tail[:0]
 	if g.creds() {
-		cred := parseCred(g.oob[:oobn])
+		cred := parseCred(oob)
 		if uid, refused := s.refuses(cred); refused {
 			s.diag.printf("datagram from uid %s dropped: uid not allowed", uid)
 			return

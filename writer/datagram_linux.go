@@ -1,6 +1,11 @@
 package writer
 
-import "golang.org/x/sys/unix"
+import (
+	"fmt"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
 
 // datagramCreds reports whether a datagram socket can tell who sent each
 // datagram: SCM_CREDENTIALS.
@@ -59,4 +64,93 @@ func parseCred(oob []byte) *cred {
 		}
 	}
 	return c
+}
+
+// queuedSlots is how many datagrams one read without waiting takes. The
+// kernel lets senders queue net.unix.max_dgram_qlen datagrams (10 by
+// default) before they block, so a full queue is mostly drained in one or
+// two calls; the slots' memory is what bounds the number.
+const queuedSlots = 8
+
+// queued reads the datagrams queued on a socket with one recvmmsg(2):
+// when senders are blocked on a full queue, every datagram read wakes one
+// and the scheduler then often switches away from the reader on its way
+// out of the kernel, so a call per datagram costs a switch per datagram.
+type queued struct {
+	mem     []byte // queuedSlots slots of size bytes, mapped, not heap
+	size    int
+	oob     []byte // queuedSlots control buffers of oobSize bytes
+	oobSize int
+	hdrs    []mmsghdr
+	iovs    []unix.Iovec
+	// recv is recvQueued, bound once, so that a read allocates nothing;
+	// n is how many datagrams it read.
+	recv func(fd uintptr)
+	n    int
+}
+
+// mmsghdr is struct mmsghdr; Go lays it out as C does on every Linux
+// architecture (the padding after n follows Msghdr's alignment).
+type mmsghdr struct {
+	hdr unix.Msghdr
+	n   uint32
+}
+
+// newQueued makes the slots for datagrams of up to size bytes with
+// oobSize bytes of control messages each. The slots are an anonymous
+// mapping, so that only the pages large datagrams touch become resident:
+// queuedSlots times the record limit is address space, not memory.
+func newQueued(size, oobSize int) (*queued, error) {
+	mem, err := unix.Mmap(-1, 0, queuedSlots*size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return nil, fmt.Errorf("mmap %d bytes: %w", queuedSlots*size, err)
+	}
+	q := &queued{mem: mem, size: size, oobSize: oobSize,
+		oob: make([]byte, queuedSlots*oobSize), hdrs: make([]mmsghdr, queuedSlots), iovs: make([]unix.Iovec, queuedSlots)}
+	for i := range q.hdrs {
+		q.iovs[i].Base = &mem[i*size]
+		q.iovs[i].SetLen(size)
+		q.hdrs[i].hdr.Iov = &q.iovs[i]
+		q.hdrs[i].hdr.SetIovlen(1)
+	}
+	q.recv = q.recvQueued
+	return q, nil
+}
+
+// slot returns slot i's buffers, whole.
+func (q *queued) slot(i int) (buf, oob []byte) {
+	return q.mem[i*q.size : (i+1)*q.size], q.oob[i*q.oobSize : (i+1)*q.oobSize]
+}
+
+// at returns the datagram the last read left in slot i (i < q.n), its
+// control messages and its recvmsg(2) flags.
+func (q *queued) at(i int) (rec, oob []byte, flags int) {
+	h := &q.hdrs[i]
+	buf, oob := q.slot(i)
+	return buf[:h.n], oob[:h.hdr.Controllen], int(h.hdr.Flags)
+}
+
+func (q *queued) recvQueued(fd uintptr) {
+	for i := range q.hdrs {
+		h := &q.hdrs[i]
+		h.n, h.hdr.Flags = 0, 0
+		if q.oobSize > 0 {
+			h.hdr.Control = &q.oob[i*q.oobSize]
+			h.hdr.SetControllen(q.oobSize)
+		}
+	}
+	r, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&q.hdrs[0])), uintptr(len(q.hdrs)),
+		unix.MSG_DONTWAIT|recvCloexec, 0, 0)
+	q.n = int(r)
+	if errno != 0 {
+		q.n = 0
+	}
+}
+
+// release unmaps the slots; q is not used after.
+func (q *queued) release() {
+	if q != nil && q.mem != nil {
+		unix.Munmap(q.mem)
+		q.mem = nil
+	}
 }

@@ -24,3 +24,38 @@ func setupDatagramSocket(fd int, creds bool) error {
 
 // parseCred: datagrams carry no credentials here.
 func parseCred(oob []byte) *cred { return nil }
+
+// queued reads one datagram queued on a socket without waiting: the
+// platforms without recvmmsg(2) take them one call each.
+type queued struct {
+	buf, oob []byte
+	// recv is recvQueued, bound once, so that a read allocates nothing;
+	// n is how many datagrams it read (0 or 1), rn, oobn and flags what
+	// recvmsg(2) returned.
+	recv           func(fd uintptr)
+	n              int
+	rn, oobn, flag int
+}
+
+func newQueued(size, oobSize int) (*queued, error) {
+	q := &queued{buf: make([]byte, size), oob: make([]byte, oobSize)}
+	q.recv = q.recvQueued
+	return q, nil
+}
+
+func (q *queued) slot(i int) (buf, oob []byte) { return q.buf, q.oob }
+
+func (q *queued) at(i int) (rec, oob []byte, flags int) {
+	return q.buf[:q.rn], q.oob[:q.oobn], q.flag
+}
+
+func (q *queued) recvQueued(fd uintptr) {
+	var err error
+	q.rn, q.oobn, q.flag, _, err = unix.Recvmsg(int(fd), q.buf, q.oob, unix.MSG_DONTWAIT|recvCloexec)
+	q.n = 1
+	if err != nil {
+		q.n = 0
+	}
+}
+
+func (q *queued) release() {}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 )
@@ -180,4 +181,72 @@ func sendRaw(path string, recs ...string) error {
 	}
 	_, err = c.Write(b)
 	return err
+}
+
+// TestDatagramBurstsKeepTheirSenders: senders in several processes burst
+// datagrams of mixed sizes, so that the reader takes many at a time; every
+// record must be whole, in its sender's order, and carry the credentials
+// of the process that sent it, not a neighbour's in the same read.
+func TestDatagramBurstsKeepTheirSenders(t *testing.T) {
+	f := newFixture(t, WithPeerCred(true))
+	path := f.sock("g.sock")
+	f.listen("unixgram://" + path)
+	inproc := senders(0, 2, 400, 3000)
+	children := senders(100, 3, 400, 3000)
+	pids := map[float64]float64{}
+	for _, sd := range inproc {
+		pids[float64(sd.Producer)] = float64(os.Getpid())
+	}
+	var mu sync.Mutex
+	runSenders(t, inproc, children,
+		func(sd sender) error { return sendGram(path, sd) },
+		func(sd sender) *exec.Cmd {
+			cmd := startChild(t, "gram", path, sd)
+			mu.Lock()
+			pids[float64(sd.Producer)] = float64(cmd.Process.Pid)
+			mu.Unlock()
+			return cmd
+		})
+	waitFor(t, "datagrams", func() bool { return f.s.Stats().Datagrams == 5*400 })
+	for _, m := range f.lines() {
+		if want := pids[m["p"].(float64)]; m["peer_pid"] != want {
+			t.Fatalf("record of producer %v seq %v: peer_pid %v, want %v", m["p"], m["s"], m["peer_pid"], want)
+		}
+	}
+	f.check(append(inproc, children...))
+}
+
+// TestDatagramTooLargeInABurst: a datagram over the limit among queued
+// ones is discarded alone; its neighbours in the same read are written.
+func TestDatagramTooLargeInABurst(t *testing.T) {
+	f := newFixture(t, WithMaxRecord(100))
+	path := f.sock("g.sock")
+	f.listen("unixgram://" + path)
+	c, err := net.Dial("unixgram", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const n = 60
+	for i := range n {
+		if i%7 == 3 {
+			c.Write(make([]byte, 101+i))
+			continue
+		}
+		fmt.Fprintf(c, `{"i":%d}`, i)
+	}
+	waitFor(t, "datagrams", func() bool { return f.s.Stats().Datagrams == n })
+	var got []float64
+	for _, m := range f.lines() {
+		got = append(got, m["i"].(float64))
+	}
+	var want []float64
+	for i := range n {
+		if i%7 != 3 {
+			want = append(want, float64(i))
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) || f.s.Stats().TooLarge != uint64(n-len(want)) {
+		t.Fatalf("records %v, want %v; stats %+v", got, want, f.s.Stats())
+	}
 }
