@@ -12,12 +12,16 @@ import (
 // the Server from serving, with an error naming the option, instead of
 // being ignored.
 func TestBadOptionsFailLoudly(t *testing.T) {
+	// One past MaxRecordLimit; on 32-bit platforms it wraps to a negative
+	// limit, refused as well.
+	limit := int64(MaxRecordLimit)
+	overLimit := int(limit + 1)
 	for _, tc := range []struct {
 		name string
 		opt  Option
 	}{
 		{"WithMaxRecord", WithMaxRecord(0)},
-		{"WithMaxRecord", WithMaxRecord(MaxRecordLimit + 1)},
+		{"WithMaxRecord", WithMaxRecord(overLimit)},
 		{"WithBatchSize", WithBatchSize(-1)},
 		{"WithQueueBytes", WithQueueBytes(0)},
 		{"WithIdleTimeout", WithIdleTimeout(-time.Second)},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -126,7 +127,7 @@ var (
 )
 
 // noRotateMB is a size that lumberjack never reaches (it counts in MiB).
-const noRotateMB = 1 << 40
+const noRotateMB = math.MaxInt32 // fits int on 32-bit platforms too
 
 // NewFileOutput opens the file described by cfg, creating it (mode 0600,
 // as lumberjack does) and its directory if needed, so that a bad path is

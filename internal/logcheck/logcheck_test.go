@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -25,7 +26,7 @@ func TestMakeExactSize(t *testing.T) {
 	rng := newRand(1)
 	sizes := append([]int{0, 1, MinSize - 1, MinSize, MinSize + 1, PipeBuf, 3 << 20}, Sizes(7, 80, 1<<20)...)
 	for _, size := range sizes {
-		for _, ps := range [][2]int{{0, 0}, {7, 123456}, {-1 << 63, 1<<63 - 1}} {
+		for _, ps := range [][2]int{{0, 0}, {7, 123456}, {math.MinInt, math.MaxInt}} {
 			rec := Make(nil, ps[0], ps[1], size, rng)
 			want := max(size, MinSize)
 			if len(rec) != want {
