@@ -116,9 +116,9 @@ func Targets(results []Result, lat *Latency, mem *Memory, goBench string) []Targ
 	}
 	ts = append(ts, t)
 
-	t = Target{Goal: "fanin p99 latency < 2 ms at half the maximum throughput"}
+	t = Target{Goal: "fanin p99 latency < 1 ms at half the maximum throughput"}
 	if lat != nil && lat.Err == nil {
-		t.Known, t.Met = true, lat.P99 < 2*time.Millisecond
+		t.Known, t.Met = true, lat.P99 < time.Millisecond
 		t.Value = fmt.Sprintf("p50 %v, p99 %v at %d records/s, producers at %s", lat.P50.Round(time.Microsecond), lat.P99.Round(time.Microsecond), lat.Rate, ProcsName(lat.ProducerProcs))
 	} else {
 		t.Value = "latency not measured"
