@@ -169,7 +169,12 @@ func (p *scanner) number() (raw string, integer, ok bool) {
 		return "", false, false
 	}
 	raw, p.i = p.s[p.i:end], end
-	return raw, strings.IndexAny(raw, ".eE") < 0, true
+	for i := 0; i < len(raw); i++ {
+		if c := raw[i]; c == '.' || c == 'e' || c == 'E' {
+			return raw, false, true
+		}
+	}
+	return raw, true, true
 }
 
 // literal reads true, false or null.
