@@ -229,6 +229,22 @@ class TestFormat(unittest.TestCase):
                     self.assertEqual(_format.format_bytes(rec, None), want)
                     self.assertEqual(_format.format_bytes(rec, None, True), _wire.frame_header(len(want)) + want)
 
+    def test_every_escaped_character_in_a_long_string(self):
+        # Each character JSON escapes, and a few it does not, at the start,
+        # in the middle and at the very end of a long string (the test
+        # that a string needs no escaping looks for each one separately).
+        n = _format._LONG
+        chars = [chr(c) for c in range(0x20)] + ['"', "\\", "\x7f", " ", "~", "\x80", "\xff", "\u2028"]
+        for c in chars:
+            for i in (0, n // 2, n):
+                value = ("v" * n)[:i] + c + ("v" * n)[i:]
+                with self.subTest(char=hex(ord(c)), at=i):
+                    rec = logging.LogRecord("fmt", logging.INFO, __file__, 1, value, None, None)
+                    rec.__dict__.update({"first": value, "n": 1})
+                    want = _format.encode(_format.record_fields(rec, None)).encode()
+                    self.assertEqual(_format.format_bytes(rec, None), want)
+                    self.assertEqual(json.loads(want)["first"], value)
+
     def test_bad_format_args(self):
         (r,) = self.record(lambda l: l.info("%d items", "not a number"))
         self.assertIn("formatting failed", r["msg"])
