@@ -1,6 +1,7 @@
 """logfanin.Handler against the real logfanin sidecar."""
 
 import contextlib
+import enum
 import faulthandler
 import io
 import json
@@ -217,8 +218,9 @@ class TestFormat(unittest.TestCase):
             "del": "\x7f" + "d" * n,
             "nonascii": "é" + "e" * n,
             "astral": "\U0001f600" + "f" * n,
-            "marker": _format._MARK + "0",
-            "marker-text": ("x" * n) + _format._MARK + "1",
+            # What an earlier version put in the place of long strings.
+            "marker": "\x00logfanin-0123456789abcdef-0",
+            "marker-text": ("x" * n) + '\\u0000logfanin-0123456789abcdef-1"',
         }
         for name, value in cases.items():
             for msg in ("m", value):
@@ -228,6 +230,64 @@ class TestFormat(unittest.TestCase):
                     want = _format.encode(_format.record_fields(rec, None)).encode()
                     self.assertEqual(_format.format_bytes(rec, None), want)
                     self.assertEqual(_format.format_bytes(rec, None, True), _wire.frame_header(len(want)) + want)
+
+    def test_values_as_the_encoder_writes_them(self):
+        # Every kind of value, in the core fields too, byte for byte as the
+        # JSON encoder writes the record's dict (json.dumps of it, with
+        # repr for what JSON can't hold); a record JSON can't hold at all
+        # (NaN) as the careful path writes it.
+        class Color(enum.IntEnum):
+            RED = 1
+
+        class Text(str):
+            pass
+
+        class Num(float):
+            pass
+
+        n = _format._LONG
+        values = [None, True, False, 0, -1, 2 ** 70, 1.5, -0.0, 1e300, 1 / 3, float("nan"), float("inf"),
+                  -float("inf"), Color.RED, Text("sub\"class"), Text("t" * n), Num(2.5), [1, "a", None, 1.5],
+                  (1, (2,)), {"a": {"b": [1.5, "é"]}}, {1: "x", 2.5: "y", None: "z", True: "t"}, {(1, 2): "tuple key"},
+                  object(), b"bytes", "é", "", "\U0001f600", "x" * n, "\n" * n, "y" * (n - 1), Exception("boom")]
+
+        def reference(rec, msg):
+            d = {"ts": rec.created, "level": _format.level_name(rec), "logger": rec.name, "msg": msg,
+                 "pid": rec.process, "thread": rec.threadName}
+            for k, v in list(rec.__dict__.items())[_format._NSTD:]:
+                if k not in _format._SKIP:
+                    d[k] = v
+            try:
+                return json.dumps(d, separators=(",", ":"), default=repr, allow_nan=False).encode()
+            except (TypeError, ValueError, RecursionError):
+                return _format.encode(_format.record_fields(rec, None)).encode()
+
+        def check(rec, msg, **sub):
+            with self.subTest(**sub):
+                want = reference(rec, msg)
+                self.assertEqual(_format.format_bytes(rec, None), want)
+                self.assertEqual(_format.format_bytes(rec, None, True), _wire.frame_header(len(want)) + want)
+
+        for i, v in enumerate(values):
+            rec = logging.LogRecord("fmt", logging.INFO, __file__, 1, "m", None, None)
+            rec.__dict__.update({"before": "b", "value": v, "after": 1})
+            check(rec, "m", value=i)
+            for core in ("created", "process", "threadName", "name"):
+                rec = logging.LogRecord("fmt", logging.INFO, __file__, 1, "m", None, None)
+                setattr(rec, core, v)
+                check(rec, "m", value=i, core=core)
+            if isinstance(v, str):
+                rec = logging.LogRecord("fmt", logging.INFO, __file__, 1, v, None, None)
+                check(rec, v, value=i, as_msg=True)
+        # A key that is not a str (extra={1: ...} puts one in the record's
+        # __dict__) is written as the encoder writes such a key.
+        rec = logging.LogRecord("fmt", logging.INFO, __file__, 1, "m", None, None)
+        rec.__dict__.update({"a": 1, 2: "two", "b": "x" * n})
+        check(rec, "m", key="int")
+        # A level name that needs escaping.
+        logging.addLevelName(27, 'Odd "Level"\n')
+        rec = logging.LogRecord("fmt", 27, __file__, 1, "m", None, None)
+        check(rec, "m", level=27)
 
     def test_every_escaped_character_in_a_long_string(self):
         # Each character JSON escapes, and a few it does not, at the start,
