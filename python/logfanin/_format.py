@@ -189,6 +189,7 @@ _CACHED = 4096  # names and keys remembered, at most (a program may make them up
 _names = {}  # logger and thread name: the name as JSON
 _keys = {}  # field name: ',"name":'
 _level_json = {}  # levelno: the level's name as JSON
+_tails = {}  # (pid, thread name): ',"pid":…,"thread":…'
 
 
 def _json(v):
@@ -246,8 +247,15 @@ def format_bytes(record, formatter, framed=False):
         else:
             ts = _json(created)
         pid = record.process
-        tail = ',"pid":%s,"thread":%s' % (_int_repr(pid) if pid.__class__ is int else _json(pid),
-                                          _name(record.threadName))
+        thread = record.threadName
+        if pid.__class__ is int and thread.__class__ is str:
+            tail = _tails.get((pid, thread))
+            if tail is None:
+                if len(_tails) >= _CACHED:
+                    _tails.clear()
+                tail = _tails[pid, thread] = ',"pid":%s,"thread":%s' % (_int_repr(pid), _name(thread))
+        else:
+            tail = ',"pid":%s,"thread":%s' % (_json(pid), _name(thread))
         out = None  # the bytes so far, once a long string is in
         if msg.__class__ is str and len(msg) >= _LONG:
             b = _plain_ascii(msg)
