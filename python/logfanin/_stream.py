@@ -376,8 +376,10 @@ class StreamClient:
             # partial sends, each a wait in poll and a handoff of the GIL,
             # which cost the sender about as much as copying the bytes.
             # The kernel doubles the size asked for and caps it at
-            # net.core.wmem_max; it holds no more than the buffer does.
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.limit // 2)
+            # net.core.wmem_max; it holds no more than the buffer does,
+            # and a small buffer keeps the default.
+            if s.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) < self.limit:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.limit // 2)
         except OSError:
             pass
         try:
