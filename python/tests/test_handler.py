@@ -486,6 +486,26 @@ class TestStream(TempDirTest):
         for r in recs:
             self.assertEqual(r["pad"], chr(0x41 + r["i"] % 26) * (20000 + r["i"]))
 
+    def test_small_and_large_records_in_one_batch(self):
+        # Large frames (records with long plain strings) among small ones
+        # in one batch, which is joined: every record whole, in order.
+        sc = self.sidecar()
+        h = logfanin.Handler(sc.addr)
+        log = logger("mixed", h)
+        n = 200
+        sc.signal(signal.SIGSTOP)
+        try:
+            for i in range(n):
+                log.info("mixed", extra={"i": i, "pad": chr(0x61 + i % 26) * (10000 if i % 20 == 0 else 100)})
+        finally:
+            sc.signal(signal.SIGCONT)
+        self.assertTrue(h.flush(30))
+        h.close()
+        recs = [r for r in sc.records() if r.get("logger") == "mixed"]
+        self.assertEqual([r["i"] for r in recs], list(range(n)))
+        for r in recs:
+            self.assertEqual(r["pad"], chr(0x61 + r["i"] % 26) * (10000 if r["i"] % 20 == 0 else 100))
+
     def test_flush_after_every_record(self):
         # A flush that comes while the sender goes to sleep must still get
         # its acknowledgement read (a lost wake-up would time out).
