@@ -187,8 +187,9 @@ _float_repr = float.__repr__
 _int_repr = int.__repr__
 _CACHED = 4096  # names and keys remembered, at most (a program may make them up as it goes)
 _names = {}  # logger and thread name: the name as JSON
-_keys = {}  # field name: ',"name":'
-_level_json = {}  # levelno: the level's name as JSON
+_SKIP_KEYS = dict.fromkeys(_SKIP, "")
+_keys = dict(_SKIP_KEYS)  # field name: ',"name":', or "" for a field not written as an extra one
+_mids = {}  # (levelno, logger name): ',"level":…,"logger":…,"msg":'
 _tails = {}  # (pid, thread name): ',"pid":…,"thread":…'
 
 
@@ -222,6 +223,18 @@ def _name(s):
     return j
 
 
+def _mid(record):
+    """The level and logger fields of record as JSON, and the msg key;
+    remembered for a logger name that is a str."""
+    name = record.name
+    mid = ',"level":%s,"logger":%s,"msg":' % (_quote(level_name(record)), _name(name))
+    if name.__class__ is str:
+        if len(_mids) >= _CACHED:
+            _mids.clear()
+        _mids[record.levelno, name] = mid
+    return mid
+
+
 def format_bytes(record, formatter, framed=False):
     """The JSON text of record_fields(record, formatter), as bytes (framed:
     after the 4-byte length of a stream frame), byte for byte what the
@@ -237,10 +250,11 @@ def format_bytes(record, formatter, framed=False):
                 msg = record.getMessage()
         else:
             msg = _message(record, formatter)
-        levelno = record.levelno
-        level = _level_json.get(levelno)
-        if level is None:
-            level = _level_json[levelno] = _quote(level_name(record))
+        name = record.name
+        if name.__class__ is str:
+            mid = _mids.get((record.levelno, name)) or _mid(record)
+        else:
+            mid = _mid(record)
         created = record.created
         if created.__class__ is float and created - created == 0:
             ts = _float_repr(created)
@@ -257,43 +271,50 @@ def format_bytes(record, formatter, framed=False):
         else:
             tail = ',"pid":%s,"thread":%s' % (_json(pid), _name(thread))
         out = None  # the bytes so far, once a long string is in
-        if msg.__class__ is str and len(msg) >= _LONG:
+        if msg.__class__ is not str:
+            parts = ['{"ts":%s%s%s%s' % (ts, mid, _json(msg), tail)]
+        elif len(msg) < _LONG:
+            parts = ['{"ts":%s%s%s%s' % (ts, mid, _quote(msg), tail)]
+        else:
             b = _plain_ascii(msg)
-            if b is not None:
-                out = [b"", ('{"ts":%s,"level":%s,"logger":%s,"msg":"' % (ts, level, _name(record.name))).encode(), b]
+            if b is None:
+                parts = ['{"ts":%s%s%s%s' % (ts, mid, _quote(msg), tail)]
+            else:
+                out = [b"", ('{"ts":%s%s"' % (ts, mid)).encode(), b]
                 parts = ['"' + tail]
-        if out is None:
-            parts = ['{"ts":%s,"level":%s,"logger":%s,"msg":%s%s' % (ts, level, _name(record.name), _json(msg), tail)]
         rd = record.__dict__
         if len(rd) > _NSTD:
             keys = _keys
+            add = parts.append
             for k, v in islice(rd.items(), _NSTD, None):
-                if k in _SKIP:
-                    continue
                 key = keys.get(k)
-                if key is None:
+                if not key:
+                    if key is not None:
+                        continue  # a LogRecord attribute or a core field
                     if k.__class__ is not str:
                         return _format_dict(record, formatter, msg, framed)
                     if len(keys) >= _CACHED:
                         keys.clear()
+                        keys.update(_SKIP_KEYS)
                     key = keys[k] = "," + _quote(k) + ":"
                 c = v.__class__
                 if c is str:
                     if len(v) >= _LONG:
                         b = _plain_ascii(v)
                         if b is not None:
-                            parts.append(key + '"')
+                            add(key + '"')
                             if out is None:
                                 out = [b""]
                             out.append("".join(parts).encode())
                             out.append(b)
                             parts = ['"']
+                            add = parts.append
                             continue
-                    parts.append(key + _quote(v))
+                    add(key + _quote(v))
                 elif c is int:
-                    parts.append(key + _int_repr(v))
+                    add(key + _int_repr(v))
                 else:
-                    parts.append(key + _json(v))
+                    add(key + _json(v))
         if record.exc_info or record.exc_text or record.stack_info:
             exc, stack = _exc_stack(record, formatter)
             if exc is not None:
