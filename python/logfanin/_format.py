@@ -193,6 +193,15 @@ _mids = {}  # (levelno, logger name): ',"level":…,"logger":…,"msg":'
 _tails = {}  # (pid, thread name): ',"pid":…,"thread":…'
 
 
+def _new_keys():
+    """An empty key cache in the place of a full one. A new dict, not a
+    cleared one: a thread that looked up a LogRecord attribute in a
+    cleared one would take it for an extra field, and remember that."""
+    global _keys
+    _keys = dict(_SKIP_KEYS)
+    return _keys
+
+
 def _json(v):
     """v as the encoder writes it (as JSON text)."""
     c = v.__class__
@@ -294,8 +303,7 @@ def format_bytes(record, formatter, framed=False):
                     if k.__class__ is not str:
                         return _format_dict(record, formatter, msg, framed)
                     if len(keys) >= _CACHED:
-                        keys.clear()
-                        keys.update(_SKIP_KEYS)
+                        keys = _new_keys()
                     key = keys[k] = "," + _quote(k) + ":"
                 c = v.__class__
                 if c is str:

@@ -289,6 +289,22 @@ class TestFormat(unittest.TestCase):
         rec = logging.LogRecord("fmt", 27, __file__, 1, "m", None, None)
         check(rec, "m", level=27)
 
+    def test_many_field_names(self):
+        # More field names than the formatter remembers: the LogRecord
+        # attributes a formatter sets after the extra fields (message,
+        # asctime) are still left out, the extra fields still written.
+        for i in range(_format._CACHED + 10):
+            rec = logging.LogRecord("fmt", logging.INFO, __file__, 1, "m", None, None)
+            rec.__dict__["field%d" % i] = i
+            self.assertEqual(json.loads(_format.format_bytes(rec, None))["field%d" % i], i)
+        rec = logging.LogRecord("fmt", logging.INFO, __file__, 1, "m", None, None)
+        rec.__dict__["extra"] = 1
+        logging.Formatter("%(asctime)s %(message)s").format(rec)
+        r = json.loads(_format.format_bytes(rec, None))
+        self.assertEqual(r["extra"], 1)
+        self.assertNotIn("message", r)
+        self.assertNotIn("asctime", r)
+
     def test_every_escaped_character_in_a_long_string(self):
         # Each character JSON escapes, and a few it does not, at the start,
         # in the middle and at the very end of a long string (the test
