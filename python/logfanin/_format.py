@@ -154,45 +154,27 @@ else:
 
 # Long strings: escaping costs the encoder about 3 ns a character, while
 # finding that a string needs no escaping (ASCII with no control
-# character, quote or backslash: most long messages and payloads) costs
-# it a tenth of that with bytes.translate. Such a string is encoded as a
-# marker, and its bytes put in the marker's place afterwards, copied once.
-# Below about 2 KiB the splicing costs more than the escaping saves.
-_LONG = 2048
-_NEEDS_ESCAPE = bytes(range(0x20)) + b'"\\\x7f'
-_MARK = "\x00logfanin-%s-" % os.urandom(8).hex()  # no string a program logs is this by chance
-_QMARK = _encode(_MARK)[:-1]  # the marker as the encoder writes it, without the closing quote
+# character, DEL, quote or backslash: most long messages and payloads)
+# costs a memchr per character that would need it, a tenth of that at
+# 16 KiB (str.isascii is a flag; bytes.translate, str.isprintable or a
+# regular expression cost a byte at a time, 0.6 to 4 ns). Such a string
+# goes into the record as its bytes, copied once. Below about 500
+# characters the test costs more than the escaping saves.
+_LONG = 512
+# The characters the encoder escapes in an ASCII string, the likeliest
+# first (a string that holds one is found out early).
+_ESCAPED = ('"', "\\", "\n", "\t", "\r") + tuple(
+    chr(c) for c in (*range(0x20), 0x7F) if chr(c) not in "\n\t\r")
 
 
 def _plain_ascii(s):
     """s as bytes if JSON holds it between quotes as it is, else None."""
     if s.isascii():
-        b = s.encode("ascii")
-        if len(b.translate(None, _NEEDS_ESCAPE)) == len(b):
-            return b
+        for c in _ESCAPED:
+            if c in s:
+                return None
+        return s.encode("ascii")
     return None
-
-
-def _splice(text, long, framed):
-    """text (with markers in the place of long strings) as bytes, each
-    marker replaced by its string, after a frame header if framed. A
-    record that holds a marker of its own (a program that logs this
-    module's secret) raises, and takes the careful path."""
-    if text.count(_QMARK) != len(long):
-        raise ValueError("a record holds a marker")
-    parts = [b""]
-    for i, b in enumerate(long):
-        head, sep, text = text.partition('%s%d"' % (_QMARK, i))
-        if not sep:
-            raise ValueError("marker %d not found" % i)
-        parts.append(head.encode())
-        parts.append(b'"')
-        parts.append(b)
-        parts.append(b'"')
-    parts.append(text.encode())
-    if framed:
-        parts[0] = _wire.frame_header(sum(map(len, parts)))
-    return b"".join(parts)
 
 
 def format_record(record, formatter):
@@ -200,13 +182,76 @@ def format_record(record, formatter):
     return format_bytes(record, formatter).decode()
 
 
+_frame_header = _wire.frame_header
+_float_repr = float.__repr__
+_int_repr = int.__repr__
+_CACHED = 4096  # names and keys remembered, at most (a program may make them up as it goes)
+_names = {}  # logger and thread name: the name as JSON
+_SKIP_KEYS = dict.fromkeys(_SKIP, "")
+_keys = dict(_SKIP_KEYS)  # field name: ',"name":', or "" for a field not written as an extra one
+_mids = {}  # (levelno, logger name): ',"level":…,"logger":…,"msg":'
+_tails = {}  # (pid, thread name): ',"pid":…,"thread":…'
+
+
+def _new_keys():
+    """An empty key cache in the place of a full one. A new dict, not a
+    cleared one: a thread that looked up a LogRecord attribute in a
+    cleared one would take it for an extra field, and remember that."""
+    global _keys
+    _keys = dict(_SKIP_KEYS)
+    return _keys
+
+
+def _json(v):
+    """v as the encoder writes it (as JSON text)."""
+    c = v.__class__
+    if c is str:
+        return _quote(v)
+    if c is int:
+        return _int_repr(v)
+    if c is float and v - v == 0:  # finite
+        return _float_repr(v)
+    if v is None:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    return _fast_encode(v)  # raises for what JSON can't hold (NaN): the careful path takes the record
+
+
+def _name(s):
+    """A logger's or thread's name as JSON, remembered."""
+    if s.__class__ is not str:
+        return _json(s)
+    j = _names.get(s)
+    if j is None:
+        if len(_names) >= _CACHED:
+            _names.clear()
+        j = _names[s] = _quote(s)
+    return j
+
+
+def _mid(record):
+    """The level and logger fields of record as JSON, and the msg key;
+    remembered for a logger name that is a str."""
+    name = record.name
+    mid = ',"level":%s,"logger":%s,"msg":' % (_quote(level_name(record)), _name(name))
+    if name.__class__ is str:
+        if len(_mids) >= _CACHED:
+            _mids.clear()
+        _mids[record.levelno, name] = mid
+    return mid
+
+
 def format_bytes(record, formatter, framed=False):
     """The JSON text of record_fields(record, formatter), as bytes (framed:
-    after the 4-byte length of a stream frame), built for speed (the cost
-    per record is most of what logging costs a worker): one dict, one
-    encoder call, long plain strings copied once, into the frame. A record
-    the fast path can't encode takes the careful one, which converts what
-    JSON can't hold."""
+    after the 4-byte length of a stream frame), byte for byte what the
+    encoder writes for that dict, built for speed (the cost per record is
+    most of what logging costs a worker): the text in pieces, joined
+    once, names and keys as JSON remembered, long plain strings copied
+    once into the frame. A record the fast path can't encode takes the
+    careful one, which converts what JSON can't hold."""
     try:
         if formatter is None:
             msg = record.msg
@@ -214,35 +259,103 @@ def format_bytes(record, formatter, framed=False):
                 msg = record.getMessage()
         else:
             msg = _message(record, formatter)
-        long = None
-        if len(msg) >= _LONG:
+        name = record.name
+        if name.__class__ is str:
+            mid = _mids.get((record.levelno, name)) or _mid(record)
+        else:
+            mid = _mid(record)
+        created = record.created
+        if created.__class__ is float and created - created == 0:
+            ts = _float_repr(created)
+        else:
+            ts = _json(created)
+        pid = record.process
+        thread = record.threadName
+        if pid.__class__ is int and thread.__class__ is str:
+            tail = _tails.get((pid, thread))
+            if tail is None:
+                if len(_tails) >= _CACHED:
+                    _tails.clear()
+                tail = _tails[pid, thread] = ',"pid":%s,"thread":%s' % (_int_repr(pid), _name(thread))
+        else:
+            tail = ',"pid":%s,"thread":%s' % (_json(pid), _name(thread))
+        out = None  # the bytes so far, once a long string is in
+        if msg.__class__ is not str:
+            parts = ['{"ts":%s%s%s%s' % (ts, mid, _json(msg), tail)]
+        elif len(msg) < _LONG:
+            parts = ['{"ts":%s%s%s%s' % (ts, mid, _quote(msg), tail)]
+        else:
             b = _plain_ascii(msg)
-            if b is not None:
-                long = [b]
-                msg = _MARK + "0"
-        d = {"ts": record.created, "level": _levels.get(record.levelno) or level_name(record), "logger": record.name,
-             "msg": msg, "pid": record.process, "thread": record.threadName}
+            if b is None:
+                parts = ['{"ts":%s%s%s%s' % (ts, mid, _quote(msg), tail)]
+            else:
+                out = [b"", ('{"ts":%s%s"' % (ts, mid)).encode(), b]
+                parts = ['"' + tail]
         rd = record.__dict__
         if len(rd) > _NSTD:
+            keys = _keys
+            add = parts.append
             for k, v in islice(rd.items(), _NSTD, None):
-                if k not in _SKIP:
-                    if v.__class__ is str and len(v) >= _LONG:
+                key = keys.get(k)
+                if not key:
+                    if key is not None:
+                        continue  # a LogRecord attribute or a core field
+                    if k.__class__ is not str:
+                        return _format_dict(record, formatter, msg, framed)
+                    if len(keys) >= _CACHED:
+                        keys = _new_keys()
+                    key = keys[k] = "," + _quote(k) + ":"
+                c = v.__class__
+                if c is str:
+                    if len(v) >= _LONG:
                         b = _plain_ascii(v)
                         if b is not None:
-                            if long is None:
-                                long = []
-                            v = _MARK + str(len(long))
-                            long.append(b)
-                    d[k] = v
+                            add(key + '"')
+                            if out is None:
+                                out = [b""]
+                            out.append("".join(parts).encode())
+                            out.append(b)
+                            parts = ['"']
+                            add = parts.append
+                            continue
+                    add(key + _quote(v))
+                elif c is int:
+                    add(key + _int_repr(v))
+                else:
+                    add(key + _json(v))
         if record.exc_info or record.exc_text or record.stack_info:
             exc, stack = _exc_stack(record, formatter)
             if exc is not None:
-                d["exc_info"] = exc
+                parts.append(',"exc_info":' + _json(exc))
             if stack is not None:
-                d["stack_info"] = stack
-        if long is not None:
-            return _splice(_fast_encode(d), long, framed)
-        data = _fast_encode(d).encode()
+                parts.append(',"stack_info":' + _json(stack))
+        parts.append("}")
+        if out is None:
+            data = "".join(parts).encode()
+            return _frame_header(len(data)) + data if framed else data
+        out.append("".join(parts).encode())
+        if framed:
+            out[0] = _frame_header(sum(map(len, out)))
+        return b"".join(out)
     except Exception:
         data = encode(record_fields(record, formatter)).encode()
-    return _wire.frame_header(len(data)) + data if framed else data
+    return _frame_header(len(data)) + data if framed else data
+
+
+def _format_dict(record, formatter, msg, framed):
+    """format_bytes for a record whose __dict__ has a key that is not a
+    str, which the encoder writes as it writes a dict's key (and the
+    careful path leaves out)."""
+    d = {"ts": record.created, "level": _levels.get(record.levelno) or level_name(record), "logger": record.name,
+         "msg": msg, "pid": record.process, "thread": record.threadName}
+    for k, v in islice(record.__dict__.items(), _NSTD, None):
+        if k not in _SKIP:
+            d[k] = v
+    if record.exc_info or record.exc_text or record.stack_info:
+        exc, stack = _exc_stack(record, formatter)
+        if exc is not None:
+            d["exc_info"] = exc
+        if stack is not None:
+            d["stack_info"] = stack
+    data = _fast_encode(d).encode()
+    return _frame_header(len(data)) + data if framed else data

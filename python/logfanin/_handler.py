@@ -88,8 +88,11 @@ class Handler(logging.Handler):
     until the writer has written it, and after a lost connection (a writer
     restart, even a SIGKILL) reconnects and sends the unacknowledged ones
     again; the writer writes each once. ``buffer_size`` bounds the bytes
-    held. When it is full, ``policy="block"`` waits up to ``timeout``
-    seconds for room (None: forever) and ``policy="drop"`` does not wait;
+    held; the socket's send buffer in the kernel is made as large (within
+    ``net.core.wmem_max``, and holding copies of records the handler holds
+    too), so that a batch goes in one system call. When the handler's
+    buffer is full, ``policy="block"`` waits up to ``timeout`` seconds for
+    room (None: forever) and ``policy="drop"`` does not wait;
     a record that does not get room is dropped, counted, and reported by a
     record of its own, ``{"msg":"logfanin: records dropped","dropped":N,…}``,
     which reaches the output before the next record.

@@ -1,6 +1,7 @@
 """logfanin.Handler against the real logfanin sidecar."""
 
 import contextlib
+import enum
 import faulthandler
 import io
 import json
@@ -217,8 +218,9 @@ class TestFormat(unittest.TestCase):
             "del": "\x7f" + "d" * n,
             "nonascii": "é" + "e" * n,
             "astral": "\U0001f600" + "f" * n,
-            "marker": _format._MARK + "0",
-            "marker-text": ("x" * n) + _format._MARK + "1",
+            # What an earlier version put in the place of long strings.
+            "marker": "\x00logfanin-0123456789abcdef-0",
+            "marker-text": ("x" * n) + '\\u0000logfanin-0123456789abcdef-1"',
         }
         for name, value in cases.items():
             for msg in ("m", value):
@@ -228,6 +230,96 @@ class TestFormat(unittest.TestCase):
                     want = _format.encode(_format.record_fields(rec, None)).encode()
                     self.assertEqual(_format.format_bytes(rec, None), want)
                     self.assertEqual(_format.format_bytes(rec, None, True), _wire.frame_header(len(want)) + want)
+
+    def test_values_as_the_encoder_writes_them(self):
+        # Every kind of value, in the core fields too, byte for byte as the
+        # JSON encoder writes the record's dict (json.dumps of it, with
+        # repr for what JSON can't hold); a record JSON can't hold at all
+        # (NaN) as the careful path writes it.
+        class Color(enum.IntEnum):
+            RED = 1
+
+        class Text(str):
+            pass
+
+        class Num(float):
+            pass
+
+        n = _format._LONG
+        values = [None, True, False, 0, -1, 2 ** 70, 1.5, -0.0, 1e300, 1 / 3, float("nan"), float("inf"),
+                  -float("inf"), Color.RED, Text("sub\"class"), Text("t" * n), Num(2.5), [1, "a", None, 1.5],
+                  (1, (2,)), {"a": {"b": [1.5, "é"]}}, {1: "x", 2.5: "y", None: "z", True: "t"}, {(1, 2): "tuple key"},
+                  object(), b"bytes", "é", "", "\U0001f600", "x" * n, "\n" * n, "y" * (n - 1), Exception("boom")]
+
+        def reference(rec, msg):
+            d = {"ts": rec.created, "level": _format.level_name(rec), "logger": rec.name, "msg": msg,
+                 "pid": rec.process, "thread": rec.threadName}
+            for k, v in list(rec.__dict__.items())[_format._NSTD:]:
+                if k not in _format._SKIP:
+                    d[k] = v
+            try:
+                return json.dumps(d, separators=(",", ":"), default=repr, allow_nan=False).encode()
+            except (TypeError, ValueError, RecursionError):
+                return _format.encode(_format.record_fields(rec, None)).encode()
+
+        def check(rec, msg, **sub):
+            with self.subTest(**sub):
+                want = reference(rec, msg)
+                self.assertEqual(_format.format_bytes(rec, None), want)
+                self.assertEqual(_format.format_bytes(rec, None, True), _wire.frame_header(len(want)) + want)
+
+        for i, v in enumerate(values):
+            rec = logging.LogRecord("fmt", logging.INFO, __file__, 1, "m", None, None)
+            rec.__dict__.update({"before": "b", "value": v, "after": 1})
+            check(rec, "m", value=i)
+            for core in ("created", "process", "threadName", "name"):
+                rec = logging.LogRecord("fmt", logging.INFO, __file__, 1, "m", None, None)
+                setattr(rec, core, v)
+                check(rec, "m", value=i, core=core)
+            if isinstance(v, str):
+                rec = logging.LogRecord("fmt", logging.INFO, __file__, 1, v, None, None)
+                check(rec, v, value=i, as_msg=True)
+        # A key that is not a str (extra={1: ...} puts one in the record's
+        # __dict__) is written as the encoder writes such a key.
+        rec = logging.LogRecord("fmt", logging.INFO, __file__, 1, "m", None, None)
+        rec.__dict__.update({"a": 1, 2: "two", "b": "x" * n})
+        check(rec, "m", key="int")
+        # A level name that needs escaping.
+        logging.addLevelName(27, 'Odd "Level"\n')
+        rec = logging.LogRecord("fmt", 27, __file__, 1, "m", None, None)
+        check(rec, "m", level=27)
+
+    def test_many_field_names(self):
+        # More field names than the formatter remembers: the LogRecord
+        # attributes a formatter sets after the extra fields (message,
+        # asctime) are still left out, the extra fields still written.
+        for i in range(_format._CACHED + 10):
+            rec = logging.LogRecord("fmt", logging.INFO, __file__, 1, "m", None, None)
+            rec.__dict__["field%d" % i] = i
+            self.assertEqual(json.loads(_format.format_bytes(rec, None))["field%d" % i], i)
+        rec = logging.LogRecord("fmt", logging.INFO, __file__, 1, "m", None, None)
+        rec.__dict__["extra"] = 1
+        logging.Formatter("%(asctime)s %(message)s").format(rec)
+        r = json.loads(_format.format_bytes(rec, None))
+        self.assertEqual(r["extra"], 1)
+        self.assertNotIn("message", r)
+        self.assertNotIn("asctime", r)
+
+    def test_every_escaped_character_in_a_long_string(self):
+        # Each character JSON escapes, and a few it does not, at the start,
+        # in the middle and at the very end of a long string (the test
+        # that a string needs no escaping looks for each one separately).
+        n = _format._LONG
+        chars = [chr(c) for c in range(0x20)] + ['"', "\\", "\x7f", " ", "~", "\x80", "\xff", "\u2028"]
+        for c in chars:
+            for i in (0, n // 2, n):
+                value = ("v" * n)[:i] + c + ("v" * n)[i:]
+                with self.subTest(char=hex(ord(c)), at=i):
+                    rec = logging.LogRecord("fmt", logging.INFO, __file__, 1, value, None, None)
+                    rec.__dict__.update({"first": value, "n": 1})
+                    want = _format.encode(_format.record_fields(rec, None)).encode()
+                    self.assertEqual(_format.format_bytes(rec, None), want)
+                    self.assertEqual(json.loads(want)["first"], value)
 
     def test_bad_format_args(self):
         (r,) = self.record(lambda l: l.info("%d items", "not a number"))
@@ -409,6 +501,26 @@ class TestStream(TempDirTest):
         self.assertEqual([r["i"] for r in recs], list(range(n)))
         for r in recs:
             self.assertEqual(r["pad"], chr(0x41 + r["i"] % 26) * (20000 + r["i"]))
+
+    def test_small_and_large_records_in_one_batch(self):
+        # Large frames (records with long plain strings) among small ones
+        # in one batch, which is joined: every record whole, in order.
+        sc = self.sidecar()
+        h = logfanin.Handler(sc.addr)
+        log = logger("mixed", h)
+        n = 200
+        sc.signal(signal.SIGSTOP)
+        try:
+            for i in range(n):
+                log.info("mixed", extra={"i": i, "pad": chr(0x61 + i % 26) * (10000 if i % 20 == 0 else 100)})
+        finally:
+            sc.signal(signal.SIGCONT)
+        self.assertTrue(h.flush(30))
+        h.close()
+        recs = [r for r in sc.records() if r.get("logger") == "mixed"]
+        self.assertEqual([r["i"] for r in recs], list(range(n)))
+        for r in recs:
+            self.assertEqual(r["pad"], chr(0x61 + r["i"] % 26) * (10000 if r["i"] % 20 == 0 else 100))
 
     def test_flush_after_every_record(self):
         # A flush that comes while the sender goes to sleep must still get
