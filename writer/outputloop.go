@@ -4,31 +4,22 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"sync"
 	"time"
 )
 
-// outputLoop is the output goroutine: the owner of the Server's Output.
-// It takes the readers' blocks out of the queue, gathers them into a
-// batch of up to WithBatchSize bytes and writes the batch with one Write
-// as soon as no block is waiting or the batch is full, so under load one
-// write(2) carries many records. A failing Write is retried with backoff
-// until it succeeds or Shutdown gives up (abort). After each write it
-// tells the sessions whose records the write held, which acknowledge
-// them. Reopen requests are served between two writes.
+// outputLoop is the output goroutine: the one user of the Server's
+// Output. It takes the readers' blocks out of the queue, gathers them
+// into a batch of up to WithBatchSize bytes and writes the batch with one
+// Write as soon as no block is waiting or the batch is full, so under
+// load one write(2) carries many records and when idle a record is
+// written at once. A failing Write is retried with backoff until it
+// succeeds or Shutdown gives up (abort). After each write it tells the
+// sessions whose records the write held, which acknowledge them. Reopen
+// requests are served between two writes.
 //
-// When the output is idle (no block queued or being taken), a reader
-// hands its block over by writing it itself, under mu (writeNow; not a
-// session's records, see feeder.flush): waking
-// the output goroutine costs a thread wake-up per handover, which was a
-// quarter of the writer's CPU per datagram when the writer keeps up with
-// its senders. The order of handovers is kept: a block is written at once
-// only when every block handed over before it has been written.
-//
-// mu guards the batch, the acks and the Output: the output goroutine
-// holds it while it takes blocks and writes, a reader while it writes
-// its block at once. Server.Reopen touches the Output before run starts
-// (under s.mu), and Shutdown's Close after run has returned.
+// Nothing but run and the methods it calls touches the batch, the acks
+// or the Output, except Server.Reopen before run starts (under s.mu) and
+// Shutdown's Close after run has returned.
 type outputLoop struct {
 	out        Output
 	batchSize  int
@@ -40,8 +31,6 @@ type outputLoop struct {
 	abort      <-chan struct{} // closed when Shutdown's context expires: give up on failing writes
 	done       chan struct{}   // closed when run returns: no more writes
 
-	mu      sync.Mutex
-	started bool // run has begun: readers may write at once (writeNow)
 	// The batch being gathered.
 	batch   []byte
 	records int
@@ -73,41 +62,27 @@ func newOutputLoop(out Output, s *Server) *outputLoop {
 // on.
 func (o *outputLoop) run() {
 	defer close(o.done)
-	o.mu.Lock()
 	o.batch = make([]byte, 0, o.batchSize)
-	o.started = true
-	o.mu.Unlock()
 	for {
+		if len(o.batch) == 0 {
+			select {
+			case b := <-o.q.ch:
+				o.addBlock(b)
+			case req := <-o.reopenCh:
+				req <- o.reopen()
+			case <-o.inputsDone:
+				o.finish()
+				return
+			}
+			continue
+		}
 		select {
 		case b := <-o.q.ch:
-			o.mu.Lock()
-			o.take(b)
-			o.flushBatch()
-			o.mu.Unlock()
-		case req := <-o.reopenCh:
-			o.mu.Lock()
-			req <- o.reopen()
-			o.mu.Unlock()
-		case <-o.inputsDone:
-			o.mu.Lock()
-			o.finish()
-			o.mu.Unlock()
-			return
-		}
-	}
-}
-
-// take adds b, and every block queued behind it, to the batch, which is
-// written whenever the next block does not fit.
-func (o *outputLoop) take(b *block) {
-	for {
-		o.addBlock(b)
-		o.q.taken()
-		select {
-		case b = <-o.q.ch:
+			o.addBlock(b)
+			continue
 		default:
-			return
 		}
+		o.flushBatch()
 	}
 }
 
@@ -116,29 +91,15 @@ func (o *outputLoop) take(b *block) {
 // read later slips in behind the last batch (they count it as lost).
 func (o *outputLoop) finish() {
 	o.q.close()
-	select {
-	case b := <-o.q.ch:
-		o.take(b)
-	default:
+	for {
+		select {
+		case b := <-o.q.ch:
+			o.addBlock(b)
+		default:
+			o.flushBatch()
+			return
+		}
 	}
-	o.flushBatch()
-}
-
-// writeNow writes b at once, on the calling reader's goroutine, if the
-// output is idle: run has started and not finished, and no block handed
-// over before is queued or being taken. Otherwise it reports false and b
-// is still the caller's.
-func (o *outputLoop) writeNow(b *block) bool {
-	if o.q.inTransit() || !o.mu.TryLock() {
-		return false
-	}
-	defer o.mu.Unlock()
-	if !o.started || o.q.inTransit() || o.q.isClosed() {
-		return false
-	}
-	o.addBlock(b)
-	o.flushBatch()
-	return true
 }
 
 // addBlock copies b into the batch, writing the batch first if b does not

@@ -2,7 +2,6 @@ package writer
 
 import (
 	"sync"
-	"sync/atomic"
 
 	"github.com/logfanin/logfanin/internal/bufpool"
 	"github.com/logfanin/logfanin/internal/jsonline"
@@ -18,8 +17,7 @@ import (
 // charged to the queue's budget of WithQueueBytes bytes, and a reader that
 // finds the budget spent waits, which stops it reading and pushes back
 // onto its senders. The output goroutine (outputLoop) takes the blocks out
-// and gives their charge back; when it is idle, the reader writes its block
-// itself instead (outputLoop.writeNow), which spares a thread wake-up.
+// and gives their charge back.
 //
 // Ownership: a block belongs to the reader that filled it until send,
 // then to the output goroutine, which returns it with put.
@@ -41,10 +39,6 @@ var blockPool = sync.Pool{New: func() any { return &block{buf: make([]byte, 0, b
 // flag, so that closing and sending exclude each other.
 type queue struct {
 	ch chan *block
-	// sent counts the blocks send has queued or is queueing and the
-	// output goroutine has not yet taken into its batch: while it is not
-	// zero, a block written at once could overtake one handed over before.
-	sent atomic.Int64
 
 	mu     sync.Mutex
 	cond   sync.Cond // signalled when bytes are released or the queue closes
@@ -93,7 +87,6 @@ func (q *queue) release(n int) {
 func (q *queue) send(blk *block) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.sent.Add(1)
 	for !q.closed {
 		select {
 		case q.ch <- blk:
@@ -102,21 +95,7 @@ func (q *queue) send(blk *block) bool {
 			q.cond.Wait()
 		}
 	}
-	q.sent.Add(-1)
 	return false
-}
-
-// taken notes that the output goroutine took a block send queued.
-func (q *queue) taken() { q.sent.Add(-1) }
-
-// inTransit reports whether a block send queued is not yet taken.
-func (q *queue) inTransit() bool { return q.sent.Load() != 0 }
-
-// isClosed reports whether close was called.
-func (q *queue) isClosed() bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.closed
 }
 
 // close refuses every later acquire and send, and wakes the readers that
@@ -215,12 +194,8 @@ func (fd *feeder) get(n int) bool {
 	return true
 }
 
-// flush hands the current block to the output: it writes it at once if
-// the output is idle (outputLoop.writeNow), else queues it for the output
-// goroutine. Its records are counted as lost if the output has stopped.
-// A block of a session's records is always queued: a reader stuck in a
-// stalled Write could not end, and a session's next connection waits for
-// its previous one to end before it reads.
+// flush hands the current block to the output goroutine. Its records are
+// counted as lost if the output has stopped.
 func (fd *feeder) flush() {
 	b := fd.blk
 	if b == nil {
@@ -229,9 +204,6 @@ func (fd *feeder) flush() {
 	fd.blk = nil
 	if b.records == 0 {
 		fd.s.q.put(b, true)
-		return
-	}
-	if b.sess == nil && fd.s.output.writeNow(b) {
 		return
 	}
 	if !fd.s.q.send(b) {

@@ -25,8 +25,7 @@ import (
 // (stream_listener.go's accept loop starts one per connection), which owns
 // its feeder and the input's read state; a stream connection in ack mode
 // has an ack loop as well (stream_acks.go). The output goroutine owns the
-// Output and the batch, under its mutex, which a reader takes instead to
-// write its block at once when the output is idle. The Server's own state (inputs, sessions, the
+// Output and the batch. The Server's own state (inputs, sessions, the
 // lifecycle flags) is under s.mu; Stats are atomic counters.
 //
 // A new input is a type with drain and force (see input), a serve method

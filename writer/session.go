@@ -62,7 +62,7 @@ type session struct {
 	owner        peerID               // the process that opened the session
 	acceptedNext atomic.Uint64        // highest sequence accepted + 1 (0: none)
 	writtenNext  atomic.Uint64        // highest sequence written + 1 (0: none)
-	gaveUp       bool                 // records were given up on: acks stop there (under the output's mu)
+	gaveUp       bool                 // records were given up on: acks stop there (output goroutine only)
 	acker        atomic.Pointer[conn] // the connection that acknowledges
 	latest       atomic.Pointer[conn] // the last to say hello, until it ends
 	prefix       []byte               // ,"logfanin_sid":"…","logfanin_seq":
