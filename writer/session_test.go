@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -109,7 +110,7 @@ func (sc *sessionClient) dial(first, last uint64, size int) (*net.UnixConn, []by
 	sc.h.FirstSeq = first
 	b := wire.AppendHello(nil, sc.h)
 	for i := first; i <= last; i++ {
-		rec := `{"i":` + itoa(int(i)) + `,"pad":"`
+		rec := `{"i":` + strconv.FormatUint(i, 10) + `,"pad":"`
 		rec += strings.Repeat("x", max(size-len(rec)-2, 0)) + `"}`
 		b = wire.AppendFrame(b, []byte(rec))
 	}
