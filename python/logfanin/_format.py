@@ -35,32 +35,44 @@ def level_name(record):
     return name
 
 
+def _repr(v):
+    """repr(v), or a placeholder if v's __repr__ fails."""
+    try:
+        return repr(v)
+    except Exception as e:
+        return "<unrepresentable %s: %s>" % (type(v).__name__, type(e).__name__)
+
+
 def _plain(v, depth=0):
     """v made of what JSON can hold: str keys, finite numbers, lists and
     dicts; anything else becomes its repr."""
-    if v is None or isinstance(v, (bool, int, str)):
+    if v is None or isinstance(v, (bool, str)):
         return v
+    if isinstance(v, int):
+        try:
+            int.__repr__(v)
+            return v
+        except ValueError:  # more digits than the interpreter converts to text
+            return hex(v)
     if isinstance(v, float):
         return v if v == v and v not in (float("inf"), float("-inf")) else repr(v)
     if depth > 32:
-        return repr(v)
+        return _repr(v)
     if isinstance(v, dict):
-        return {k if isinstance(k, str) else repr(k): _plain(x, depth + 1) for k, x in v.items()}
+        return {k if isinstance(k, str) else _repr(k): _plain(x, depth + 1) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
         return [_plain(x, depth + 1) for x in v]
-    try:
-        return repr(v)
-    except Exception as e:  # a __repr__ that fails
-        return "<unrepresentable %s: %s>" % (type(v).__name__, e)
+    return _repr(v)
 
 
 def encode(fields):
     """fields as compact JSON. A value JSON can't hold is converted with
     repr (recursively, so a dict with a tuple key or a NaN keeps the rest
-    of the record), never the cause of a lost record."""
+    of the record), never the cause of a lost record: a __repr__ that
+    fails gives a placeholder, an int too long for text its hex."""
     try:
         return _encode(fields)
-    except (TypeError, ValueError, RecursionError):
+    except Exception:
         return _encode(_plain(fields))
 
 
@@ -97,17 +109,20 @@ def record_fields(record, formatter):
 
 
 def _message(record, formatter):
-    if formatter is None:
-        try:
-            return record.getMessage()
-        except Exception as e:
-            return "%r %% %r (formatting failed: %s)" % (record.msg, record.args, e)
-    exc_info, exc_text, stack_info = record.exc_info, record.exc_text, record.stack_info
-    record.exc_info = record.exc_text = record.stack_info = None
+    """The record's message, formatted; if formatting fails (arguments
+    that do not fit the format, a __str__ that raises), the message and
+    its arguments as repr and why, so that the record is not lost."""
     try:
-        return formatter.format(record)
-    finally:
-        record.exc_info, record.exc_text, record.stack_info = exc_info, exc_text, stack_info
+        if formatter is None:
+            return record.getMessage()
+        exc_info, exc_text, stack_info = record.exc_info, record.exc_text, record.stack_info
+        record.exc_info = record.exc_text = record.stack_info = None
+        try:
+            return formatter.format(record)
+        finally:
+            record.exc_info, record.exc_text, record.stack_info = exc_info, exc_text, stack_info
+    except Exception as e:
+        return "%s %% %s (formatting failed: %s)" % (_repr(record.msg), _repr(record.args), _repr(e))
 
 
 def _extra(record):
@@ -296,12 +311,12 @@ def format_bytes(record, formatter, framed=False):
             keys = _keys
             add = parts.append
             for k, v in islice(rd.items(), _NSTD, None):
+                if k.__class__ is not str:  # before the cache: a str subclass may equal a cached name
+                    return _format_dict(record, formatter, msg, framed)
                 key = keys.get(k)
                 if not key:
                     if key is not None:
                         continue  # a LogRecord attribute or a core field
-                    if k.__class__ is not str:
-                        return _format_dict(record, formatter, msg, framed)
                     if len(keys) >= _CACHED:
                         keys = _new_keys()
                     key = keys[k] = "," + _quote(k) + ":"

@@ -377,10 +377,10 @@ class StreamClient:
             # which cost the sender about as much as copying the bytes.
             # The kernel doubles the size asked for and caps it at
             # net.core.wmem_max; it holds no more than the buffer does,
-            # and a small buffer keeps the default.
+            # and a small buffer keeps the default. The option is a C int.
             if s.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) < self.limit:
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.limit // 2)
-        except OSError:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, min(self.limit // 2, 2**31 - 1))
+        except (OSError, OverflowError, TypeError):
             pass
         try:
             s.connect(self.path)

@@ -324,6 +324,48 @@ class TestFormat(unittest.TestCase):
     def test_bad_format_args(self):
         (r,) = self.record(lambda l: l.info("%d items", "not a number"))
         self.assertIn("formatting failed", r["msg"])
+        # With a formatter too: its format() raises the same way.
+        (r,) = self.record(lambda l: l.info("%d items", "not a number"), logging.Formatter("%(levelname)s %(message)s"))
+        self.assertIn("formatting failed", r["msg"])
+        self.assertIn("%d items", r["msg"])
+
+    def test_unserialisable_alone(self):
+        # Each value alone: beside a NaN, which sends the record down the
+        # careful path first, a failing __repr__ once went unnoticed.
+        class Bad:
+            def __repr__(self):
+                raise RuntimeError("no repr")
+
+            def __str__(self):
+                raise RuntimeError("no str")
+
+        huge = 10 ** 5000  # more digits than the interpreter turns into text
+        for name, value, check in [
+            ("bad", Bad(), lambda v: self.assertIn("unrepresentable Bad", v)),
+            ("huge", huge, lambda v: self.assertEqual(int(v, 16), huge)),
+            ("nested", {"k": [Bad()]}, lambda v: self.assertIn("unrepresentable", v["k"][0])),
+        ]:
+            with self.subTest(name):
+                (r,) = self.record(lambda l: l.info("values", extra={name: value, "after": 1}))
+                self.assertEqual((r["msg"], r["after"]), ("values", 1))
+                check(r[name])
+        # A message whose __str__ and __repr__ both fail.
+        (r,) = self.record(lambda l: l.info(Bad()))
+        self.assertIn("unrepresentable Bad", r["msg"])
+        self.assertIn("formatting failed", r["msg"])
+
+    def test_str_subclass_key_is_not_taken_for_a_cached_one(self):
+        class Alias(str):
+            def __hash__(self):
+                return hash("aa")
+
+            def __eq__(self, other):
+                return True
+
+        self.record(lambda l: l.info("first", extra={"aa": 1}))  # "aa" is now remembered
+        rec = logging.LogRecord("fmt", logging.INFO, __file__, 1, "second", None, None)
+        rec.__dict__[Alias("zz")] = 2
+        self.assertIn(b'"zz":2', _format.format_bytes(rec, None))
 
 
 class TestStream(TempDirTest):
@@ -453,6 +495,17 @@ class TestStream(TempDirTest):
                 # Remove this round's records from the next round's view.
                 os.truncate(sc.out, 0)
                 sc.signal(signal.SIGHUP)
+
+    def test_buffer_larger_than_a_socket_option_holds(self):
+        # A buffer of 4 GiB or more asks for a send buffer a C int can't
+        # hold: the socket keeps its default and records still go.
+        sc = self.sidecar()
+        h = logfanin.Handler(sc.addr, buffer_size=1 << 33)
+        log = logger("bigbuf", h)
+        log.info("hello", extra={"i": 1})
+        self.assertTrue(h.flush(10))
+        self.assertEqual([r["i"] for r in sc.records() if r.get("logger") == "bigbuf"], [1])
+        h.close()
 
     def test_records_share_sends_while_the_writer_lags(self):
         # More than half the buffer unacknowledged (the writer stopped):
