@@ -66,20 +66,24 @@ func parseCred(oob []byte) *cred {
 	return c
 }
 
-// queuedSlots is how many datagrams one read without waiting takes. The
-// kernel lets senders queue net.unix.max_dgram_qlen datagrams (10 by
-// default) before they block, so a full queue is mostly drained in one or
-// two calls; the slots' memory is what bounds the number.
-const queuedSlots = 8
+// queuedSlots is how many datagrams one read without waiting takes, at
+// most. The kernel lets senders queue net.unix.max_dgram_qlen datagrams
+// (10 by default) before they block, so a full queue is mostly drained in
+// one or two calls. With a record limit above 8 MiB there are fewer
+// slots, so that they span at most queuedSpan bytes (one slot at least).
+const (
+	queuedSlots = 8
+	queuedSpan  = 64 << 20
+)
 
 // queued reads the datagrams queued on a socket with one recvmmsg(2):
 // when senders are blocked on a full queue, every datagram read wakes one
 // and the scheduler then often switches away from the reader on its way
 // out of the kernel, so a call per datagram costs a switch per datagram.
 type queued struct {
-	mem     []byte // queuedSlots slots of size bytes, mapped, not heap
+	mem     []byte // slots of size bytes, mapped, not heap
 	size    int
-	oob     []byte // queuedSlots control buffers of oobSize bytes
+	oob     []byte // a control buffer of oobSize bytes per slot
 	oobSize int
 	hdrs    []mmsghdr
 	iovs    []unix.Iovec
@@ -98,15 +102,16 @@ type mmsghdr struct {
 
 // newQueued makes the slots for datagrams of up to size bytes with
 // oobSize bytes of control messages each. The slots are an anonymous
-// mapping, so that only the pages large datagrams touch become resident:
-// queuedSlots times the record limit is address space, not memory.
+// mapping, reserving no swap, so that only the pages large datagrams
+// touch become resident: the slots are address space, not memory.
 func newQueued(size, oobSize int) (*queued, error) {
-	mem, err := unix.Mmap(-1, 0, queuedSlots*size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	slots := max(1, min(queuedSlots, queuedSpan/size))
+	mem, err := unix.Mmap(-1, 0, slots*size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
 	if err != nil {
-		return nil, fmt.Errorf("mmap %d bytes: %w", queuedSlots*size, err)
+		return nil, fmt.Errorf("mmap %d bytes: %w", slots*size, err)
 	}
 	q := &queued{mem: mem, size: size, oobSize: oobSize,
-		oob: make([]byte, queuedSlots*oobSize), hdrs: make([]mmsghdr, queuedSlots), iovs: make([]unix.Iovec, queuedSlots)}
+		oob: make([]byte, slots*oobSize), hdrs: make([]mmsghdr, slots), iovs: make([]unix.Iovec, slots)}
 	for i := range q.hdrs {
 		q.iovs[i].Base = &mem[i*size]
 		q.iovs[i].SetLen(size)
@@ -119,7 +124,9 @@ func newQueued(size, oobSize int) (*queued, error) {
 
 // slot returns slot i's buffers, whole.
 func (q *queued) slot(i int) (buf, oob []byte) {
-	return q.mem[i*q.size : (i+1)*q.size], q.oob[i*q.oobSize : (i+1)*q.oobSize]
+	b, e := i*q.size, (i+1)*q.size
+	ob, oe := i*q.oobSize, (i+1)*q.oobSize
+	return q.mem[b:e:e], q.oob[ob:oe:oe]
 }
 
 // at returns the datagram the last read left in slot i (i < q.n), its
