@@ -145,6 +145,7 @@ def _exc_stack(record, formatter):
     return exc, record.stack_info or None
 
 
+_LogRecord = logging.LogRecord
 _NSTD = len(logging.LogRecord("", 0, "", 0, "", (), None).__dict__)
 _SKIP = _STANDARD | CORE
 _quote = json.encoder.encode_basestring_ascii
@@ -270,8 +271,8 @@ def format_bytes(record, formatter, framed=False):
     try:
         if formatter is None:
             msg = record.msg
-            if record.args or msg.__class__ is not str:
-                msg = record.getMessage()
+            if record.args or msg.__class__ is not str or record.__class__ is not _LogRecord:
+                msg = record.getMessage()  # a LogRecord subclass may make its message its own way
         else:
             msg = _message(record, formatter)
         name = record.name

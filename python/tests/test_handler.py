@@ -354,6 +354,16 @@ class TestFormat(unittest.TestCase):
         self.assertIn("unrepresentable Bad", r["msg"])
         self.assertIn("formatting failed", r["msg"])
 
+    def test_record_subclass_message(self):
+        # A LogRecord subclass (logging.setLogRecordFactory) that makes its
+        # message its own way is asked for it, args or not.
+        class Tagged(logging.LogRecord):
+            def getMessage(self):
+                return "tagged: " + super().getMessage()
+
+        rec = Tagged("fmt", logging.INFO, __file__, 1, "plain", None, None)
+        self.assertEqual(json.loads(_format.format_bytes(rec, None))["msg"], "tagged: plain")
+
     def test_str_subclass_key_is_not_taken_for_a_cached_one(self):
         class Alias(str):
             def __hash__(self):
