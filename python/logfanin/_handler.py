@@ -158,7 +158,7 @@ class Handler(logging.Handler):
         logging.Handler.handle takes around emit: the client has a lock of
         its own, and the handler's would make threads wait for each
         other's formatting."""
-        rv = self.filter(record)
+        rv = self.filter(record) if self.filters else True
         if rv:
             if isinstance(rv, logging.LogRecord):  # Python 3.12: a filter may return a new record
                 record = rv

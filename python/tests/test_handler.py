@@ -506,6 +506,20 @@ class TestStream(TempDirTest):
                 os.truncate(sc.out, 0)
                 sc.signal(signal.SIGHUP)
 
+    def test_handler_filters(self):
+        # handle skips logging's lock, and the filter call when there is no
+        # filter; a filter the handler has still decides.
+        sc = self.sidecar()
+        h = logfanin.Handler(sc.addr)
+        h.addFilter(lambda r: "drop" not in r.getMessage())
+        log = logger("filtered", h)
+        log.info("keep")
+        log.info("drop me")
+        log.info("keep too")
+        self.assertTrue(h.flush(10))
+        self.assertEqual([r["msg"] for r in sc.records() if r.get("logger") == "filtered"], ["keep", "keep too"])
+        h.close()
+
     def test_buffer_larger_than_a_socket_option_holds(self):
         # A buffer of 4 GiB or more asks for a send buffer a C int can't
         # hold: the socket keeps its default and records still go.
