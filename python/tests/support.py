@@ -99,6 +99,11 @@ class Sidecar:
 
     def signal(self, sig):
         self.proc.send_signal(sig)
+        if sig == signal.SIGSTOP:
+            # kill(2) returns before every thread of the sidecar has
+            # stopped: wait for the stop, or a record sent next may still
+            # be written and acknowledged.
+            os.waitpid(self.proc.pid, os.WUNTRACED)
 
     def kill(self):
         self.proc.send_signal(signal.SIGKILL)
