@@ -245,19 +245,12 @@ func appendSyslogFields(dst []byte, m *syslogMsg, now time.Time) []byte {
 // without rsyslog's "@cee:" cookie (the Common Event Expression's mark of
 // a structured message), and its scan for the formatter, or false.
 func syslogJSON(msg []byte) ([]byte, jsonline.Scan, bool) {
-	b := bytes.Trim(msg, jsonSpace)
-	if c, ok := bytes.CutPrefix(b, []byte("@cee:")); ok {
-		b = bytes.Trim(c, jsonSpace)
+	obj, scan := jsonline.ScanRecord(msg)
+	if c, ok := bytes.CutPrefix(obj, []byte("@cee:")); ok {
+		obj, scan = jsonline.ScanRecord(c)
 	}
-	scan := jsonline.ScanObject(b)
-	if !scan.Valid() {
-		return nil, 0, false
-	}
-	return b, scan, true
+	return obj, scan, scan.Valid()
 }
-
-// jsonSpace is the whitespace JSON allows around a value.
-const jsonSpace = " \t\r\n"
 
 // syslogFieldNames are the fields a syslog header becomes, in the order
 // they are written: bit i of appendSyslogHeader's skip is the i-th.

@@ -65,15 +65,15 @@ type FrameReader struct {
 // is 64 KiB, and a frame that does not fit it gets a buffer of its own
 // only after Grow has granted its size.
 type BufferBudget interface {
-	// Grow is called before the buffer grows by n bytes; Next returns
-	// its error, if any, and the buffer stays as it was.
+	// Grow is called before a frame gets a buffer of n bytes of its own;
+	// Next returns its error, if any, and reads nothing more.
 	Grow(n int) error
 	// Shrink gives back n bytes granted by Grow.
 	Shrink(n int)
 }
 
-// SetBudget makes the reader ask b before its buffer grows beyond the
-// default size. Call it before the first Next.
+// SetBudget makes the reader ask b before it reads a frame that does not
+// fit its buffer. Call it before the first Next.
 func (fr *FrameReader) SetBudget(b BufferBudget) { fr.budget = b }
 
 // Release drops the buffers and gives back to the budget what it was
