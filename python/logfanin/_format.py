@@ -2,7 +2,6 @@
 
 import json
 import logging
-import os
 from itertools import islice
 
 from . import _wire
@@ -128,12 +127,14 @@ def _message(record, formatter):
 def _extra(record):
     """The extra fields of record, in the order they were given. A
     LogRecord's own attributes come first in its __dict__ (set by its
-    __init__), the extra ones after them."""
+    __init__), the extra ones after them. A name that is not a str is
+    kept: the encoder writes it as it writes such a dict key (the
+    careful path as its repr, if the encoder can't)."""
     rd = record.__dict__
     if len(rd) <= _NSTD:
         return ()
     return [(k, v) for k, v in islice(rd.items(), _NSTD, None)
-            if k not in _STANDARD and k not in CORE and isinstance(k, str)]
+            if k not in _STANDARD and k not in CORE]
 
 
 def _exc_stack(record, formatter):
@@ -265,9 +266,10 @@ def format_bytes(record, formatter, framed=False):
     after the 4-byte length of a stream frame), byte for byte what the
     encoder writes for that dict, built for speed (the cost per record is
     most of what logging costs a worker): the text in pieces, joined
-    once, names and keys as JSON remembered, long plain strings copied
-    once into the frame. A record the fast path can't encode takes the
-    careful one, which converts what JSON can't hold."""
+    once, names and keys as JSON remembered, long plain strings put in as
+    their bytes, unescaped. A record the fast path can't encode (a value
+    JSON can't hold, a field name that is not a str) takes the careful
+    one, which converts what JSON can't hold."""
     try:
         if formatter is None:
             msg = record.msg
@@ -313,7 +315,7 @@ def format_bytes(record, formatter, framed=False):
             add = parts.append
             for k, v in islice(rd.items(), _NSTD, None):
                 if k.__class__ is not str:  # before the cache: a str subclass may equal a cached name
-                    return _format_dict(record, formatter, msg, framed)
+                    raise TypeError("a field name that is not a str: the careful path writes it")
                 key = keys.get(k)
                 if not key:
                     if key is not None:
@@ -355,23 +357,4 @@ def format_bytes(record, formatter, framed=False):
         return b"".join(out)
     except Exception:
         data = encode(record_fields(record, formatter)).encode()
-    return _frame_header(len(data)) + data if framed else data
-
-
-def _format_dict(record, formatter, msg, framed):
-    """format_bytes for a record whose __dict__ has a key that is not a
-    str, which the encoder writes as it writes a dict's key (and the
-    careful path leaves out)."""
-    d = {"ts": record.created, "level": _levels.get(record.levelno) or level_name(record), "logger": record.name,
-         "msg": msg, "pid": record.process, "thread": record.threadName}
-    for k, v in islice(record.__dict__.items(), _NSTD, None):
-        if k not in _SKIP:
-            d[k] = v
-    if record.exc_info or record.exc_text or record.stack_info:
-        exc, stack = _exc_stack(record, formatter)
-        if exc is not None:
-            d["exc_info"] = exc
-        if stack is not None:
-            d["stack_info"] = stack
-    data = _fast_encode(d).encode()
     return _frame_header(len(data)) + data if framed else data

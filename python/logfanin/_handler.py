@@ -82,14 +82,15 @@ class Handler(logging.Handler):
 
     ``msg`` is the formatter's output (``setFormatter``) without the
     traceback, or the record's message; fields given with ``extra={…}``
-    follow; a value JSON can't hold is written as its ``repr``.
+    follow; a value JSON can't hold is written as its ``repr`` (an int too
+    long for text as its hex, a failing ``__repr__`` as a placeholder).
 
     On a stream socket records are acknowledged: the handler keeps each
     until the writer has written it, and after a lost connection (a writer
     restart, even a SIGKILL) reconnects and sends the unacknowledged ones
     again; the writer writes each once. ``buffer_size`` bounds the bytes
-    held; the socket's send buffer in the kernel is made as large (within
-    ``net.core.wmem_max``, and holding copies of records the handler holds
+    held; the socket's send buffer in the kernel is made as large (at most
+    twice ``net.core.wmem_max`` on Linux, and holding copies of records the handler holds
     too), so that a batch goes in one system call. When the handler's
     buffer is full, ``policy="block"`` waits up to ``timeout`` seconds for
     room (None: forever) and ``policy="drop"`` does not wait;

@@ -69,7 +69,7 @@ class StreamClient:
         self.sent = deque()  # frames sent on this connection, not acknowledged
         self.unsent = deque()  # frames not sent yet (a replay goes first)
         self.held = 0  # bytes in sent and unsent
-        self.sleeping = AWAKE  # IDLE: the sender waits for work; BACKOFF: to reconnect
+        self.sleeping = AWAKE  # what the sender thread waits for, if anything: one of the states above
         self.fast = False  # put may take its short path: started, not closing, no drops to report
         self.want_acks = 0  # callers waiting for an acknowledgement
         self.pending_drops = 0
@@ -123,8 +123,10 @@ class StreamClient:
             need = n
             if self.pending_drops:
                 # The drop notice goes first: room for both (with slack
-                # for a count and a time that grow while we wait).
-                need += 4 + len(drop_notice(self.pending_drops)) + _NOTICE_SLACK
+                # for a count and a time that grow while we wait), or for
+                # as much as the buffer holds: a record near its size then
+                # waits for the notice below, as any record does.
+                need = min(n + 4 + len(drop_notice(self.pending_drops)) + _NOTICE_SLACK, self.limit)
             if self.held + need > self.limit and not self._room(need):
                 self.pending_drops += 1
                 self.stats["dropped"] += 1
@@ -335,7 +337,7 @@ class StreamClient:
             sockfd = sock.fileno()
             poller.register(sockfd, _POLLIN)
             try:
-                ready = self._sleep(poller, ACKWAIT, None, True)
+                ready = self._sleep(poller, ACKWAIT, None)
             finally:
                 poller.unregister(sockfd)
             if any(fd == sockfd for fd, _ in ready):
@@ -343,16 +345,16 @@ class StreamClient:
                 if err is not None:
                     self._broken(sock, err)
 
-    def _sleep(self, poller, how, timeout, want=None):
-        """Wait for a wake-up (or the socket, if registered: want) for at
-        most timeout seconds; returns poll's events. Returns at once if,
-        under the lock, there is work the caller did not see."""
+    def _sleep(self, poller, how, timeout):
+        """Wait for a wake-up (or the socket, if registered) for at most
+        timeout seconds; returns poll's events. Returns at once if, under
+        the lock, there is work the caller did not see."""
         with self.lock:
             if self.stopped:
                 return []
             if how == IDLE and self.unsent:
                 return []
-            if want is not None and want != self._want_acks_locked():
+            if how == ACKWAIT and not self._want_acks_locked():
                 return []
             self.sleeping = how
         try:
@@ -375,12 +377,12 @@ class StreamClient:
             # default (about 200 KiB) a batch of large records goes in many
             # partial sends, each a wait in poll and a handoff of the GIL,
             # which cost the sender about as much as copying the bytes.
-            # The kernel doubles the size asked for and caps it at
-            # net.core.wmem_max; it holds no more than the buffer does,
+            # Linux caps the size asked for at net.core.wmem_max and then
+            # doubles it; the socket holds no more than the buffer does,
             # and a small buffer keeps the default. The option is a C int.
             if s.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) < self.limit:
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, min(self.limit // 2, 2**31 - 1))
-        except (OSError, OverflowError, TypeError):
+        except OSError:
             pass
         try:
             s.connect(self.path)

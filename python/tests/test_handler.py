@@ -251,11 +251,21 @@ class TestFormat(unittest.TestCase):
                   (1, (2,)), {"a": {"b": [1.5, "é"]}}, {1: "x", 2.5: "y", None: "z", True: "t"}, {(1, 2): "tuple key"},
                   object(), b"bytes", "é", "", "\U0001f600", "x" * n, "\n" * n, "y" * (n - 1), Exception("boom")]
 
+        # The reference knows the rules on its own, not through the module:
+        # a LogRecord's own attributes, those a formatter sets and the core
+        # field names are not extra fields; levels are lower case, with
+        # warn and crit for WARNING and CRITICAL.
+        own = set(vars(logging.LogRecord("", 0, "", 0, "", (), None)))
+        skip = own | {"message", "asctime", "taskName", "ts", "level", "logger", "msg", "pid", "thread",
+                      "exc_info", "stack_info"}
+        short = {"warning": "warn", "critical": "crit"}
+
         def reference(rec, msg):
-            d = {"ts": rec.created, "level": _format.level_name(rec), "logger": rec.name, "msg": msg,
+            level = rec.levelname.lower()
+            d = {"ts": rec.created, "level": short.get(level, level), "logger": rec.name, "msg": msg,
                  "pid": rec.process, "thread": rec.threadName}
-            for k, v in list(rec.__dict__.items())[_format._NSTD:]:
-                if k not in _format._SKIP:
+            for k, v in rec.__dict__.items():
+                if k not in skip:
                     d[k] = v
             try:
                 return json.dumps(d, separators=(",", ":"), default=repr, allow_nan=False).encode()
@@ -521,8 +531,8 @@ class TestStream(TempDirTest):
         h.close()
 
     def test_buffer_larger_than_a_socket_option_holds(self):
-        # A buffer of 4 GiB or more asks for a send buffer a C int can't
-        # hold: the socket keeps its default and records still go.
+        # A buffer of 4 GiB or more would ask for a send buffer a C int can't
+        # hold: the request is clamped to the largest int, and records go.
         sc = self.sidecar()
         h = logfanin.Handler(sc.addr, buffer_size=1 << 33)
         log = logger("bigbuf", h)
@@ -530,6 +540,30 @@ class TestStream(TempDirTest):
         self.assertTrue(h.flush(10))
         self.assertEqual([r["i"] for r in sc.records() if r.get("logger") == "bigbuf"], [1])
         h.close()
+
+    def test_record_near_the_buffer_size_waits_behind_a_drop_notice(self):
+        # Drops to report, and a record about as large as the whole buffer:
+        # it can't have room for itself and the notice at once, so it waits
+        # for the notice to go, as any record does; it is not dropped.
+        c = _stream.StreamClient(os.path.join(self.dir, "nobody.sock"), "block", 10, 4096, True,
+                                 lambda msg: None)
+        c.thread = threading.current_thread()  # no sender: the sender below stands in for it
+        c.sleeping = _stream.WAITING
+        c.pending_drops = 1
+        record = _wire.frame_header(c.limit - 24) + b"r" * (c.limit - 24)
+
+        def send_the_notice():  # what the sender and the writer's ack do
+            with c.lock:
+                while not c.unsent:
+                    c.io_cond.wait()
+                c.held -= len(c.unsent.popleft())
+                c.cond.notify_all()
+
+        sender = threading.Thread(target=send_the_notice, daemon=True)
+        sender.start()
+        self.assertTrue(c.put(record), "the record was dropped")
+        sender.join()
+        self.assertEqual((list(c.unsent), c.pending_drops), ([record], 0))
 
     def test_records_share_sends_while_the_writer_lags(self):
         # More than half the buffer unacknowledged (the writer stopped):
