@@ -299,17 +299,28 @@ func (f *Forwarder) openEntry(e entry) (*source, error) {
 		if b.Plain == "" {
 			continue
 		}
-		file, err := os.Open(b.Plain)
-		if err != nil {
+		// Identified by a stat, which needs no read permission: only the
+		// file that is the entry must open, and if it does not, it is
+		// there all the same (try again, never count it lost).
+		fi, err := os.Stat(b.Plain)
+		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
-		if fi, err := file.Stat(); err == nil {
-			if dev, ino := identity(fi); dev == e.Dev && ino == e.Ino {
-				f.st.Files[0].Backup, f.st.Files[0].Size = b.Plain, fi.Size()
-				return &source{ent: f.st.Files[0], file: file, r: file}, nil
-			}
+		if err != nil {
+			return nil, err
 		}
-		file.Close()
+		if dev, ino := identity(fi); dev != e.Dev || ino != e.Ino {
+			continue
+		}
+		file, err := os.Open(b.Plain)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // removed just now
+		}
+		if err != nil {
+			return nil, err
+		}
+		f.st.Files[0].Backup, f.st.Files[0].Size = b.Plain, fi.Size()
+		return &source{ent: f.st.Files[0], file: file, r: file}, nil
 	}
 	return nil, nil
 }
