@@ -28,7 +28,7 @@ func mapLine(line []byte, uid string, observed pcommon.Timestamp, lr plog.LogRec
 func (p *scanner) record(line, uid string, observed pcommon.Timestamp, lr plog.LogRecord) {
 	// An object as the writer decides it (JSON, valid UTF-8), so that
 	// every line the writer wrote is one.
-	obj := trimJSONSpace(line)
+	obj := strings.Trim(line, " \t\r\n") // JSON's whitespace
 	if len(obj) >= 2 && obj[0] == '{' && obj[len(obj)-1] == '}' {
 		p.s, p.i, p.depth = obj, 0, 0
 		if !p.fields(lr) {
@@ -41,18 +41,6 @@ func (p *scanner) record(line, uid string, observed pcommon.Timestamp, lr plog.L
 	}
 	lr.SetObservedTimestamp(observed)
 	lr.Attributes().PutStr(AttrUID, uid)
-}
-
-// trimJSONSpace drops JSON whitespace from both ends of s.
-func trimJSONSpace(s string) string {
-	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
-	for len(s) > 0 && isSpace(s[0]) {
-		s = s[1:]
-	}
-	for len(s) > 0 && isSpace(s[len(s)-1]) {
-		s = s[:len(s)-1]
-	}
-	return s
 }
 
 // fields reads the top-level object in p.s into lr; false if p.s is not

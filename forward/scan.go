@@ -12,12 +12,6 @@ import (
 	"github.com/logfanin/logfanin/internal/jsonline"
 )
 
-// maxDepth is how deeply objects and arrays may nest in a line that is
-// mapped field by field: encoding/json's limit, so that the lines the
-// writer takes for objects (its validator agrees with encoding/json) are
-// the lines mapped as objects here.
-const maxDepth = 10000
-
 // scanner reads one JSON text in a single pass, validating it as it goes
 // and storing what it reads in pdata values. It works on a string holding
 // a copy of the line: a key or a string without escapes becomes a part of
@@ -232,7 +226,7 @@ func setNumber(dst pcommon.Value, raw string, integer bool) {
 func (p *scanner) enter() bool {
 	p.i++
 	p.depth++
-	return p.depth <= maxDepth
+	return p.depth <= jsonline.MaxDepth // the writer's limit: the lines it takes for objects are mapped as objects
 }
 
 // leave skips whitespace and reports whether the closing bracket c comes

@@ -19,9 +19,10 @@ import (
 // object must be compacted) and whether a top-level key may be one of the
 // writer's names (claimOwned must look).
 
-// maxDepth is encoding/json's limit on nesting: a value nested deeper is
-// invalid to json.Valid, so it is to this validator too.
-const maxDepth = 10000
+// MaxDepth is encoding/json's limit on nesting: a value nested deeper is
+// invalid to json.Valid, so it is to this validator too, and a reader of
+// what the validator accepts can rely on it.
+const MaxDepth = 10000
 
 // scan flags: what scanObject found.
 const (
@@ -72,7 +73,7 @@ value:
 		}
 		goto after
 	case '{', '[':
-		if depth++; depth > maxDepth {
+		if depth++; depth > MaxDepth {
 			return 0
 		}
 		if depth>>6 >= len(arrays) {

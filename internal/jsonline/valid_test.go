@@ -56,7 +56,7 @@ func TestIsObject(t *testing.T) {
 
 // TestIsObjectDepth: encoding/json's nesting limit is the validator's.
 func TestIsObjectDepth(t *testing.T) {
-	for _, d := range []int{maxDepth - 1, maxDepth, maxDepth + 1} {
+	for _, d := range []int{MaxDepth - 1, MaxDepth, MaxDepth + 1} {
 		for _, open := range []string{"[", `{"a":`} {
 			close := "]"
 			if open != "[" {
