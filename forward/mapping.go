@@ -14,17 +14,11 @@ import (
 // forwarded twice (at least once allows it) carries the same value.
 const AttrUID = "log.record.uid"
 
-// mapLine fills lr from one line of the log, without its newline: a JSON
-// object gives the time (ts or time), the severity (level), the body (msg
-// or message) and attributes (every other field, nested objects as maps);
-// anything else is the body, as a string. uid names the line.
-func mapLine(line []byte, uid string, observed pcommon.Timestamp, lr plog.LogRecord) {
-	var p scanner
-	p.record(string(line), uid, observed, lr)
-}
-
-// record is mapLine on a line given as a string, read in one pass: the
-// record's strings are parts of line, not copies.
+// record fills lr from one line of the log, without its newline, read in
+// one pass: a JSON object gives the time (ts or time), the severity
+// (level), the body (msg or message) and attributes (every other field,
+// nested objects as maps); anything else is the body, as a string. uid
+// names the line. The record's strings are parts of line, not copies.
 func (p *scanner) record(line, uid string, observed pcommon.Timestamp, lr plog.LogRecord) {
 	// An object as the writer decides it (JSON, valid UTF-8), so that
 	// every line the writer wrote is one.
@@ -218,13 +212,8 @@ const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 // uidLen is the length of a record uid.
 const uidLen = 26
 
-// recordUID returns the 128 bits of (file id, offset) in a ULID's
+// appendUID appends the 128 bits of (file id, offset) to dst in a ULID's
 // spelling: 26 characters of Crockford's base32.
-func recordUID(file uint64, offset int64) string {
-	return string(appendUID(nil, file, offset))
-}
-
-// appendUID appends recordUID(file, offset) to dst.
 func appendUID(dst []byte, file uint64, offset int64) []byte {
 	var b [uidLen]byte
 	hi, lo := file, uint64(offset)

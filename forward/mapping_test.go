@@ -10,6 +10,17 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 )
 
+// mapLine maps one line as the forwarder does, for the tests.
+func mapLine(line []byte, uid string, observed pcommon.Timestamp, lr plog.LogRecord) {
+	var p scanner
+	p.record(string(line), uid, observed, lr)
+}
+
+// recordUID is the uid appendUID spells, as a string.
+func recordUID(file uint64, offset int64) string {
+	return string(appendUID(nil, file, offset))
+}
+
 func mapped(line string) plog.LogRecord {
 	lr := plog.NewLogRecord()
 	mapLine([]byte(line), "UID", 42, lr)

@@ -62,7 +62,7 @@ func gjsonMapLine(line []byte, uid string, observed pcommon.Timestamp, lr plog.L
 	attrs.PutStr(AttrUID, uid)
 }
 
-// putValue stores a JSON value as an attribute value: strings, booleans,
+// gjsonPutValue stores a JSON value as an attribute value: strings, booleans,
 // integers as int64, other numbers as double, arrays as slices, objects as
 // maps, null as an empty value.
 func gjsonPutValue(dst pcommon.Value, v gjson.Result) {
@@ -96,7 +96,7 @@ func gjsonPutValue(dst pcommon.Value, v gjson.Result) {
 	}
 }
 
-// timeOf reads a time stamp: a number is seconds since the epoch (zap's
+// gjsonTimeOf reads a time stamp: a number is seconds since the epoch (zap's
 // default encoder; milliseconds, microseconds and nanoseconds are told
 // apart by magnitude), a string is RFC 3339 or zap's ISO 8601.
 func gjsonTimeOf(v gjson.Result) (pcommon.Timestamp, bool) {
@@ -139,8 +139,6 @@ func gjsonTimeOf(v gjson.Result) (pcommon.Timestamp, bool) {
 	}
 	return 0, false
 }
-
-// severity maps a level name to an OpenTelemetry severity number: zap's
 
 // isObjectLine is the verdict on a line of encoding/json: one object, in
 // valid UTF-8, JSON whitespace around it allowed.
