@@ -161,9 +161,10 @@ func timeOfNumber(raw string, integer bool) (pcommon.Timestamp, bool) {
 		return pcommon.Timestamp(f * 1e6), true
 	case f < 1e17:
 		return pcommon.Timestamp(f * 1e3), true
+	case f < math.MaxUint64: // an integer reaches here only if it did not fit an int64
+		return pcommon.Timestamp(f), true
 	}
-	// An integer reaches here only if it did not fit an int64.
-	return pcommon.Timestamp(f), true
+	return 0, false // past what a Timestamp holds: converting it would give an arbitrary time
 }
 
 // timeOfString reads a string as a time stamp: RFC 3339 or zap's ISO 8601.

@@ -67,6 +67,8 @@ func TestMapTimes(t *testing.T) {
 		{`{"ts":1700000000123456789}`, time.Unix(0, 1700000000123456789)},
 		{`{"ts":1700000000.25}`, time.Unix(1700000000, 25e7)},
 		{`{"ts":1.7e12}`, time.UnixMilli(17e11)},
+		{`{"ts":1.7e15}`, time.UnixMicro(17e14)},
+		{`{"ts":1.7e18}`, time.Unix(0, 17e17)},
 		{`{"time":"2026-11-29T10:00:00.5Z","msg":"x"}`, time.Date(2026, 11, 29, 10, 0, 0, 5e8, time.UTC)},
 		{`{"ts":"2026-11-29T10:00:00.500+0100"}`, time.Date(2026, 11, 29, 9, 0, 0, 5e8, time.UTC)},
 	} {
@@ -74,10 +76,19 @@ func TestMapTimes(t *testing.T) {
 			t.Errorf("%s: time %v, want %v", c.line, got, c.want)
 		}
 	}
+	// Past an int64, within a Timestamp: nanoseconds.
+	if got := mapped(`{"ts":10000000000000000000}`).Timestamp(); got != pcommon.Timestamp(1e19) {
+		t.Errorf("ts 1e19: %d", got)
+	}
 	// Not a time: kept as an attribute.
 	lr := mapped(`{"ts":"yesterday"}`)
 	if lr.Timestamp() != 0 || lr.Attributes().AsRaw()["ts"] != "yesterday" {
 		t.Errorf("ts yesterday: %v %v", lr.Timestamp(), lr.Attributes().AsRaw())
+	}
+	for _, line := range []string{`{"ts":0}`, `{"ts":-5}`, `{"ts":1e400}`, `{"ts":123456789012345678901}`} {
+		if lr := mapped(line); lr.Timestamp() != 0 || lr.Attributes().AsRaw()["ts"] == nil {
+			t.Errorf("%s: time %v, attributes %v; want no time, ts kept", line, lr.Timestamp(), lr.Attributes().AsRaw())
+		}
 	}
 }
 

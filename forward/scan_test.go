@@ -124,6 +124,8 @@ func gjsonTimeOf(v gjson.Result) (pcommon.Timestamp, bool) {
 			return pcommon.Timestamp(f * 1e6), true
 		case f < 1e17:
 			return pcommon.Timestamp(f * 1e3), true
+		case f >= math.MaxUint64: // more nanoseconds than a Timestamp holds: not a time
+			return 0, false
 		default:
 			if n, err := strconv.ParseInt(v.Raw, 10, 64); err == nil {
 				return pcommon.Timestamp(n), true
