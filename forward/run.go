@@ -455,24 +455,20 @@ func (f *Forwarder) request(src *source, lines, size int) plogotlp.ExportRequest
 	recs.EnsureCapacity(lines)
 	now := pcommon.NewTimestampFromTime(time.Now())
 	data := string(src.buf[:size])
-	uids := make([]byte, 0, lines*uidLen)
+	// The uids go into one string for the batch: a record's is a slice
+	// of it (a Builder's strings stay valid as it grows).
+	var uids strings.Builder
+	uids.Grow(lines * uidLen)
 	for off := 0; off < len(data); {
-		uids = appendUID(uids, src.ent.ID, src.base+int64(off))
-		i := strings.IndexByte(data[off:], '\n')
-		if i < 0 {
-			break
+		line, next := data[off:], len(data)
+		if i := strings.IndexByte(line, '\n'); i >= 0 {
+			line, next = line[:i], off+i+1
 		}
-		off += i + 1
-	}
-	allUIDs := string(uids)
-	for n := 0; len(data) > 0; n++ {
-		line := data
-		if i := strings.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			data = ""
-		}
-		f.scan.record(line, allUIDs[n*uidLen:(n+1)*uidLen], now, recs.AppendEmpty())
+		var uid [uidLen]byte
+		uids.Write(appendUID(uid[:0], src.ent.ID, src.base+int64(off)))
+		all := uids.String()
+		f.scan.record(line, all[len(all)-uidLen:], now, recs.AppendEmpty())
+		off = next
 	}
 	return plogotlp.NewExportRequestFromLogs(ld)
 }
