@@ -54,7 +54,7 @@ var contenders = []contender{
 	{name: "fanin-pipe", kind: kindSidecar, listen: "fd", safe: true, desc: "logfanin sidecar over one inherited pipe (fd:N), PIPE_BUF chunks"},
 	{name: "fanin-dgram", kind: kindSidecar, listen: "unixgram", safe: true, desc: "logfanin sidecar over unixgram://, one datagram per record"},
 	{name: "fanin-frames", kind: kindFrames, listen: "unix", safe: true, desc: "pre-encoded records, each one frame in its own write(2) on the sidecar's stream socket, no hello: what a client in any language does"},
-	{name: "obvious-frames", kind: kindFrames, listen: "unix", obvious: true, desc: "the fanin-frames producers into an obvious fan-in written as a baseline (goroutine per connection, a mutex around a 64 KiB bufio.Writer, no validation, no bounds)"},
+	{name: "obvious-frames", kind: kindFrames, obvious: true, desc: "the fanin-frames producers into an obvious fan-in written as a baseline (goroutine per connection, a mutex around a 64 KiB bufio.Writer, no validation, no bounds)"},
 	{name: "fanin-bytes", kind: kindSinkBytes, listen: "unix", safe: true, desc: "pre-encoded records handed to the default sink's Write (the shared ring, acks on): the ring without zap's encoding, as a log/slog JSON handler over the sink would use it"},
 	{name: "direct", kind: kindDirect, safe: true, desc: "direct mode (atomicwrite), LockAuto: O_APPEND write(2) up to PIPE_BUF, flock above"},
 	{name: "direct-rotate", kind: kindDirect, safe: true, direct: []atomicwrite.Option{atomicwrite.WithMaxSize(directRotateSize)}, desc: "direct mode with cross-process rotation every 32 MiB"},

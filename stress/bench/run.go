@@ -155,7 +155,7 @@ func runCell(cfg *Config, producers, size int) []Result {
 		switch {
 		case c.kind == kindRsyslog && cfg.Rsyslogd == "":
 			results[i] = Result{Contender: name, Producers: producers, Size: size, Note: "skipped: rsyslogd not available"}
-		case (c.kind == kindSidecar || c.listen != "") && !c.obvious && cfg.Sidecar == "":
+		case (c.kind == kindSidecar || c.listen != "") && cfg.Sidecar == "":
 			results[i] = Result{Contender: name, Producers: producers, Size: size, Note: "skipped: no sidecar binary"}
 		case c.kind == kindPython && pythonMissing() != "":
 			results[i] = Result{Contender: name, Producers: producers, Size: size, Note: "skipped: " + pythonMissing()}
