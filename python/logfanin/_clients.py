@@ -24,6 +24,12 @@ class _KernelBuffered:
     def buffered(self):
         return 0
 
+    def _reset(self):
+        """The state a forked child starts again with."""
+        self.lock = threading.Lock()
+        self.pending_drops = 0
+        self.stats = {"sent": 0, "dropped": 0, "reconnects": 0, "errors": 0}
+
 
 class PipeClient(_KernelBuffered):
     """Pipe chunks (docs/PROTOCOL.md) on an inherited pipe shared with
@@ -37,11 +43,9 @@ class PipeClient(_KernelBuffered):
         super().__init__(policy, timeout, errors)
 
     def _reset(self):
-        self.lock = threading.Lock()
+        super()._reset()
         self.record_id = int.from_bytes(os.urandom(4), "big")
-        self.pending_drops = 0
         self.broken = False
-        self.stats = {"sent": 0, "dropped": 0, "reconnects": 0, "errors": 0}
         self.poller = None
 
     def after_fork_in_child(self):
@@ -116,11 +120,10 @@ class DatagramClient(_KernelBuffered):
         super().__init__(policy, timeout, errors)
 
     def _reset(self):
-        self.lock = threading.Lock()
+        super()._reset()
         self.sock = None
-        self.pending_drops = 0
         self.down = False
-        self.stats = {"sent": 0, "dropped": 0, "reconnects": 0, "errors": 0, "oversize": 0}
+        self.stats["oversize"] = 0
 
     def after_fork_in_child(self):
         sock = self.sock
