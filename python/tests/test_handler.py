@@ -592,46 +592,35 @@ class TestStream(TempDirTest):
         got = [r["i"] for r in sc.records() if r.get("logger") == "lag"]
         self.assertEqual(got, list(range(-1, 340)))
 
+    def _log_while_stopped(self, name, n, pad, **handler_kw):
+        """Log n records with pad(i) as their pad while the sidecar is
+        stopped, then let it go and check every record, whole and in order."""
+        sc = self.sidecar()
+        h = logfanin.Handler(sc.addr, **handler_kw)
+        log = logger(name, h)
+        sc.signal(signal.SIGSTOP)
+        try:
+            for i in range(n):
+                log.info(name, extra={"i": i, "pad": pad(i)})
+        finally:
+            sc.signal(signal.SIGCONT)
+        self.assertTrue(h.flush(30))
+        h.close()
+        recs = [r for r in sc.records() if r.get("logger") == name]
+        self.assertEqual([r["i"] for r in recs], list(range(n)))
+        for r in recs:
+            self.assertEqual(r["pad"], pad(r["i"]))
+
     def test_large_records_through_partial_sends(self):
         # Large frames are sent as they are, several per sendmsg; the
         # socket takes part of a batch (6 MB, the writer stopped while they
         # are logged), and the rest must follow from where it stopped.
-        sc = self.sidecar()
-        h = logfanin.Handler(sc.addr, buffer_size=8 << 20)
-        log = logger("large", h)
-        n = 300
-        sc.signal(signal.SIGSTOP)
-        try:
-            for i in range(n):
-                log.info("large", extra={"i": i, "pad": chr(0x41 + i % 26) * (20000 + i)})
-        finally:
-            sc.signal(signal.SIGCONT)
-        self.assertTrue(h.flush(30))
-        h.close()
-        recs = [r for r in sc.records() if r.get("logger") == "large"]
-        self.assertEqual([r["i"] for r in recs], list(range(n)))
-        for r in recs:
-            self.assertEqual(r["pad"], chr(0x41 + r["i"] % 26) * (20000 + r["i"]))
+        self._log_while_stopped("large", 300, lambda i: chr(0x41 + i % 26) * (20000 + i), buffer_size=8 << 20)
 
     def test_small_and_large_records_in_one_batch(self):
         # Large frames (records with long plain strings) among small ones
         # in one batch, which is joined: every record whole, in order.
-        sc = self.sidecar()
-        h = logfanin.Handler(sc.addr)
-        log = logger("mixed", h)
-        n = 200
-        sc.signal(signal.SIGSTOP)
-        try:
-            for i in range(n):
-                log.info("mixed", extra={"i": i, "pad": chr(0x61 + i % 26) * (10000 if i % 20 == 0 else 100)})
-        finally:
-            sc.signal(signal.SIGCONT)
-        self.assertTrue(h.flush(30))
-        h.close()
-        recs = [r for r in sc.records() if r.get("logger") == "mixed"]
-        self.assertEqual([r["i"] for r in recs], list(range(n)))
-        for r in recs:
-            self.assertEqual(r["pad"], chr(0x61 + r["i"] % 26) * (10000 if r["i"] % 20 == 0 else 100))
+        self._log_while_stopped("mixed", 200, lambda i: chr(0x61 + i % 26) * (10000 if i % 20 == 0 else 100))
 
     def test_flush_after_every_record(self):
         # A flush that comes while the sender goes to sleep must still get
