@@ -54,7 +54,7 @@ func startObvious(cfg *Config, dir, out string) (*sidecar, error) {
 		return nil, err
 	}
 	s.rss = monitorRSS(s.cmd.Process.Pid)
-	if err := waitFor(func() bool { _, err := os.Stat(j.Sock); return err == nil }, 10*time.Second); err != nil {
+	if !awaitSocket(j.Sock) {
 		s.kill()
 		return nil, fmt.Errorf("obvious fan-in did not create its socket: %s", s.stderr.String())
 	}

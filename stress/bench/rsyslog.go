@@ -92,7 +92,7 @@ func startRsyslog(bin, dir, out string) (*rsyslog, error) {
 		return nil, err
 	}
 	r.rss = monitorRSS(r.cmd.Process.Pid)
-	if err := waitFor(func() bool { _, err := os.Stat(r.sock); return err == nil }, 10*time.Second); err != nil {
+	if !awaitSocket(r.sock) {
 		r.kill()
 		return nil, fmt.Errorf("rsyslogd did not create its socket: %s", r.stderr.String())
 	}

@@ -76,12 +76,17 @@ func startSidecarArgs(bin, scheme, dir string, args []string, stdout io.Writer) 
 		pr.Close()
 		return s, nil
 	}
-	sock := strings.TrimPrefix(listen, scheme+"://")
-	if err := waitFor(func() bool { _, err := os.Stat(sock); return err == nil }, 10*time.Second); err != nil {
+	if !awaitSocket(strings.TrimPrefix(listen, scheme+"://")) {
 		s.kill()
 		return nil, fmt.Errorf("sidecar did not create its socket: %s", s.stderr.String())
 	}
 	return s, nil
+}
+
+// awaitSocket reports whether the socket file at path appeared within
+// ten seconds: a server started in the background is serving.
+func awaitSocket(path string) bool {
+	return waitFor(func() bool { _, err := os.Stat(path); return err == nil }, 10*time.Second) == nil
 }
 
 func (s *sidecar) finish(want int) (writerStats, error) {
