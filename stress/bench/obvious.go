@@ -46,7 +46,7 @@ func startObvious(cfg *Config, dir, out string) (*sidecar, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &sidecar{addr: "unix://" + j.Sock}
+	s := &sidecar{name: "obvious fan-in", addr: "unix://" + j.Sock}
 	s.cmd = exec.Command(cfg.Self)
 	s.cmd.Env = append(os.Environ(), envObvious+"="+string(spec))
 	s.cmd.Stderr = &s.stderr

@@ -32,6 +32,7 @@ type writerStats struct {
 
 // sidecar is a running logfanin binary.
 type sidecar struct {
+	name   string // in errors: "sidecar", or the server that stands in for it
 	cmd    *exec.Cmd
 	addr   string
 	pipeW  *os.File
@@ -46,7 +47,7 @@ func startSidecar(bin, scheme, dir, out string) (*sidecar, error) {
 }
 
 func startSidecarArgs(bin, scheme, dir string, args []string, stdout io.Writer) (*sidecar, error) {
-	s := &sidecar{}
+	s := &sidecar{name: "sidecar"}
 	var listen string
 	var files []*os.File
 	var pr *os.File
@@ -99,16 +100,16 @@ func (s *sidecar) finish(want int) (writerStats, error) {
 	ws := writerStats{done: time.Now(), peakRSS: s.rss.finish()}
 	ws.ru, _ = s.cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	if err != nil {
-		return ws, fmt.Errorf("sidecar: %v: %s", err, s.stderr.String())
+		return ws, fmt.Errorf("%s: %v: %s", s.name, err, s.stderr.String())
 	}
 	m := statRe.FindAllStringSubmatch(s.stderr.String(), -1)
 	if len(m) == 0 {
-		return ws, fmt.Errorf("sidecar printed no stats line: %s", s.stderr.String())
+		return ws, fmt.Errorf("%s printed no stats line: %s", s.name, s.stderr.String())
 	}
 	last := m[len(m)-1]
 	ws.writes, _ = strconv.ParseUint(last[2], 10, 64)
 	if n, _ := strconv.Atoi(last[1]); n != want {
-		ws.note = fmt.Sprintf("sidecar counted %d records of %d", n, want)
+		ws.note = fmt.Sprintf("%s counted %d records of %d", s.name, n, want)
 	}
 	return ws, nil
 }
