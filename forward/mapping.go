@@ -40,28 +40,13 @@ func (p *scanner) record(line, uid string, observed pcommon.Timestamp, lr plog.L
 // fields reads the top-level object in p.s into lr; false if p.s is not
 // one JSON object.
 func (p *scanner) fields(lr plog.LogRecord) bool {
-	if !p.enter() {
-		return false
-	}
 	attrs := lr.Attributes()
 	// Room for as many attributes as the last record had, and the uid:
 	// the records of one log tend to look alike.
 	attrs.EnsureCapacity(p.attrs + 1)
 	var level string
-	if !p.next('}') {
-		for {
-			p.ws()
-			key, ok := p.str()
-			if !ok || !p.next(':') || !p.field(lr, attrs, key, &level) {
-				return false
-			}
-			if p.next('}') {
-				break
-			}
-			if !p.next(',') {
-				return false
-			}
-		}
+	if !p.members(func(key string) bool { return p.field(lr, attrs, key, &level) }) {
+		return false
 	}
 	if p.ws(); p.i != len(p.s) {
 		return false // something after the object

@@ -242,6 +242,12 @@ func (p *scanner) leave(c byte) bool {
 // object reads an object, at its opening brace, into m; of a repeated
 // key the last value wins, in the place of the first.
 func (p *scanner) object(m pcommon.Map) bool {
+	return p.members(func(key string) bool { return p.value(m.PutEmpty(key)) })
+}
+
+// members reads an object, at its opening brace, handing each key to
+// member, which reads the value that follows.
+func (p *scanner) members(member func(key string) bool) bool {
 	if !p.enter() {
 		return false
 	}
@@ -251,7 +257,7 @@ func (p *scanner) object(m pcommon.Map) bool {
 	for {
 		p.ws()
 		k, ok := p.str()
-		if !ok || !p.next(':') || !p.value(m.PutEmpty(k)) {
+		if !ok || !p.next(':') || !member(k) {
 			return false
 		}
 		if p.leave('}') {
