@@ -19,18 +19,29 @@ CORE = frozenset({"ts", "level", "logger", "msg", "pid", "thread", "exc_info", "
 _encoder = json.JSONEncoder(separators=(",", ":"), default=repr, allow_nan=False)
 _encode = _encoder.encode
 
-_levels = {}
+_levels = {}  # a record's levelname: the level field's value
 
 
 def level_name(record):
-    name = _levels.get(record.levelno)
-    if name is None:
-        name = record.levelname.lower()
-        if name == "warning":
-            name = "warn"
-        elif name == "critical":
-            name = "crit"
-        _levels[record.levelno] = name
+    """The level field of record: its levelname (which follows
+    logging.addLevelName) in lower case, "warn" and "crit" for WARNING
+    and CRITICAL. A levelname that is not a str is written as its repr."""
+    levelname = record.levelname
+    if levelname.__class__ is str:
+        name = _levels.get(levelname)
+        if name is not None:
+            return name
+        name = levelname.lower()
+    else:
+        name = _repr(levelname).lower()
+    if name == "warning":
+        name = "warn"
+    elif name == "critical":
+        name = "crit"
+    if levelname.__class__ is str:
+        if len(_levels) >= 256:  # a program may make up level names as it goes
+            _levels.clear()
+        _levels[levelname] = name
     return name
 
 
@@ -206,7 +217,7 @@ _CACHED = 4096  # names and keys remembered, at most (a program may make them up
 _names = {}  # logger and thread name: the name as JSON
 _SKIP_KEYS = dict.fromkeys(_SKIP, "")
 _keys = dict(_SKIP_KEYS)  # field name: ',"name":', or "" for a field not written as an extra one
-_mids = {}  # (levelno, logger name): ',"level":…,"logger":…,"msg":'
+_mids = {}  # (levelname, logger name): ',"level":…,"logger":…,"msg":'
 _tails = {}  # (pid, thread name): ',"pid":…,"thread":…'
 
 
@@ -251,13 +262,13 @@ def _name(s):
 
 def _mid(record):
     """The level and logger fields of record as JSON, and the msg key;
-    remembered for a logger name that is a str."""
+    remembered for a level and logger name that are str."""
     name = record.name
     mid = ',"level":%s,"logger":%s,"msg":' % (_quote(level_name(record)), _name(name))
-    if name.__class__ is str:
+    if name.__class__ is str and record.levelname.__class__ is str:
         if len(_mids) >= _CACHED:
             _mids.clear()
-        _mids[record.levelno, name] = mid
+        _mids[record.levelname, name] = mid
     return mid
 
 
@@ -278,8 +289,9 @@ def format_bytes(record, formatter, framed=False):
         else:
             msg = _message(record, formatter)
         name = record.name
-        if name.__class__ is str:
-            mid = _mids.get((record.levelno, name)) or _mid(record)
+        levelname = record.levelname
+        if name.__class__ is str and levelname.__class__ is str:
+            mid = _mids.get((levelname, name)) or _mid(record)
         else:
             mid = _mid(record)
         created = record.created

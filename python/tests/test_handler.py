@@ -364,6 +364,22 @@ class TestFormat(unittest.TestCase):
         self.assertIn("unrepresentable Bad", r["msg"])
         self.assertIn("formatting failed", r["msg"])
 
+    def test_level_names(self):
+        # The level field follows logging.addLevelName, also for a level
+        # already logged, in both the fast and the careful path.
+        self.addCleanup(logging.addLevelName, logging.INFO, "INFO")
+        (before,) = self.record(lambda l: l.info("before"))
+        logging.addLevelName(logging.INFO, "NOTICE")
+        after, careful = self.record(lambda l: (l.info("after"), l.info("nan", extra={"x": float("nan")})))
+        self.assertEqual((before["level"], after["level"], careful["level"]), ("info", "notice", "notice"))
+        # A levelname that is not a str (a record made from a dict) is
+        # written as its repr, and the record is not lost.
+        for bad in (None, ["a", "list"]):
+            with self.subTest(repr(bad)):
+                rec = logging.makeLogRecord({"msg": "odd level", "levelname": bad})
+                r = json.loads(_format.format_bytes(rec, None))
+                self.assertEqual((r["msg"], r["level"]), ("odd level", repr(bad).lower()))
+
     def test_record_subclass_message(self):
         # A LogRecord subclass (logging.setLogRecordFactory) that makes its
         # message its own way is asked for it, args or not.
