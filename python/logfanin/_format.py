@@ -25,13 +25,16 @@ _levels = {}  # a record's levelname: the level field's value
 def level_name(record):
     """The level field of record: its levelname (which follows
     logging.addLevelName) in lower case, "warn" and "crit" for WARNING
-    and CRITICAL. A levelname that is not a str is written as its repr."""
+    and CRITICAL. A levelname that is not a str is written as its repr;
+    only a str one is remembered (a subclass may compare as it likes)."""
     levelname = record.levelname
     if levelname.__class__ is str:
         name = _levels.get(levelname)
         if name is not None:
             return name
         name = levelname.lower()
+    elif isinstance(levelname, str):
+        name = str.lower(levelname)
     else:
         name = _repr(levelname).lower()
     if name == "warning":

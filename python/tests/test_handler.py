@@ -379,6 +379,12 @@ class TestFormat(unittest.TestCase):
                 rec = logging.makeLogRecord({"msg": "odd level", "levelname": bad})
                 r = json.loads(_format.format_bytes(rec, None))
                 self.assertEqual((r["msg"], r["level"]), ("odd level", repr(bad).lower()))
+        # A str subclass is a name all the same.
+        class Name(str):
+            pass
+
+        rec = logging.makeLogRecord({"msg": "named", "levelname": Name("WARNING")})
+        self.assertEqual(json.loads(_format.format_bytes(rec, None))["level"], "warn")
 
     def test_record_subclass_message(self):
         # A LogRecord subclass (logging.setLogRecordFactory) that makes its
