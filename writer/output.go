@@ -112,6 +112,10 @@ type FileOutput struct {
 	lastCheck  time.Time
 	checkEvery time.Duration
 
+	// lumberjack's file is closed or was opened without O_APPEND: the
+	// next write opens it with openAppend.
+	reopen bool
+
 	rotations atomic.Uint64
 	autoOpens atomic.Uint64
 
@@ -161,8 +165,7 @@ func NewFileOutput(cfg FileConfig) (*FileOutput, error) {
 		watcher:    cfg.Watcher,
 		localTime:  cfg.LocalTime,
 	}
-	// An empty write opens the file (or fails) without writing anything.
-	if _, err := f.l.Write(nil); err != nil {
+	if err := f.openAppend(); err != nil {
 		return nil, fmt.Errorf("file output %s: %w", cfg.Path, err)
 	}
 	f.statSize()
@@ -174,6 +177,25 @@ func NewFileOutput(cfg FileConfig) (*FileOutput, error) {
 		f.gzip.start()
 	}
 	return f, nil
+}
+
+// openAppend opens the path through lumberjack, creating the file if need
+// be, with O_APPEND. lumberjack opens a file it creates without O_APPEND
+// (and one that exists with it), and a file written at offsets of its
+// own grows a hole of zero bytes, up to where it had got, when someone
+// truncates it (as logrotate's copytruncate does); with O_APPEND the next
+// write goes to the file's new end. So the file is opened (an empty write
+// opens it, or fails, without writing anything), closed, and opened again
+// as the existing file it now is.
+func (f *FileOutput) openAppend() error {
+	if _, err := f.l.Write(nil); err != nil {
+		return err
+	}
+	if err := f.l.Close(); err != nil {
+		return err
+	}
+	_, err := f.l.Write(nil)
+	return err
 }
 
 // noteIdentity records the device and inode the path names now, just
@@ -197,12 +219,16 @@ func (f *FileOutput) checkMoved() {
 	}
 	var st unix.Stat_t
 	if unix.Stat(f.l.Filename, &st) == nil && uint64(st.Dev) == f.dev && st.Ino == f.ino {
+		if st.Size < f.size {
+			f.size = st.Size // truncated by someone else: rotate by what it holds
+		}
 		return
 	}
 	if pathrule.Check(f.l.Filename, "output") != nil {
 		return // keep writing where we are rather than follow a planted link
 	}
 	f.l.Close() // the next write opens the path afresh
+	f.reopen = true
 	f.known = false
 	f.size = 0
 	f.autoOpens.Add(1)
@@ -212,6 +238,12 @@ func (f *FileOutput) checkMoved() {
 // opened on the way.
 func (f *FileOutput) write(p []byte) (int, error) {
 	reopened := !f.known
+	if f.reopen {
+		if err := f.openAppend(); err != nil {
+			return 0, err
+		}
+		f.reopen = false
+	}
 	n, err := f.l.Write(p)
 	if reopened {
 		f.noteIdentity()
@@ -284,6 +316,7 @@ func (f *FileOutput) Reopen() error {
 		return err
 	}
 	err := f.l.Close()
+	f.reopen = true
 	f.known = false
 	f.statSize()
 	return err
@@ -312,6 +345,9 @@ func (f *FileOutput) rotate() error {
 	}
 	if err == nil {
 		err = f.l.Rotate()
+		// lumberjack opened the new file without O_APPEND (openAppend).
+		f.l.Close()
+		f.reopen = true
 	}
 	f.lastRotate = time.Now()
 	f.size = 0
@@ -341,6 +377,7 @@ func (f *FileOutput) renameToBackup() error {
 	if err := f.l.Close(); err != nil {
 		return fmt.Errorf("rotate %s: %w", f.l.Filename, err)
 	}
+	f.reopen = true
 	f.known = false
 	if err := os.Rename(f.l.Filename, name); err != nil {
 		return fmt.Errorf("rotate %s: %w", f.l.Filename, err)

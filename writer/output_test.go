@@ -163,6 +163,87 @@ func TestFileOutputBadPath(t *testing.T) {
 	}
 }
 
+// TestFileOutputTruncatedByAnother: someone truncates the file the output
+// writes (logrotate's copytruncate, or ": > app.log"). The next record
+// goes to the file's new end, leaving no hole of zero bytes where the
+// old records were, whether the file was there at the start, created by
+// the output, created by a rotation, or created again after a reopen.
+func TestFileOutputTruncatedByAnother(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(t *testing.T, path string)
+		then  func(t *testing.T, o *FileOutput)
+	}{
+		{"existing file", func(t *testing.T, path string) { os.WriteFile(path, []byte("old\n"), 0o600) }, nil},
+		{"created", nil, nil},
+		{"rotated", nil, func(t *testing.T, o *FileOutput) {
+			if err := o.rotate(); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"created again after a reopen", nil, func(t *testing.T, o *FileOutput) {
+			os.Remove(o.l.Filename)
+			if err := o.Reopen(); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "out.log")
+			if tc.setup != nil {
+				tc.setup(t, path)
+			}
+			o, err := NewFileOutput(FileConfig{Path: path, MaxSizeMB: 1, MaxBackups: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer o.Close()
+			if tc.then != nil {
+				tc.then(t, o)
+			}
+			if _, err := o.Write([]byte("before the truncation\n")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Truncate(path, 0); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := o.Write([]byte("after\n")); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := os.ReadFile(path); string(got) != "after\n" {
+				t.Fatalf("file holds %q, want %q", got, "after\n")
+			}
+		})
+	}
+}
+
+// TestFileOutputRotatesByWhatTheTruncatedFileHolds: after someone
+// truncated the file, rotation counts from what the file holds, not from
+// what the output wrote before.
+func TestFileOutputRotatesByWhatTheTruncatedFileHolds(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.log")
+	o, err := NewFileOutput(FileConfig{Path: path, MaxSizeMB: 1, MaxBackups: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	o.checkEvery = 0 // look at the file before every write
+	line := []byte(strings.Repeat("x", 1023) + "\n")
+	for range 700 {
+		o.Write(line)
+	}
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	for range 700 {
+		o.Write(line)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 || o.rotations.Load() != 0 {
+		t.Fatalf("rotated %d times for 700 KiB in the file: %v", o.rotations.Load(), entries)
+	}
+}
+
 func TestFileOutputRotates(t *testing.T) {
 	dir := t.TempDir()
 	f := &fixture{t: t, dir: dir, out: filepath.Join(dir, "out.log"), diag: &syncbuf.Buffer{}}
