@@ -89,9 +89,11 @@ func newFake(t *testing.T, path string, inFlight int, c *fakeClient) *Forwarder 
 	return f
 }
 
-// waitBatches waits until n exports were answered.
+// waitBatches waits until n exports were answered, or 10 seconds passed
+// (the caller's checks then fail).
 func waitBatches(f *Forwarder, n uint64) {
-	for f.Stats().Batches < n {
+	deadline := time.Now().Add(10 * time.Second)
+	for f.Stats().Batches < n && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
 }
@@ -240,5 +242,42 @@ func TestPrunedBackupCounted(t *testing.T) {
 	}
 	if off := checkpointOffset(t, path); off != size {
 		t.Fatalf("checkpoint at offset %d, want %d", off, size)
+	}
+}
+
+// A live file truncated by something other than the writer (copytruncate)
+// is shipped again from its start, with uids of a new file: none of its
+// new lines is taken for a duplicate of a line the truncation removed.
+func TestTruncatedLiveFile(t *testing.T) {
+	path, _ := logOf(t, 30)
+	c := &fakeClient{}
+	f := newFake(t, path, 2, c)
+	f.Start()
+	defer f.Close(context.Background())
+	waitBatches(f, 3)
+	before, _ := loadState(DefaultCheckpoint(path), path)
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	file, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(file, "{\"msg\":\"n0\"}\n{\"msg\":\"n1\"}\n")
+	file.Close()
+	f.Wrote(2)
+	waitBatches(f, 4)
+	got := c.received()
+	if len(got) != 32 || got[30] != "n0" || got[31] != "n1" {
+		t.Fatalf("received %v, want r0 to r29, then n0 and n1", got)
+	}
+	f.mu.Lock()
+	st := f.st
+	f.mu.Unlock()
+	if len(st.Files) != 1 || st.Files[0].ID == before.Files[0].ID || st.Offset != int64(len("{\"msg\":\"n0\"}\n"))*2 {
+		t.Fatalf("checkpoint %+v after the truncation, %+v before: want the file under a new id, at its new end", st, before)
+	}
+	if d := f.diag.(*syncbuf.Buffer).String(); !strings.Contains(d, "truncated") {
+		t.Errorf("no diagnostic: %q", d)
 	}
 }

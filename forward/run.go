@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"strings"
@@ -111,6 +112,9 @@ func (f *Forwarder) run(ctx context.Context) {
 				src.eof = false
 				continue
 			}
+			if f.truncated(src) {
+				continue
+			}
 			f.setCaughtUp(true)
 			if stopping || !wait() {
 				return
@@ -182,6 +186,41 @@ func (f *Forwarder) finished(src *source) bool {
 		return true
 	}
 	return false
+}
+
+// truncated reports whether src, the live file read to its end with
+// nothing in flight, was truncated by something other than the writer
+// (logrotate's copytruncate, ": > app.log"): it holds less than was read
+// of it. It is then read again from its start, as a new file of the
+// checkpoint with an id of its own, so that the uids of its new lines do
+// not repeat those of the lines the truncation removed. (What the writer
+// wrote after a truncation and before this look is shipped, unless it
+// has already outgrown what was read: that is read as the old file's
+// continuation.)
+func (f *Forwarder) truncated(src *source) bool {
+	f.mu.Lock()
+	rotated := f.st.Files[0].rotated()
+	f.mu.Unlock()
+	if !src.live || rotated {
+		return false
+	}
+	fi, err := src.file.Stat()
+	if err != nil || fi.Size() >= src.pos() {
+		return false
+	}
+	if _, err := src.file.Seek(0, io.SeekStart); err != nil {
+		f.logf("logfanin: forward: %v", err)
+		return false
+	}
+	f.logf("logfanin: forward: %s was truncated to %d bytes, by something other than the writer, after %d bytes were read: shipping it again from its start", f.cfg.Path, fi.Size(), src.pos())
+	f.mu.Lock()
+	f.st.Files[0] = entry{ID: newID(), Dev: src.ent.Dev, Ino: src.ent.Ino}
+	f.st.Offset = 0
+	f.saveLocked(true)
+	src.ent = f.st.Files[0]
+	f.mu.Unlock()
+	src.buf, src.base, src.eof = src.mem[:0], 0, false
+	return true
 }
 
 // next drops the first file, shipped whole, from the checkpoint.
