@@ -95,6 +95,10 @@ type FileWatcher interface {
 // file, or were written to the deleted one before anyone could read it
 // from the path). Rotations and these reopens are counted in Stats.
 //
+// The file is always written with O_APPEND, so that a truncation by
+// someone else (logrotate's copytruncate) is harmless: the next line goes
+// to the file's new end, and rotation counts from what the file holds.
+//
 // The path is checked against the writer's symlink rule (see "Security"
 // in the package documentation) when opened and at each reopen; a reopen
 // that fails the rule keeps the file open.
