@@ -112,13 +112,9 @@ type FileOutput struct {
 
 	// The open file's identity, to notice it moved away.
 	dev, ino   uint64
-	known      bool // dev and ino are those of the open file
+	known      bool // dev and ino are those of the open file; false also while it is closed (the next write opens it with openAppend)
 	lastCheck  time.Time
 	checkEvery time.Duration
-
-	// lumberjack's file is closed or was opened without O_APPEND: the
-	// next write opens it with openAppend.
-	reopen bool
 
 	rotations atomic.Uint64
 	autoOpens atomic.Uint64
@@ -190,7 +186,8 @@ func NewFileOutput(cfg FileConfig) (*FileOutput, error) {
 // truncates it (as logrotate's copytruncate does); with O_APPEND the next
 // write goes to the file's new end. So the file is opened (an empty write
 // opens it, or fails, without writing anything), closed, and opened again
-// as the existing file it now is.
+// as the existing file it now is. (A file removed between the two opens
+// is created anew, without O_APPEND, until the next reopen.)
 func (f *FileOutput) openAppend() error {
 	if _, err := f.l.Write(nil); err != nil {
 		return err
@@ -218,35 +215,38 @@ func (f *FileOutput) checkMoved() {
 		return
 	}
 	f.lastCheck = now
-	if !f.known {
-		return
-	}
-	var st unix.Stat_t
-	if unix.Stat(f.l.Filename, &st) == nil && uint64(st.Dev) == f.dev && st.Ino == f.ino {
-		if st.Size < f.size {
-			f.size = st.Size // truncated by someone else: rotate by what it holds
-		}
+	if !f.known || f.sameFile() {
 		return
 	}
 	if pathrule.Check(f.l.Filename, "output") != nil {
 		return // keep writing where we are rather than follow a planted link
 	}
 	f.l.Close() // the next write opens the path afresh
-	f.reopen = true
 	f.known = false
 	f.size = 0
 	f.autoOpens.Add(1)
+}
+
+// sameFile reports whether the path still names the open file, and if so
+// takes its size for f.size when it holds less: someone truncated it
+// (logrotate's copytruncate), and rotation counts from what it holds.
+func (f *FileOutput) sameFile() bool {
+	var st unix.Stat_t
+	if !f.known || unix.Stat(f.l.Filename, &st) != nil || uint64(st.Dev) != f.dev || st.Ino != f.ino {
+		return false
+	}
+	f.size = min(f.size, st.Size)
+	return true
 }
 
 // write writes through lumberjack, and records the identity of a file it
 // opened on the way.
 func (f *FileOutput) write(p []byte) (int, error) {
 	reopened := !f.known
-	if f.reopen {
+	if reopened {
 		if err := f.openAppend(); err != nil {
 			return 0, err
 		}
-		f.reopen = false
 	}
 	n, err := f.l.Write(p)
 	if reopened {
@@ -288,6 +288,9 @@ func (f *FileOutput) Write(p []byte) (int, error) {
 			}
 		}
 		if len(piece) == 0 {
+			if counted := f.size; f.sameFile() && f.size < counted {
+				continue // truncated meanwhile: it may fit after all
+			}
 			if f.size > 0 {
 				if err := f.rotate(); err != nil {
 					return written, err
@@ -320,7 +323,6 @@ func (f *FileOutput) Reopen() error {
 		return err
 	}
 	err := f.l.Close()
-	f.reopen = true
 	f.known = false
 	f.statSize()
 	return err
@@ -349,9 +351,12 @@ func (f *FileOutput) rotate() error {
 	}
 	if err == nil {
 		err = f.l.Rotate()
-		// lumberjack opened the new file without O_APPEND (openAppend).
+		// lumberjack created the new file without O_APPEND (see
+		// openAppend): opened again, it is an existing one.
 		f.l.Close()
-		f.reopen = true
+		if err == nil {
+			_, err = f.l.Write(nil)
+		}
 	}
 	f.lastRotate = time.Now()
 	f.size = 0
@@ -381,7 +386,6 @@ func (f *FileOutput) renameToBackup() error {
 	if err := f.l.Close(); err != nil {
 		return fmt.Errorf("rotate %s: %w", f.l.Filename, err)
 	}
-	f.reopen = true
 	f.known = false
 	if err := os.Rename(f.l.Filename, name); err != nil {
 		return fmt.Errorf("rotate %s: %w", f.l.Filename, err)

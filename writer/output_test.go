@@ -187,6 +187,16 @@ func TestFileOutputTruncatedByAnother(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
+		{"created again after it was removed without a reopen", nil, func(t *testing.T, o *FileOutput) {
+			os.Remove(o.l.Filename)
+			o.checkEvery = 0 // the next write notices
+		}},
+		{"rotated with a watcher", nil, func(t *testing.T, o *FileOutput) {
+			o.watcher = &rotations{}
+			if err := o.rotate(); err != nil {
+				t.Fatal(err)
+			}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "out.log")
@@ -217,30 +227,53 @@ func TestFileOutputTruncatedByAnother(t *testing.T) {
 	}
 }
 
+// rotations is a FileWatcher that keeps the rotations it is told of.
+type rotations struct{ events []RotateEvent }
+
+func (r *rotations) Wrote(int)               {}
+func (r *rotations) Rotating(ev RotateEvent) { r.events = append(r.events, ev) }
+
 // TestFileOutputRotatesByWhatTheTruncatedFileHolds: after someone
 // truncated the file, rotation counts from what the file holds, not from
-// what the output wrote before.
+// what the output wrote before, also within the second between two looks
+// at the file; and the size a watcher is told at a rotation is the
+// backup's.
 func TestFileOutputRotatesByWhatTheTruncatedFileHolds(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "out.log")
-	o, err := NewFileOutput(FileConfig{Path: path, MaxSizeMB: 1, MaxBackups: 10})
+	w := &rotations{}
+	o, err := NewFileOutput(FileConfig{Path: path, MaxSizeMB: 1, MaxBackups: 10, Watcher: w})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer o.Close()
-	o.checkEvery = 0 // look at the file before every write
+	o.checkEvery = time.Hour // no periodic look: the rotation itself must look
 	line := []byte(strings.Repeat("x", 1023) + "\n")
-	for range 700 {
-		o.Write(line)
+	write := func(n int) {
+		for range n {
+			if _, err := o.Write(line); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
+	write(700)
 	if err := os.Truncate(path, 0); err != nil {
 		t.Fatal(err)
 	}
-	for range 700 {
-		o.Write(line)
-	}
+	write(700)
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 || o.rotations.Load() != 0 {
 		t.Fatalf("rotated %d times for 700 KiB in the file: %v", o.rotations.Load(), entries)
+	}
+	write(400) // past 1 MiB: one rotation, of a file of 700 KiB and more
+	if len(w.events) != 1 {
+		t.Fatalf("rotations %+v, want one", w.events)
+	}
+	fi, err := os.Stat(w.events[0].Backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() != w.events[0].Size {
+		t.Fatalf("watcher told %d bytes for %s, which holds %d", w.events[0].Size, w.events[0].Backup, fi.Size())
 	}
 }
 
