@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/logfanin/logfanin/e2e/otlprecv/record"
 	"github.com/logfanin/logfanin/internal/backups"
+	"github.com/logfanin/logfanin/internal/proccpu"
 )
 
 // The binaries under test, built once by TestMain: the sidecar and the
@@ -143,21 +143,10 @@ func (r *receiver) start(mode string) {
 }
 
 // cpu returns the user and system time the running receiver has used so
-// far, from /proc (0 where there is none: the figure is then missing).
-func (r *receiver) cpu() time.Duration {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", r.cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	// Fields 14 and 15, utime and stime in clock ticks (USER_HZ, 100),
-	// after the command name, which may hold spaces but ends at the last ')'.
-	f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * 10 * time.Millisecond
+// far, and false where it can't be read (no /proc).
+func (r *receiver) cpu() (time.Duration, bool) {
+	d, err := proccpu.Of(r.cmd.Process.Pid)
+	return d, err == nil
 }
 
 func (r *receiver) read(out io.Reader, exited chan struct{}) {

@@ -8,11 +8,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/logfanin/logfanin/internal/proccpu"
 	"github.com/logfanin/logfanin/stress"
 )
 
@@ -102,7 +102,7 @@ func Run(bin, dir string, p Pattern, d time.Duration) (Result, error) {
 			return res, fmt.Errorf("the writer's socket: %w\n%s", err, wout.String())
 		}
 	}
-	before, err := cpuOf(w.Process.Pid)
+	before, err := proccpu.Of(w.Process.Pid)
 	if err != nil {
 		return res, err
 	}
@@ -144,23 +144,3 @@ func Run(bin, dir string, p Pattern, d time.Duration) (Result, error) {
 }
 
 func cpuTime(ps *os.ProcessState) time.Duration { return ps.UserTime() + ps.SystemTime() }
-
-// cpuOf returns the user and system time of a running process, all its
-// threads, from /proc (in clock ticks of 10 ms).
-func cpuOf(pid int) (time.Duration, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, err
-	}
-	// The command name may hold spaces: fields count from its ')'.
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
-	}
-	ut, err1 := strconv.ParseInt(f[11], 10, 64)
-	st, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: bad times", pid)
-	}
-	return time.Duration(ut+st) * 10 * time.Millisecond, nil
-}
