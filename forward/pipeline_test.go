@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 
 	"github.com/logfanin/logfanin/internal/syncbuf"
+	"github.com/logfanin/logfanin/writer"
 )
 
 // fakeClient answers exports as hold says: a batch, named by the body of
@@ -24,8 +25,9 @@ type fakeClient struct {
 	hold    map[string]chan struct{} // nil channel: held until ctx ends
 	mu      sync.Mutex
 	got     []string
-	flight  int // exports being answered now
-	maxSeen int // the most at once
+	uids    map[string]string // body: uid of the last one accepted
+	flight  int               // exports being answered now
+	maxSeen int               // the most at once
 }
 
 func (c *fakeClient) export(ctx context.Context, req plogotlp.ExportRequest) result {
@@ -47,14 +49,26 @@ func (c *fakeClient) export(ctx context.Context, req plogotlp.ExportRequest) res
 		}
 	}
 	c.mu.Lock()
+	if c.uids == nil {
+		c.uids = map[string]string{}
+	}
 	for i := range recs.Len() {
-		c.got = append(c.got, recs.At(i).Body().Str())
+		body := recs.At(i).Body().Str()
+		c.got = append(c.got, body)
+		uid, _ := recs.At(i).Attributes().Get(AttrUID)
+		c.uids[body] = uid.Str()
 	}
 	c.mu.Unlock()
 	return result{outcome: accepted}
 }
 
 func (c *fakeClient) close() error { return nil }
+
+func (c *fakeClient) uid(body string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.uids[body]
+}
 
 func (c *fakeClient) received() []string {
 	c.mu.Lock()
@@ -248,36 +262,62 @@ func TestPrunedBackupCounted(t *testing.T) {
 // A live file truncated by something other than the writer (copytruncate)
 // is shipped again from its start, with uids of a new file: none of its
 // new lines is taken for a duplicate of a line the truncation removed.
+// So it is when a rotation of the truncated file is announced before the
+// forwarder looks: the backup's new lines are shipped, then the next file.
 func TestTruncatedLiveFile(t *testing.T) {
-	path, _ := logOf(t, 30)
-	c := &fakeClient{}
-	f := newFake(t, path, 2, c)
-	f.Start()
-	defer f.Close(context.Background())
-	waitBatches(f, 3)
-	before, _ := loadState(DefaultCheckpoint(path), path)
-	if err := os.Truncate(path, 0); err != nil {
-		t.Fatal(err)
+	for _, rotate := range []bool{false, true} {
+		t.Run(fmt.Sprint("rotated ", rotate), func(t *testing.T) {
+			path, _ := logOf(t, 30)
+			c := &fakeClient{}
+			f := newFake(t, path, 2, c)
+			f.Start()
+			defer f.Close(context.Background())
+			waitBatches(f, 3)
+			uid0 := c.uid("r0")
+			if err := os.Truncate(path, 0); err != nil {
+				t.Fatal(err)
+			}
+			appendTo(t, path, "n0", "n1")
+			want := []string{"n0", "n1"}
+			if rotate {
+				fi, err := os.Stat(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				dev, ino := identity(fi)
+				backup := path + ".1"
+				f.Rotating(writer.RotateEvent{Dev: dev, Ino: ino, Size: fi.Size(), Backup: backup})
+				if err := os.Rename(path, backup); err != nil {
+					t.Fatal(err)
+				}
+				appendTo(t, path, "next")
+				want = append(want, "next")
+			}
+			f.Wrote(1)
+			waitBatches(f, uint64(3+len(want)-1))
+			got := c.received()
+			if len(got) != 30+len(want) || fmt.Sprint(got[30:]) != fmt.Sprint(want) {
+				t.Fatalf("received %v, want r0 to r29, then %v\n%s", got, want, f.diag.(*syncbuf.Buffer).String())
+			}
+			if u := c.uid("n0"); u == "" || u == uid0 {
+				t.Fatalf("n0 shipped with uid %q, r0 had %q: want one of its own", u, uid0)
+			}
+			if d := f.diag.(*syncbuf.Buffer).String(); !strings.Contains(d, "truncated") {
+				t.Errorf("no diagnostic: %q", d)
+			}
+		})
 	}
-	file, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+}
+
+// appendTo appends records with these messages to the log at path.
+func appendTo(t *testing.T, path string, msgs ...string) {
+	t.Helper()
+	file, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fmt.Fprintf(file, "{\"msg\":\"n0\"}\n{\"msg\":\"n1\"}\n")
-	file.Close()
-	f.Wrote(2)
-	waitBatches(f, 4)
-	got := c.received()
-	if len(got) != 32 || got[30] != "n0" || got[31] != "n1" {
-		t.Fatalf("received %v, want r0 to r29, then n0 and n1", got)
-	}
-	f.mu.Lock()
-	st := f.st
-	f.mu.Unlock()
-	if len(st.Files) != 1 || st.Files[0].ID == before.Files[0].ID || st.Offset != int64(len("{\"msg\":\"n0\"}\n"))*2 {
-		t.Fatalf("checkpoint %+v after the truncation, %+v before: want the file under a new id, at its new end", st, before)
-	}
-	if d := f.diag.(*syncbuf.Buffer).String(); !strings.Contains(d, "truncated") {
-		t.Errorf("no diagnostic: %q", d)
+	defer file.Close()
+	for _, m := range msgs {
+		fmt.Fprintf(file, "{\"msg\":%q}\n", m)
 	}
 }

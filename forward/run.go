@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"strings"
@@ -88,7 +87,22 @@ func (f *Forwarder) run(ctx context.Context) {
 				}
 				continue
 			}
-			if f.finished(src) {
+			// Whether the file is done with is asked before whether it
+			// shrank: a truncation comes before the rotation announced
+			// after it, so the one look sees both.
+			done := f.finished(src)
+			if src.live && src.shrunk() {
+				// Truncated by something other than the writer, before
+				// or after a rotation was announced: ship what was in
+				// flight, then the file again from its start.
+				if !f.drain() {
+					return
+				}
+				if f.truncated(src) {
+					continue
+				}
+			}
+			if done {
 				if len(src.buf) > 0 {
 					// A last line without its newline: ship it as it is.
 					if !f.ship(ctx, src, 1, len(src.buf)) {
@@ -110,9 +124,6 @@ func (f *Forwarder) run(ctx context.Context) {
 					return
 				}
 				src.eof = false
-				continue
-			}
-			if f.truncated(src) {
 				continue
 			}
 			f.setCaughtUp(true)
@@ -188,38 +199,28 @@ func (f *Forwarder) finished(src *source) bool {
 	return false
 }
 
-// truncated reports whether src, the live file read to its end with
-// nothing in flight, was truncated by something other than the writer
-// (logrotate's copytruncate, ": > app.log"): it holds less than was read
-// of it. It is then read again from its start, as a new file of the
-// checkpoint with an id of its own, so that the uids of its new lines do
-// not repeat those of the lines the truncation removed. (What the writer
-// wrote after a truncation and before this look is shipped, unless it
-// has already outgrown what was read: that is read as the old file's
-// continuation.)
+// truncated starts src, a live file that someone other than the writer
+// truncated (logrotate's copytruncate, ": > app.log") after it was read
+// further than it now goes, and everything read of it answered, over
+// from its start: as a new file of the checkpoint, with an id of its own,
+// so that the uids of its new lines do not repeat those of the lines the
+// truncation removed. A rotation announced for it stays in the
+// checkpoint. (A file that has grown past what was read by the time the
+// forwarder looks is not known for truncated: reading goes on where it
+// was.)
+// It returns false if src could not be rewound.
 func (f *Forwarder) truncated(src *source) bool {
-	f.mu.Lock()
-	rotated := f.st.Files[0].rotated()
-	f.mu.Unlock()
-	if !src.live || rotated {
-		return false
-	}
-	fi, err := src.file.Stat()
-	if err != nil || fi.Size() >= src.pos() {
-		return false
-	}
-	if _, err := src.file.Seek(0, io.SeekStart); err != nil {
+	if err := src.rewind(); err != nil {
 		f.logf("logfanin: forward: %v", err)
 		return false
 	}
-	f.logf("logfanin: forward: %s was truncated to %d bytes, by something other than the writer, after %d bytes were read: shipping it again from its start", f.cfg.Path, fi.Size(), src.pos())
+	f.logf("logfanin: forward: %s was truncated by something other than the writer: shipping it again from its start", f.cfg.Path)
 	f.mu.Lock()
-	f.st.Files[0] = entry{ID: newID(), Dev: src.ent.Dev, Ino: src.ent.Ino}
+	f.st.Files[0].ID = newID()
 	f.st.Offset = 0
 	f.saveLocked(true)
 	src.ent = f.st.Files[0]
 	f.mu.Unlock()
-	src.buf, src.base, src.eof = src.mem[:0], 0, false
 	return true
 }
 

@@ -96,6 +96,22 @@ func openBackup(e entry) (*source, error) {
 	return &source{ent: e, file: file, r: zr, gz: true}, nil
 }
 
+// shrunk reports whether the file holds less than was read of it: a
+// live file someone truncated.
+func (s *source) shrunk() bool {
+	fi, err := s.file.Stat()
+	return err == nil && fi.Size() < s.pos()
+}
+
+// rewind goes back to the start of a plain file, dropping what was read.
+func (s *source) rewind() error {
+	if _, err := s.file.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("seek %s: %w", s.file.Name(), err)
+	}
+	s.buf, s.base, s.eof = s.mem[:0], 0, false
+	return nil
+}
+
 // seek skips to the offset: a seek in a plain file, reading in a
 // compressed one.
 func (s *source) seek(off int64) error {
