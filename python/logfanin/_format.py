@@ -68,7 +68,7 @@ def _plain(v, depth=0):
         except ValueError:  # more digits than the interpreter converts to text
             return hex(v)
     if isinstance(v, float):
-        return v if v == v and v not in (float("inf"), float("-inf")) else repr(v)
+        return v if v == v and v not in (float("inf"), float("-inf")) else _repr(v)
     if depth > 32:
         return _repr(v)
     if isinstance(v, dict):
@@ -93,7 +93,7 @@ def _exc_text(formatter, exc_info):
     try:
         return formatter.formatException(exc_info)
     except Exception as e:
-        return "<traceback unavailable: %r>" % (e,)
+        return "<traceback unavailable: %s>" % _repr(e)
 
 
 _default_formatter = logging.Formatter()
@@ -148,7 +148,7 @@ def _extra(record):
     if len(rd) <= _NSTD:
         return ()
     return [(k, v) for k, v in islice(rd.items(), _NSTD, None)
-            if k not in _STANDARD and k not in CORE]
+            if k not in _SKIP]
 
 
 def _exc_stack(record, formatter):

@@ -25,7 +25,6 @@ from . import _wire
 
 _POLLIN = select.POLLIN
 _POLLOUT = select.POLLOUT
-_POLLERR = select.POLLERR | select.POLLHUP | getattr(select, "POLLNVAL", 0)
 
 MIN_BACKOFF = 0.01
 MAX_BACKOFF = 1.0
@@ -378,10 +377,13 @@ class StreamClient:
             # partial sends, each a wait in poll and a handoff of the GIL,
             # which cost the sender about as much as copying the bytes.
             # Linux caps the size asked for at net.core.wmem_max and then
-            # doubles it; the socket holds no more than the buffer does,
-            # and a small buffer keeps the default. The option is a C int.
+            # doubles it (so half is asked for there); other systems take
+            # it as it is, up to a limit of their own. The socket holds no
+            # more than the buffer does, and a small buffer keeps the
+            # default. The option is a C int.
             if s.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) < self.limit:
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, min(self.limit // 2, 2**31 - 1))
+                want = self.limit // 2 if sys.platform.startswith("linux") else self.limit
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, min(want, 2**31 - 1))
         except OSError:
             pass
         try:

@@ -359,6 +359,32 @@ class TestFormat(unittest.TestCase):
                 (r,) = self.record(lambda l: l.info("values", extra={name: value, "after": 1}))
                 self.assertEqual((r["msg"], r["after"]), ("values", 1))
                 check(r[name])
+        # A NaN whose __repr__ fails, which only the careful path sees.
+        class BadNaN(float):
+            def __repr__(self):
+                raise RuntimeError("no repr")
+
+        (r,) = self.record(lambda l: l.info("values", extra={"nan": BadNaN("nan"), "after": 1}))
+        self.assertEqual(r["after"], 1)
+        self.assertIn("unrepresentable BadNaN", r["nan"])
+
+        # A formatter whose formatException raises what can't be shown.
+        class BadError(Exception):
+            def __repr__(self):
+                raise RuntimeError("no repr")
+
+        class BadFormatter(logging.Formatter):
+            def formatException(self, ei):
+                raise BadError()
+
+        def fail(l):
+            try:
+                raise KeyError("k")
+            except KeyError:
+                l.exception("failed")
+
+        (r,) = self.record(fail, BadFormatter())
+        self.assertIn("traceback unavailable", r["exc_info"])
         # A message whose __str__ and __repr__ both fail.
         (r,) = self.record(lambda l: l.info(Bad()))
         self.assertIn("unrepresentable Bad", r["msg"])
@@ -562,6 +588,26 @@ class TestStream(TempDirTest):
         self.assertTrue(h.flush(10))
         self.assertEqual([r["i"] for r in sc.records() if r.get("logger") == "bigbuf"], [1])
         h.close()
+
+    def test_send_buffer_as_large_as_the_handler_buffer(self):
+        # The socket's send buffer is made as large as the handler's
+        # buffer, as far as the system lets it (twice net.core.wmem_max
+        # on Linux), so that a batch goes in one send.
+        sc = self.sidecar()
+        limit = 1 << 20
+        h = logfanin.Handler(sc.addr, buffer_size=limit)
+        logger("sndbuf", h).info("hello")
+        self.assertTrue(h.flush(10))
+        got = h._client.sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+        h.close()
+        want = limit
+        if sys.platform.startswith("linux"):
+            with open("/proc/sys/net/core/wmem_max") as f:
+                want = min(limit, 2 * int(f.read()))
+        plain = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        default = plain.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+        plain.close()
+        self.assertGreaterEqual(got, max(want, default))
 
     def test_record_near_the_buffer_size_waits_behind_a_drop_notice(self):
         # Drops to report, and a record about as large as the whole buffer:
