@@ -42,20 +42,24 @@ func (s *Server) AddPacketConn(c net.PacketConn) error {
 }
 
 func (s *Server) addPacketConn(c net.PacketConn, sock *unixsock.File) error {
+	g := &gram{s: s, pc: c, sock: sock}
 	fail := func(err error) error {
+		g.q.release()
 		c.Close()
 		sock.Remove()
 		return err
 	}
-	g := &gram{s: s, pc: c, sock: sock}
 	g.fd.s = s
 	g.uc, _ = c.(*net.UnixConn)
 	if g.uc != nil {
 		if err := g.setup(); err != nil {
 			return fail(err)
 		}
-	} else if s.cfg.peerCred || s.cfg.allowUIDs != nil {
-		return fail(errors.New("peer credentials and the uid allowlist need a Unix datagram socket"))
+	} else {
+		if s.cfg.peerCred || s.cfg.allowUIDs != nil {
+			return fail(errors.New("peer credentials and the uid allowlist need a Unix datagram socket"))
+		}
+		g.buf = make([]byte, s.cfg.maxRecord+1) // read one datagram at a time
 	}
 	if !datagramCreds {
 		if s.cfg.allowUIDs != nil {
@@ -65,11 +69,7 @@ func (s *Server) addPacketConn(c net.PacketConn, sock *unixsock.File) error {
 			s.diag.printf("datagram socket %s: this platform gives no sender credentials: its records carry no peer fields", c.LocalAddr())
 		}
 	}
-	if g.buf == nil {
-		g.buf = make([]byte, s.cfg.maxRecord+1)
-	}
 	if err := s.addInput(g, false, g.serve); err != nil {
-		g.q.release()
 		return fail(err)
 	}
 	return nil

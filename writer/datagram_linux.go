@@ -117,6 +117,9 @@ func newQueued(size, oobSize int) (*queued, error) {
 		q.iovs[i].SetLen(size)
 		q.hdrs[i].hdr.Iov = &q.iovs[i]
 		q.hdrs[i].hdr.SetIovlen(1)
+		if oobSize > 0 {
+			q.hdrs[i].hdr.Control = &q.oob[i*oobSize]
+		}
 	}
 	q.recv = q.recvQueued
 	return q, nil
@@ -137,13 +140,13 @@ func (q *queued) at(i int) (rec, oob []byte, flags int) {
 	return buf[:h.n], oob[:h.hdr.Controllen], int(h.hdr.Flags)
 }
 
+// recvQueued reads up to len(q.hdrs) queued datagrams without waiting.
+// The kernel sets each returned message's length and flags and shrinks
+// its control length to what it wrote: only that is reset.
 func (q *queued) recvQueued(fd uintptr) {
-	for i := range q.hdrs {
-		h := &q.hdrs[i]
-		h.n, h.hdr.Flags = 0, 0
-		if q.oobSize > 0 {
-			h.hdr.Control = &q.oob[i*q.oobSize]
-			h.hdr.SetControllen(q.oobSize)
+	if q.oobSize > 0 {
+		for i := range q.hdrs {
+			q.hdrs[i].hdr.SetControllen(q.oobSize)
 		}
 	}
 	r, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&q.hdrs[0])), uintptr(len(q.hdrs)),
