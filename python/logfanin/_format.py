@@ -19,33 +19,18 @@ CORE = frozenset({"ts", "level", "logger", "msg", "pid", "thread", "exc_info", "
 _encoder = json.JSONEncoder(separators=(",", ":"), default=repr, allow_nan=False)
 _encode = _encoder.encode
 
-_levels = {}  # a record's levelname: the level field's value
-
 
 def level_name(record):
     """The level field of record: its levelname (which follows
     logging.addLevelName) in lower case, "warn" and "crit" for WARNING
-    and CRITICAL. A levelname that is not a str is written as its repr;
-    only a str one is remembered (a subclass may compare as it likes)."""
-    levelname = record.levelname
-    if levelname.__class__ is str:
-        name = _levels.get(levelname)
-        if name is not None:
-            return name
-        name = levelname.lower()
-    elif isinstance(levelname, str):
-        name = str.lower(levelname)
-    else:
-        name = _repr(levelname).lower()
-    if name == "warning":
-        name = "warn"
-    elif name == "critical":
-        name = "crit"
-    if levelname.__class__ is str:
-        if len(_levels) >= 256:  # a program may make up level names as it goes
-            _levels.clear()
-        _levels[levelname] = name
-    return name
+    and CRITICAL; a levelname that is not a str as its repr. (The fast
+    path remembers the result with the logger's name, see _mid.)"""
+    name = record.levelname
+    name = str.lower(name) if isinstance(name, str) else _repr(name).lower()
+    return _ZAP_LEVELS.get(name, name)
+
+
+_ZAP_LEVELS = {"warning": "warn", "critical": "crit"}
 
 
 def _repr(v):
@@ -217,7 +202,6 @@ _frame_header = _wire.frame_header
 _float_repr = float.__repr__
 _int_repr = int.__repr__
 _CACHED = 4096  # names and keys remembered, at most (a program may make them up as it goes)
-_names = {}  # logger and thread name: the name as JSON
 _SKIP_KEYS = dict.fromkeys(_SKIP, "")
 _keys = dict(_SKIP_KEYS)  # field name: ',"name":', or "" for a field not written as an extra one
 _mids = {}  # (levelname, logger name): ',"level":…,"logger":…,"msg":'
@@ -251,23 +235,11 @@ def _json(v):
     return _fast_encode(v)  # raises for what JSON can't hold (NaN): the careful path takes the record
 
 
-def _name(s):
-    """A logger's or thread's name as JSON, remembered."""
-    if s.__class__ is not str:
-        return _json(s)
-    j = _names.get(s)
-    if j is None:
-        if len(_names) >= _CACHED:
-            _names.clear()
-        j = _names[s] = _quote(s)
-    return j
-
-
 def _mid(record):
     """The level and logger fields of record as JSON, and the msg key;
     remembered for a level and logger name that are str."""
     name = record.name
-    mid = ',"level":%s,"logger":%s,"msg":' % (_quote(level_name(record)), _name(name))
+    mid = ',"level":%s,"logger":%s,"msg":' % (_quote(level_name(record)), _json(name))
     if name.__class__ is str and record.levelname.__class__ is str:
         if len(_mids) >= _CACHED:
             _mids.clear()
@@ -309,9 +281,9 @@ def format_bytes(record, formatter, framed=False):
             if tail is None:
                 if len(_tails) >= _CACHED:
                     _tails.clear()
-                tail = _tails[pid, thread] = ',"pid":%s,"thread":%s' % (_int_repr(pid), _name(thread))
+                tail = _tails[pid, thread] = ',"pid":%s,"thread":%s' % (_int_repr(pid), _json(thread))
         else:
-            tail = ',"pid":%s,"thread":%s' % (_json(pid), _name(thread))
+            tail = ',"pid":%s,"thread":%s' % (_json(pid), _json(thread))
         out = None  # the bytes so far, once a long string is in
         if msg.__class__ is not str:
             parts = ['{"ts":%s%s%s%s' % (ts, mid, _json(msg), tail)]
