@@ -285,17 +285,11 @@ def format_bytes(record, formatter, framed=False):
         else:
             tail = ',"pid":%s,"thread":%s' % (_json(pid), _json(thread))
         out = None  # the bytes so far, once a long string is in
-        if msg.__class__ is not str:
-            parts = ['{"ts":%s%s%s%s' % (ts, mid, _json(msg), tail)]
-        elif len(msg) < _LONG:
-            parts = ['{"ts":%s%s%s%s' % (ts, mid, _quote(msg), tail)]
+        if msg.__class__ is str and len(msg) >= _LONG and (b := _plain_ascii(msg)) is not None:
+            out = [b"", ('{"ts":%s%s"' % (ts, mid)).encode(), b]
+            parts = ['"' + tail]
         else:
-            b = _plain_ascii(msg)
-            if b is None:
-                parts = ['{"ts":%s%s%s%s' % (ts, mid, _quote(msg), tail)]
-            else:
-                out = [b"", ('{"ts":%s%s"' % (ts, mid)).encode(), b]
-                parts = ['"' + tail]
+            parts = ['{"ts":%s%s%s%s' % (ts, mid, _quote(msg) if msg.__class__ is str else _json(msg), tail)]
         rd = record.__dict__
         if len(rd) > _NSTD:
             keys = _keys

@@ -430,7 +430,8 @@ class TestFormat(unittest.TestCase):
             def __eq__(self, other):
                 return True
 
-        self.record(lambda l: l.info("first", extra={"aa": 1}))  # "aa" is now remembered
+        self.record(lambda l: l.info("first", extra={"aa": 1}))
+        self.assertIn("aa", _format._keys)  # remembered: the guard is what keeps "zz" apart
         rec = logging.LogRecord("fmt", logging.INFO, __file__, 1, "second", None, None)
         rec.__dict__[Alias("zz")] = 2
         self.assertIn(b'"zz":2', _format.format_bytes(rec, None))
@@ -620,10 +621,13 @@ class TestStream(TempDirTest):
         c.pending_drops = 1
         record = _wire.frame_header(c.limit - 24) + b"r" * (c.limit - 24)
 
+        sent = []
+
         def send_the_notice():  # what the sender and the writer's ack do
             with c.lock:
                 while not c.unsent:
                     c.io_cond.wait()
+                sent.extend(c.unsent)  # the notice alone: the record waits for room
                 c.held -= len(c.unsent.popleft())
                 c.cond.notify_all()
 
@@ -632,6 +636,9 @@ class TestStream(TempDirTest):
         self.assertTrue(c.put(record), "the record was dropped")
         sender.join()
         self.assertEqual((list(c.unsent), c.pending_drops), ([record], 0))
+        self.assertEqual(len(sent), 1)
+        self.assertIn(b"records dropped", sent[0])
+        self.assertLessEqual(c.held, c.limit)
 
     def test_records_share_sends_while_the_writer_lags(self):
         # More than half the buffer unacknowledged (the writer stopped):
