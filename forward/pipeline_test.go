@@ -196,6 +196,14 @@ func TestCheckpointInOrder(t *testing.T) {
 				}
 				close(release)
 			}
+			// Committed while running, not only by Close's last save.
+			waitBatches(f, 3)
+			for deadline := time.Now().Add(10 * time.Second); checkpointOffset(t, path) != size && time.Now().Before(deadline); {
+				time.Sleep(time.Millisecond)
+			}
+			if off := checkpointOffset(t, path); off != size {
+				t.Fatalf("checkpoint at offset %d once every batch was answered, want %d", off, size)
+			}
 			if err := f.Close(context.Background()); err != nil {
 				t.Fatal(err)
 			}
