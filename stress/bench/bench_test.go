@@ -9,6 +9,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(envSetupChild) != "" {
+		setupChild()
+	}
 	Child()
 	goleak.VerifyTestMain(m)
 }

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -51,6 +52,9 @@ type job struct {
 type childResult struct {
 	Err   string `json:"err,omitempty"`
 	VmHWM int64  `json:"vmhwm"` // peak resident set, bytes
+	// SetupCPU is the CPU the child used before the start signal, in ns:
+	// the parent counts only what came after it.
+	SetupCPU int64 `json:"setup_cpu_ns"`
 }
 
 // Child runs the benchmark child process described by the environment and
@@ -85,7 +89,7 @@ func Child() {
 		err = j.run(os.Stdin, os.Stdout)
 	}
 	pprof.StopCPUProfile()
-	res := childResult{VmHWM: vmHWM("self")}
+	res := childResult{VmHWM: vmHWM("self"), SetupCPU: setupCPU.Nanoseconds()}
 	if err != nil {
 		res.Err = err.Error()
 	}
@@ -102,6 +106,19 @@ func Child() {
 func ready(in io.Reader, out io.Writer) {
 	fmt.Fprintln(out, "ready")
 	io.Copy(io.Discard, in)
+	setupCPU = selfCPU()
+}
+
+// setupCPU is what this process had used when the start signal came.
+var setupCPU time.Duration
+
+// selfCPU returns the user and system time this process has used so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return cpu(&ru)
 }
 
 // sizedFields hands out check fields whose zap record has about the target

@@ -77,8 +77,9 @@ func startCmd(cmd *exec.Cmd) (*child, error) {
 	return ch, nil
 }
 
-// wait waits for the child and returns its rusage and peak resident set.
-func (c *child) wait() (*syscall.Rusage, int64, error) {
+// wait waits for the child and returns the CPU it used after the start
+// signal and its peak resident set.
+func (c *child) wait() (time.Duration, int64, error) {
 	rest, _ := io.ReadAll(c.out)
 	err := c.cmd.Wait()
 	var res childResult
@@ -88,13 +89,14 @@ func (c *child) wait() (*syscall.Rusage, int64, error) {
 		}
 	}
 	ru, _ := c.cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	used := max(cpu(ru)-time.Duration(res.SetupCPU), 0)
 	if res.Err != "" {
-		return ru, res.VmHWM, errors.New(res.Err)
+		return used, res.VmHWM, errors.New(res.Err)
 	}
 	if err != nil {
-		return ru, res.VmHWM, err
+		return used, res.VmHWM, err
 	}
-	return ru, res.VmHWM, nil
+	return used, res.VmHWM, nil
 }
 
 func cpu(ru *syscall.Rusage) time.Duration {

@@ -143,7 +143,13 @@ def make_handler(contender, spec, q):
     return h
 
 
-def worker(spec, p, ready, start, q, errors):
+def cpu_now():
+    """The CPU this process has used so far, in seconds."""
+    t = os.times()
+    return t.user + t.system
+
+
+def worker(spec, p, ready, start, q, errors, setup, i):
     try:
         contender = spec["Contender"]
         log = logging.getLogger("bench")
@@ -159,6 +165,7 @@ def worker(spec, p, ready, start, q, errors):
         info = log.info
         ready.wait()
         start.wait()
+        setup[i] = cpu_now()  # what setting up cost is not counted
         for s in range(spec["Records"]):
             f = fields.get(s)
             if example:
@@ -201,12 +208,15 @@ def main():
         fh.setFormatter(JSONFormatter())
         listener = logging.handlers.QueueListener(q, fh)
         listener.start()
-    procs = [ctx.Process(target=worker, args=(spec, p, ready, start, q, errors)) for p in producers]
+    setup = ctx.Array("d", len(producers), lock=False)  # each worker's CPU at the start signal
+    procs = [ctx.Process(target=worker, args=(spec, p, ready, start, q, errors, setup, i))
+             for i, p in enumerate(producers)]
     for pr in procs:
         pr.start()
     ready.wait()
     print("ready", flush=True)
     sys.stdin.read()
+    setup_cpu = cpu_now()
     start.set()
     failed = []
     for pr in procs:
@@ -219,7 +229,10 @@ def main():
             h.close()
     while not errors.empty():
         failed.append(errors.get())
-    res = {"vmhwm": vmhwm()}
+    # The parent's setup and each worker's: the benchmark counts the CPU
+    # used after the start signal, as it does for its Go producers.
+    setup_cpu += sum(setup)
+    res = {"vmhwm": vmhwm(), "setup_cpu_ns": int(setup_cpu * 1e9)}
     if failed:
         res["err"] = "; ".join(failed)
     print(json.dumps(res), flush=True)

@@ -149,6 +149,8 @@ func (r *rsyslog) finish(want int) (writerStats, error) {
 	return ws, nil
 }
 
+func (r *rsyslog) pid() int { return r.cmd.Process.Pid }
+
 func (r *rsyslog) kill() {
 	r.cmd.Process.Kill()
 	r.cmd.Wait()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/logfanin/logfanin/internal/logcheck"
+	"github.com/logfanin/logfanin/internal/proccpu"
 )
 
 // Config says what Run measures. Zero fields take the defaults noted.
@@ -299,19 +300,26 @@ func runOnce(cfg *Config, c contender, producers, size, perProducer int, rate in
 		sc.pipeW = nil
 	}
 
+	// The writer's CPU counts from here, as the producers' does from
+	// their start signal: setting up is not writing (where /proc can't
+	// say what the writer used so far, its setup is counted).
+	var writerSetup time.Duration
+	if w != nil {
+		writerSetup, _ = proccpu.Of(w.pid())
+	}
 	start := time.Now()
 	for _, ch := range children {
 		ch.stdin.Close()
 	}
 	var errs []error
 	for _, ch := range children {
-		ru, peak, err := ch.wait()
+		used, peak, err := ch.wait()
 		if err != nil {
 			errs = append(errs, err)
 		}
-		r.ProducerCPU += cpu(ru)
+		r.ProducerCPU += used
 		if w == nil {
-			r.WriterCPU += cpu(ru)
+			r.WriterCPU += used
 			r.WriterRSS = max(r.WriterRSS, peak)
 		}
 	}
@@ -326,7 +334,7 @@ func runOnce(cfg *Config, c contender, producers, size, perProducer int, rate in
 			r.Err = err
 			return r
 		}
-		r.WriterCPU, r.WriterRSS, r.Writes, r.Note = cpu(ws.ru), ws.peakRSS, ws.writes, ws.note
+		r.WriterCPU, r.WriterRSS, r.Writes, r.Note = max(cpu(ws.ru)-writerSetup, 0), ws.peakRSS, ws.writes, ws.note
 		if !ws.done.IsZero() {
 			r.Elapsed = ws.done.Sub(start)
 		}

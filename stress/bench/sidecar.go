@@ -20,6 +20,7 @@ type writerProc interface {
 	// (want records), stops it and returns its usage.
 	finish(want int) (writerStats, error)
 	kill()
+	pid() int
 }
 
 type writerStats struct {
@@ -113,6 +114,8 @@ func (s *sidecar) finish(want int) (writerStats, error) {
 	}
 	return ws, nil
 }
+
+func (s *sidecar) pid() int { return s.cmd.Process.Pid }
 
 func (s *sidecar) kill() {
 	if s.pipeW != nil {

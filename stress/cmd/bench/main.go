@@ -405,7 +405,7 @@ const columnNotes = `Columns: **size** is the target record size and **rec B** t
 **records/s** and **MB/s** count from the start signal to the moment every record is in the output (for the sidecar: its exit after SIGTERM, drain included; for rsyslog: the output holding every line).
 **x zap** and **x rsyslog** divide records/s by those of the zap and rsyslog rows with the same producers and size.
 **rec/write** is records per write(2) of the writer (from the sidecar's stats line; 1 for the contenders that write each record themselves; - where unknown).
-**writer CPU s/M** is user+system CPU seconds per million records of the process that writes the file: the sidecar, rsyslogd or the obvious fan-in, and for the contenders without a writer process the producers themselves (summed).
+**writer CPU s/M** is user+system CPU seconds per million records of the process that writes the file: the sidecar, rsyslogd or the obvious fan-in, and for the contenders without a writer process the producers themselves (summed). CPU is counted from the start signal on: what a process spends starting up and setting up is left out (for the writer process, where /proc says what it used before the start).
 **writer RSS MiB** is that process's peak resident set (VmHWM; the largest producer's for contenders without a writer process). **prod CPU s/M** is the producers' CPU.
 **missing** and **torn** are logcheck's counts summed over every repetition (torn includes interleaved lines).
 `
