@@ -282,18 +282,35 @@ func TestRingAcks(t *testing.T) {
 	}
 	sendOK(ring, c, 1)
 	// Had the writer sent an ack frame per batch, the first would be 1..3.
-	if v := <-frames; v != (wire.Ack{Seq: 4}) {
+	// A frame with record 3's ack can come first: the client asked just
+	// after reading it in the ring, as the writer published it and took
+	// the wait. The client then looks at the ring again and asks anew, as
+	// the sink does, and the frame for record 4 may or may not follow.
+	switch v := <-frames; v {
+	case wire.Ack{Seq: 4}:
+	case wire.Ack{Seq: 3}:
+		if ring.WantAck() < 5 {
+			if v := <-frames; v != (wire.Ack{Seq: 4}) {
+				t.Fatalf("frame %#v after asking again, want the ack of record 4", v)
+			}
+		}
+	default:
 		t.Fatalf("frame %#v, want the ack of record 4 the client waited for", v)
 	}
 	sendOK(ring, c, 1)
 	c.CloseWrite()
-	if v := <-frames; v != (wire.Ack{Seq: 5}) {
-		t.Fatalf("frame %#v, want the ack of the last record after the client closed", v)
+	// After the client closed, the writer acknowledges the last record.
+	var last any
+	for v := range frames {
+		if a, ok := v.(wire.Ack); !ok || a.Seq < 4 || a.Seq > 5 {
+			t.Fatalf("frame %#v after the ack of record 4, want acks of records 4 and 5", v)
+		}
+		last = v
 	}
-	if v, ok := <-frames; ok {
-		t.Fatalf("frame %#v after the last ack, want the end of the connection", v)
+	if last != (wire.Ack{Seq: 5}) {
+		t.Fatalf("last frame %#v, want the ack of the last record after the client closed", last)
 	}
-	if st := f.s.Stats(); st.Acks != 2 || st.Records != 5 {
+	if st := f.s.Stats(); st.Acks < 2 || st.Acks > 4 || st.Records != 5 {
 		t.Errorf("stats: %v", st)
 	}
 }

@@ -100,8 +100,13 @@ func (c *conn) awaitPrevious(prev *conn) {
 func (c *conn) written() {
 	c.ackMu.Lock()
 	frame := c.ackRing == nil || c.readEnded
-	if !frame {
-		frame = c.ackRing.PublishAck(c.sess.writtenNext.Load())
+	if !frame && c.ackRing.PublishAck(c.sess.writtenNext.Load()) {
+		// The client waits for a frame and this call took its wait: it
+		// gets one even if the ack loop sent this value already (it may
+		// have, since writtenNext moves before written is called), or
+		// the client would wait on with no one to wake it.
+		frame = true
+		c.ackAsked.Store(true)
 	}
 	c.ackMu.Unlock()
 	if frame {
@@ -134,7 +139,7 @@ func (c *conn) ackLoop() {
 		case <-readDone:
 			readDone = nil
 		case <-c.s.output.done:
-			c.sendAck(&buf, &sent)
+			c.sendAck(&buf, &sent, c.ackAsked.Swap(false))
 			return
 		case <-c.s.abort:
 			return
@@ -142,7 +147,7 @@ func (c *conn) ackLoop() {
 		if c.spaceDue.Swap(false) && !c.sendSpace(&buf) {
 			return
 		}
-		ok := c.sendAck(&buf, &sent)
+		ok := c.sendAck(&buf, &sent, c.ackAsked.Swap(false))
 		// Reading has ended: stay until the last record read is acked,
 		// unless sending failed, Shutdown forced the connection, or a
 		// newer connection of the session acknowledges the rest.
@@ -152,11 +157,12 @@ func (c *conn) ackLoop() {
 	}
 }
 
-// sendAck sends the highest sequence written if it has not been sent; it
+// sendAck sends the highest sequence written if it has not been sent, or
+// if asked is set (a client waiting in the ring asked for a frame); it
 // returns false if the connection can't be written to.
-func (c *conn) sendAck(buf *[]byte, sent *uint64) bool {
+func (c *conn) sendAck(buf *[]byte, sent *uint64, asked bool) bool {
 	w := c.sess.writtenNext.Load()
-	if w == 0 || w <= *sent {
+	if w == 0 || (w <= *sent && !asked) {
 		return true
 	}
 	*buf = wire.AppendAck((*buf)[:0], wire.Ack{Seq: w - 1})

@@ -57,6 +57,7 @@ type conn struct {
 	catch      shmring.FDCatcher
 	ring       *shmring.Reader
 	spaceDue   atomic.Bool // the ack loop owes the client a space notice
+	ackAsked   atomic.Bool // the ack loop owes a client waiting in the ring an ack frame
 
 	// Acknowledgements in the ring (wire.HelloRingAck): the output
 	// publishes them in ackRing, nil once the ring is unmapped, and wakes

@@ -256,6 +256,10 @@ func (c *Consumer) PublishAck(next uint64) bool {
 	return c.ackWant.Load() == 1 && c.ackWant.CompareAndSwap(1, 0)
 }
 
+// AckWanted reports whether the producer waits for an ack frame (it said
+// so with WantAck and no PublishAck has taken the wait since).
+func (c *Consumer) AckWanted() bool { return c.ackWant.Load() == 1 }
+
 // Close releases the pages of the data area and unmaps the ring. A page
 // of a memfd is charged to the memory cgroup of the process that faulted
 // it in, for as long as the memfd lives, and a client that published
