@@ -52,8 +52,9 @@
 //	-clients N         clients for the memory measurement (default 1000, 0 skips)
 //	-gobench=false     skip go test -bench of the writer package
 //	-install=false     don't apt-get install rsyslog when it is missing
-//	-md PATH           Markdown report (default docs/BENCHMARKS.md, "" for none)
-//	-chart PATH        chart (default docs/bench.png, "" for none)
+//	-md PATH           Markdown report (default docs/BENCHMARKS.md, "" for none;
+//	                   a relative path is from the module root)
+//	-chart PATH        chart (default docs/bench.png, "" for none; likewise)
 //	-sidecar PATH      the logfanin binary to run instead of building cmd/logfanin
 //	                   (a build of your own, for profiling)
 package main
@@ -115,8 +116,8 @@ func run() error {
 	clients := flag.Int("clients", 1000, "clients for the memory measurement (0 skips)")
 	gobench := flag.Bool("gobench", true, "run go test -bench of the writer package")
 	install := flag.Bool("install", true, "apt-get install rsyslog when rsyslogd is missing")
-	md := flag.String("md", "docs/BENCHMARKS.md", "Markdown report, relative to the module root (\"\" for none)")
-	chart := flag.String("chart", "docs/bench.png", "chart, relative to the module root (\"\" for none)")
+	md := flag.String("md", "docs/BENCHMARKS.md", "Markdown report; a relative path is from the module root (\"\" for none)")
+	chart := flag.String("chart", "docs/bench.png", "chart; a relative path is from the module root (\"\" for none)")
 	sidecarBin := flag.String("sidecar", "", "logfanin binary to run (default: build cmd/logfanin), for profiling a build of your own")
 	flag.Parse()
 
@@ -223,7 +224,7 @@ func run() error {
 	}
 
 	if *md != "" {
-		path := filepath.Join(root, *md)
+		path := fromRoot(root, *md)
 		cmdline := "go run ./stress/cmd/bench " + strings.Join(os.Args[1:], " ")
 		if err := writeMarkdown(path, strings.TrimSpace(cmdline), started, cfg.ProducerProcs, results, extras, targets, goBench); err != nil {
 			return err
@@ -231,12 +232,22 @@ func run() error {
 		fmt.Fprintln(os.Stderr, "wrote", *md)
 	}
 	if *chart != "" {
-		if err := bench.WriteChart(filepath.Join(root, *chart), results); err != nil {
+		if err := bench.WriteChart(fromRoot(root, *chart), results); err != nil {
 			return fmt.Errorf("chart: %w", err)
 		}
 		fmt.Fprintln(os.Stderr, "wrote", *chart)
 	}
 	return nil
+}
+
+// fromRoot returns path as given if it is absolute, else joined to the
+// module root: an absolute path is where the user wants the file, not a
+// place under the checkout.
+func fromRoot(root, path string) string {
+	if filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(root, path)
 }
 
 // measureLatency runs the fanin contender at half its measured throughput
