@@ -185,13 +185,18 @@ func NewFileOutput(cfg FileConfig) (*FileOutput, error) {
 // own grows a hole of zero bytes, up to where it had got, when someone
 // truncates it (as logrotate's copytruncate does); with O_APPEND the next
 // write goes to the file's new end. So the file is opened (an empty write
-// opens it, or fails, without writing anything), closed, and opened again
-// as the existing file it now is. (A file removed between the two opens
-// is created anew, without O_APPEND, until the next reopen.)
+// opens it, or fails, without writing anything), then reopened.
 func (f *FileOutput) openAppend() error {
 	if _, err := f.l.Write(nil); err != nil {
 		return err
 	}
+	return f.reopenExisting()
+}
+
+// reopenExisting closes the file lumberjack has open and opens it again,
+// now as an existing file: with O_APPEND. (A file removed in between is
+// created anew, without O_APPEND, until the next reopen.)
+func (f *FileOutput) reopenExisting() error {
 	if err := f.l.Close(); err != nil {
 		return err
 	}
@@ -351,11 +356,9 @@ func (f *FileOutput) rotate() error {
 	}
 	if err == nil {
 		err = f.l.Rotate()
-		// lumberjack created the new file without O_APPEND (see
-		// openAppend): opened again, it is an existing one.
-		f.l.Close()
 		if err == nil {
-			_, err = f.l.Write(nil)
+			// lumberjack created the new file without O_APPEND.
+			err = f.reopenExisting()
 		}
 	}
 	f.lastRotate = time.Now()
