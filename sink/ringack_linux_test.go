@@ -69,7 +69,10 @@ func TestSyncAfterAckFrameWithoutNews(t *testing.T) {
 	go func() { synced <- s.Sync() }()
 	// Sync reads record 1's acknowledgement in the ring and waits for
 	// record 2's.
-	for !cons.AckWanted() {
+	for deadline := time.Now().Add(10 * time.Second); !cons.AckWanted(); {
+		if time.Now().After(deadline) {
+			t.Fatal("Sync never asked for an ack frame")
+		}
 		time.Sleep(time.Millisecond) // the ring's word has no signal to wait on
 	}
 	if !cons.PublishAck(3) { // record 2 written: this takes the wait
