@@ -63,15 +63,29 @@ def _plain(v, depth=0):
     return _repr(v)
 
 
-def encode(fields):
-    """fields as compact JSON. A value JSON can't hold is converted with
-    repr (recursively, so a dict with a tuple key or a NaN keeps the rest
-    of the record), never the cause of a lost record: a __repr__ that
-    fails gives a placeholder, an int too long for text its hex."""
+def encode(v):
+    """v as compact JSON. A value JSON can't hold is converted with repr
+    (recursively, so a dict with a tuple key or a NaN keeps the rest of
+    the record), never the cause of a lost record: a __repr__ that fails
+    gives a placeholder, an int too long for text its hex."""
     try:
-        return _encode(fields)
+        return _encode(v)
     except Exception:
-        return _encode(_plain(fields))
+        return _encode(_plain(v))
+
+
+def encode_record(fields):
+    """A record's fields (a dict, "ts" first) as encode writes them, but
+    for ts, written by ts_text: the encoder would write all of a float's
+    digits."""
+    fields = dict(fields)
+    created = fields.pop("ts")
+    try:
+        ts = ts_text(created)
+    except Exception:
+        ts = encode(created)
+    rest = encode(fields)
+    return '{"ts":' + ts + ("," + rest[1:] if len(rest) > 2 else "}")
 
 
 def _exc_text(formatter, exc_info):
@@ -199,22 +213,50 @@ def format_record(record, formatter):
 
 
 _frame_header = _wire.frame_header
-_float_repr = float.__repr__
-_int_repr = int.__repr__
 _CACHED = 4096  # names and keys remembered, at most (a program may make them up as it goes)
 _SKIP_KEYS = dict.fromkeys(_SKIP, "")
 _keys = dict(_SKIP_KEYS)  # field name: ',"name":', or "" for a field not written as an extra one
-_mids = {}  # (levelname, logger name): ',"level":…,"logger":…,"msg":'
-_tails = {}  # (pid, thread name): ',"pid":…,"thread":…'
+# (levelname, logger name, pid, thread name): (',"level":…,"logger":…,"msg":', ',"pid":…,"thread":…')
+_mids = {}
+_secs = {}  # whole seconds since the epoch: their text with the point, "1795967857."
+# ts_text writes a time below this to the microsecond: there a float's
+# unit in the last place is under 2 µs. Beyond it (and below 0) a time is
+# written as the encoder writes it.
+_TS_MAX = 1e10
 
 
-def _new_keys():
-    """An empty key cache in the place of a full one. A new dict, not a
-    cleared one: a thread that looked up a LogRecord attribute in a
-    cleared one would take it for an extra field, and remember that."""
+def _new_key(k):
+    """The JSON of extra field name k (a str), with the comma and colon
+    around it, remembered."""
     global _keys
-    _keys = dict(_SKIP_KEYS)
-    return _keys
+    keys = _keys
+    if len(keys) >= _CACHED:
+        # A new dict, not a cleared one: a thread that looked up a
+        # LogRecord attribute in a cleared one would take it for an extra
+        # field, and remember that.
+        keys = _keys = dict(_SKIP_KEYS)
+    key = keys[k] = "," + _quote(k) + ":"
+    return key
+
+
+def _sec_text(sec):
+    """The text of a whole second since the epoch and the point after it,
+    remembered (a second's records share it)."""
+    if len(_secs) >= _CACHED:
+        _secs.clear()
+    t = _secs[sec] = "%d." % sec
+    return t
+
+
+def ts_text(created):
+    """The ts field as JSON text: created, seconds since the epoch, to the
+    microsecond (truncated, six digits: 1795967857.008942); a created that
+    is not a float from 0 to 1e10 as the encoder writes it (ValueError
+    for one JSON can't hold, such as NaN)."""
+    if created.__class__ is float and 0.0 <= created < _TS_MAX:
+        sec = int(created)
+        return "%d.%06d" % (sec, (created - sec) * 1e6)
+    return _json(created)
 
 
 def _json(v):
@@ -222,10 +264,8 @@ def _json(v):
     c = v.__class__
     if c is str:
         return _quote(v)
-    if c is int:
-        return _int_repr(v)
-    if c is float and v - v == 0:  # finite
-        return _float_repr(v)
+    if c is int or (c is float and v - v == 0):  # a finite float
+        return repr(v)
     if v is None:
         return "null"
     if v is True:
@@ -235,27 +275,31 @@ def _json(v):
     return _fast_encode(v)  # raises for what JSON can't hold (NaN): the careful path takes the record
 
 
-def _mid(record):
-    """The level and logger fields of record as JSON, and the msg key;
-    remembered for a level and logger name that are str."""
-    name = record.name
-    mid = ',"level":%s,"logger":%s,"msg":' % (_quote(level_name(record)), _json(name))
-    if name.__class__ is str and record.levelname.__class__ is str:
+def _mid(record, remember=True):
+    """The JSON around the message: the level and logger fields and the
+    msg key before it, the pid and thread fields after it; remembered
+    (the caller knows the four values are a str, a str, an int or None
+    and a str or None, which no other value equals by accident)."""
+    mid = (',"level":%s,"logger":%s,"msg":' % (_quote(level_name(record)), _json(record.name)),
+           ',"pid":%s,"thread":%s' % (_json(record.process), _json(record.threadName)))
+    if remember:
         if len(_mids) >= _CACHED:
             _mids.clear()
-        _mids[record.levelname, name] = mid
+        _mids[record.levelname, record.name, record.process, record.threadName] = mid
     return mid
 
 
 def format_bytes(record, formatter, framed=False):
     """The JSON text of record_fields(record, formatter), as bytes (framed:
-    after the 4-byte length of a stream frame), byte for byte what the
-    encoder writes for that dict, built for speed (the cost per record is
-    most of what logging costs a worker): the text in pieces, joined
-    once, names and keys as JSON remembered, long plain strings put in as
-    their bytes, unescaped. A record the fast path can't encode (a value
-    JSON can't hold, a field name that is not a str) takes the careful
-    one, which converts what JSON can't hold."""
+    after the 4-byte length of a stream frame), byte for byte what
+    encode_record writes for them, built for speed (the cost per record is
+    most of what logging costs a worker, and every call, lookup and
+    formatting here costs hundreds of instructions): the text in pieces,
+    joined once, names, keys and the second of ts as JSON remembered,
+    long plain strings put in as their bytes, unescaped. A record the
+    fast path can't encode (a value JSON can't hold, a field name that is
+    not a str) takes the careful one, which converts what JSON can't
+    hold."""
     try:
         if formatter is None:
             msg = record.msg
@@ -263,65 +307,64 @@ def format_bytes(record, formatter, framed=False):
                 msg = record.getMessage()  # a LogRecord subclass may make its message its own way
         else:
             msg = _message(record, formatter)
-        name = record.name
-        levelname = record.levelname
-        if name.__class__ is str and levelname.__class__ is str:
-            mid = _mids.get((levelname, name)) or _mid(record)
-        else:
-            mid = _mid(record)
         created = record.created
-        if created.__class__ is float and created - created == 0:
-            ts = _float_repr(created)
+        if created.__class__ is float and 0.0 <= created < _TS_MAX:
+            sec = int(created)
+            # ts_text's, in two pieces: "1795967857." and "008942" ("%06d"
+            # truncates).
+            ts = _secs.get(sec) or _sec_text(sec)
+            us = "%06d" % ((created - sec) * 1e6)
         else:
             ts = _json(created)
+            us = ""
+        levelname = record.levelname
+        name = record.name
         pid = record.process
         thread = record.threadName
-        if pid.__class__ is int and thread.__class__ is str:
-            tail = _tails.get((pid, thread))
-            if tail is None:
-                if len(_tails) >= _CACHED:
-                    _tails.clear()
-                tail = _tails[pid, thread] = ',"pid":%s,"thread":%s' % (_int_repr(pid), _json(thread))
+        if (levelname.__class__ is str and name.__class__ is str and (pid.__class__ is int or pid is None)
+                and (thread.__class__ is str or thread is None)):  # logProcesses, logThreads = False: None
+            mid = _mids.get((levelname, name, pid, thread)) or _mid(record)
         else:
-            tail = ',"pid":%s,"thread":%s' % (_json(pid), _json(thread))
-        out = None  # the bytes so far, once a long string is in
-        if msg.__class__ is str and len(msg) >= _LONG and (b := _plain_ascii(msg)) is not None:
-            out = [b"", ('{"ts":%s%s"' % (ts, mid)).encode(), b]
-            parts = ['"' + tail]
-        else:
-            parts = ['{"ts":%s%s%s%s' % (ts, mid, _quote(msg) if msg.__class__ is str else _json(msg), tail)]
+            mid = _mid(record, False)
         rd = record.__dict__
+        if msg.__class__ is str and len(msg) >= _LONG and (b := _plain_ascii(msg)) is not None:
+            out = [b"", ('{"ts":%s%s%s"' % (ts, us, mid[0])).encode(), b]
+            parts = ['"', mid[1]]
+        else:
+            out = None  # the bytes so far, once a long string is in
+            parts = ['{"ts":', ts, us, mid[0], _quote(msg) if msg.__class__ is str else _json(msg), mid[1]]
         if len(rd) > _NSTD:
             keys = _keys
             add = parts.append
             for k, v in islice(rd.items(), _NSTD, None):
-                if k.__class__ is not str:  # before the cache: a str subclass may equal a cached name
+                if k.__class__ is not str:  # before the lookup: a str subclass may equal a remembered name
                     raise TypeError("a field name that is not a str: the careful path writes it")
-                key = keys.get(k)
+                try:
+                    key = keys[k]
+                except KeyError:
+                    key = _new_key(k)
                 if not key:
-                    if key is not None:
-                        continue  # a LogRecord attribute or a core field
-                    if len(keys) >= _CACHED:
-                        keys = _new_keys()
-                    key = keys[k] = "," + _quote(k) + ":"
+                    continue  # a LogRecord attribute or a core field
                 c = v.__class__
                 if c is str:
-                    if len(v) >= _LONG:
-                        b = _plain_ascii(v)
-                        if b is not None:
-                            add(key + '"')
-                            if out is None:
-                                out = [b""]
-                            out.append("".join(parts).encode())
-                            out.append(b)
-                            parts = ['"']
-                            add = parts.append
-                            continue
-                    add(key + _quote(v))
+                    if len(v) >= _LONG and (b := _plain_ascii(v)) is not None:
+                        add(key)
+                        add('"')
+                        if out is None:
+                            out = [b""]
+                        out.append("".join(parts).encode())
+                        out.append(b)
+                        parts = ['"']
+                        add = parts.append
+                        continue
+                    add(key)
+                    add(_quote(v))
                 elif c is int:
-                    add(key + _int_repr(v))
+                    add(key)
+                    add(repr(v))  # the builtin: a slot wrapper (int.__repr__) costs more a call
                 else:
-                    add(key + _json(v))
+                    add(key)
+                    add(_json(v))
         if record.exc_info or record.exc_text or record.stack_info:
             exc, stack = _exc_stack(record, formatter)
             if exc is not None:
@@ -337,5 +380,5 @@ def format_bytes(record, formatter, framed=False):
             out[0] = _frame_header(sum(map(len, out)))
         return b"".join(out)
     except Exception:
-        data = encode(record_fields(record, formatter)).encode()
+        data = encode_record(record_fields(record, formatter)).encode()
     return _frame_header(len(data)) + data if framed else data

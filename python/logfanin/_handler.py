@@ -11,7 +11,7 @@ import weakref
 from . import _wire
 from ._address import DATAGRAM, PIPE, STREAM, parse_address
 from ._clients import DatagramClient, PipeClient
-from ._format import _message, encode, format_bytes, level_name
+from ._format import _message, encode_record, format_bytes, level_name
 from ._stream import StreamClient, report_to_stderr
 
 DEFAULT_BUFFER_SIZE = 4 << 20
@@ -80,6 +80,7 @@ class Handler(logging.Handler):
         {"ts":…,"level":"info","logger":"app","msg":"…","pid":…,"thread":"…",
          …extra fields…, "exc_info":"Traceback …", "stack_info":"…"}
 
+    ``ts`` is the record's time in Unix seconds, to the microsecond;
     ``msg`` is the formatter's output (``setFormatter``) without the
     traceback, or the record's message; fields given with ``extra={…}``
     follow; a value JSON can't hold is written as its ``repr`` (an int too
@@ -159,7 +160,10 @@ class Handler(logging.Handler):
         logging.Handler.handle takes around emit: the client has a lock of
         its own, and the handler's would make threads wait for each
         other's formatting."""
-        rv = self.filter(record) if self.filters else True
+        if not self.filters:
+            self.emit(record)
+            return True
+        rv = self.filter(record)
         if rv:
             if isinstance(rv, logging.LogRecord):  # Python 3.12: a filter may return a new record
                 record = rv
@@ -198,7 +202,7 @@ class Handler(logging.Handler):
             "truncated": True,
             "size": size,
         }
-        return encode(d).encode()
+        return encode_record(d).encode()
 
     def flush(self, timeout=None):
         """Wait until the writer acknowledged every record emitted so far

@@ -195,6 +195,24 @@ class TestFormat(unittest.TestCase):
         self.assertEqual(list(r)[:6], ["ts", "level", "logger", "msg", "pid", "thread"])
         self.assertEqual(list(r)[6:], list(extra))
 
+    def test_ts_to_the_microsecond(self):
+        # ts is the record's time to the microsecond, truncated, on the
+        # fast path and the careful one (taken by a NaN) alike; a time out
+        # of the range a float holds to the microsecond as the encoder
+        # writes it.
+        for created, want in [(1795967857.0089419, "1795967857.008941"), (1795967857.0, "1795967857.000000"),
+                              (0.0, "0.000000"), (1.5, "1.500000"), (0.9999999, "0.999999"),
+                              (-1.5, "-1.5"), (1e10, "10000000000.0"), (7, "7")]:
+            for extra in ({}, {"nan": float("nan")}):
+                with self.subTest(created=created, careful=bool(extra)):
+                    rec = logging.LogRecord("fmt", logging.INFO, __file__, 1, "m", None, None)
+                    rec.created = created
+                    rec.__dict__.update(extra)
+                    line = _format.format_bytes(rec, None)
+                    self.assertTrue(line.startswith(b'{"ts":' + want.encode() + b',"level"'), line)
+        (r,) = self.record(lambda l: l.info("now"))
+        self.assertAlmostEqual(r["ts"], time.time(), delta=60)
+
     def test_core_fields_win(self):
         (r,) = self.record(lambda l: l.info("real", extra={"level": "forged", "ts": 0, "pid": 1, "other": 1}))
         self.assertEqual((r["level"], r["pid"], r["other"]), ("info", os.getpid(), 1))
@@ -227,7 +245,7 @@ class TestFormat(unittest.TestCase):
                 with self.subTest(name=name, long_msg=msg is value):
                     rec = logging.LogRecord("fmt", logging.INFO, __file__, 1, msg, None, None)
                     rec.__dict__.update({"first": value, "n": 1, "second": "z" * n, "third": value})
-                    want = _format.encode(_format.record_fields(rec, None)).encode()
+                    want = _format.encode_record(_format.record_fields(rec, None)).encode()
                     self.assertEqual(_format.format_bytes(rec, None), want)
                     self.assertEqual(_format.format_bytes(rec, None, True), _wire.frame_header(len(want)) + want)
 
@@ -262,15 +280,23 @@ class TestFormat(unittest.TestCase):
 
         def reference(rec, msg):
             level = rec.levelname.lower()
-            d = {"ts": rec.created, "level": short.get(level, level), "logger": rec.name, "msg": msg,
+            d = {"level": short.get(level, level), "logger": rec.name, "msg": msg,
                  "pid": rec.process, "thread": rec.threadName}
             for k, v in rec.__dict__.items():
                 if k not in skip:
                     d[k] = v
+            # ts: a float from 0 to 1e10 to the microsecond, truncated,
+            # six digits; anything else as the encoder writes it.
+            c = rec.created
             try:
-                return json.dumps(d, separators=(",", ":"), default=repr, allow_nan=False).encode()
+                if type(c) is float and 0 <= c < 1e10:
+                    ts = "%d.%06d" % (int(c), int((c - int(c)) * 1000000))
+                else:
+                    ts = json.dumps(c, separators=(",", ":"), default=repr, allow_nan=False)
+                rest = json.dumps(d, separators=(",", ":"), default=repr, allow_nan=False)
+                return ('{"ts":' + ts + "," + rest[1:]).encode()
             except (TypeError, ValueError, RecursionError):
-                return _format.encode(_format.record_fields(rec, None)).encode()
+                return _format.encode_record(_format.record_fields(rec, None)).encode()
 
         def check(rec, msg, **sub):
             with self.subTest(**sub):
@@ -327,7 +353,7 @@ class TestFormat(unittest.TestCase):
                 with self.subTest(char=hex(ord(c)), at=i):
                     rec = logging.LogRecord("fmt", logging.INFO, __file__, 1, value, None, None)
                     rec.__dict__.update({"first": value, "n": 1})
-                    want = _format.encode(_format.record_fields(rec, None)).encode()
+                    want = _format.encode_record(_format.record_fields(rec, None)).encode()
                     self.assertEqual(_format.format_bytes(rec, None), want)
                     self.assertEqual(json.loads(want)["first"], value)
 
