@@ -264,12 +264,16 @@ func (s *Sink) read(conn net.Conn, gen uint64, sc *shmConn) {
 		switch m := msg.(type) {
 		case wire.Ack:
 			s.ackedLocked(m.Seq)
-			// A frame may answer a wait for the ring's acknowledgement
-			// with news the waiter read there already (the writer took
-			// the wait just as it published them): the waiters look at
-			// the ring again and ask anew, or the next acknowledgement
-			// would come with no frame and leave them waiting.
-			s.cond.Broadcast()
+			if sc != nil {
+				// A frame may answer a wait for the ring's
+				// acknowledgement with news the waiter read there
+				// already (the writer took the wait just as it published
+				// them): the waiters look at the ring again and ask
+				// anew, or the next acknowledgement would come with no
+				// frame and leave them waiting. (Without a ring,
+				// ackedLocked wakes them when records are released.)
+				s.cond.Broadcast()
+			}
 		case wire.Space:
 			if sc != nil {
 				if !sc.ready.Swap(true) {

@@ -253,9 +253,9 @@ def ts_text(created):
     microsecond (truncated, six digits: 1795967857.008942); a created that
     is not a float from 0 to 1e10 as the encoder writes it (ValueError
     for one JSON can't hold, such as NaN)."""
-    if created.__class__ is float and 0.0 <= created < _TS_MAX:
+    if created.__class__ is float and 0.0 <= created < _TS_MAX:  # format_bytes has this inline
         sec = int(created)
-        return "%d.%06d" % (sec, (created - sec) * 1e6)
+        return (_secs.get(sec) or _sec_text(sec)) + "%06d" % ((created - sec) * 1e6)
     return _json(created)
 
 
@@ -310,8 +310,8 @@ def format_bytes(record, formatter, framed=False):
         created = record.created
         if created.__class__ is float and 0.0 <= created < _TS_MAX:
             sec = int(created)
-            # ts_text's, in two pieces: "1795967857." and "008942" ("%06d"
-            # truncates).
+            # ts_text, inline, in two pieces: "1795967857." and "008942"
+            # ("%06d" truncates).
             ts = _secs.get(sec) or _sec_text(sec)
             us = "%06d" % ((created - sec) * 1e6)
         else:

@@ -91,12 +91,9 @@ func (c *child) wait() (time.Duration, int64, error) {
 	ru, _ := c.cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	used := max(cpu(ru)-time.Duration(res.SetupCPU), 0)
 	if res.Err != "" {
-		return used, res.VmHWM, errors.New(res.Err)
+		err = errors.New(res.Err)
 	}
-	if err != nil {
-		return used, res.VmHWM, err
-	}
-	return used, res.VmHWM, nil
+	return used, res.VmHWM, err
 }
 
 func cpu(ru *syscall.Rusage) time.Duration {
