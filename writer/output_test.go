@@ -151,6 +151,36 @@ func TestReopenLogrotate(t *testing.T) {
 	}
 }
 
+// TestReopenBeforeStart: before the output goroutine runs, Reopen reopens
+// the output itself; with Start racing it, the reopen happens once, in
+// the caller or in the output goroutine, without an error (and, under
+// the race detector, without the two touching the output at once).
+func TestReopenBeforeStart(t *testing.T) {
+	for i := range 50 {
+		dir := t.TempDir()
+		out := filepath.Join(dir, "out.log")
+		o, err := NewFileOutput(FileConfig{Path: out})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := New(o)
+		started := make(chan error, 1)
+		go func() { started <- s.Start() }()
+		if err := s.Reopen(); err != nil {
+			t.Fatalf("round %d: Reopen: %v", i, err)
+		}
+		if err := <-started; err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if st := s.Stats(); st.Reopens != 1 {
+			t.Fatalf("round %d: %d reopens, want 1", i, st.Reopens)
+		}
+	}
+}
+
 func TestFileOutputBadPath(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "file")

@@ -131,11 +131,13 @@ func (s *Server) startLocked() {
 // it. Records keep queueing meanwhile.
 func (s *Server) Reopen() error {
 	s.mu.Lock()
-	started := s.started
-	s.mu.Unlock()
-	if !started {
-		return s.reopenNow()
+	if !s.started {
+		// The output goroutine is not running, and can't start while
+		// s.mu is held: s.mu stands in for it.
+		defer s.mu.Unlock()
+		return s.output.reopen()
 	}
+	s.mu.Unlock()
 	req := make(chan error, 1)
 	select {
 	case s.output.reopenCh <- req:
@@ -143,16 +145,6 @@ func (s *Server) Reopen() error {
 	case <-s.output.done:
 		return errClosed
 	}
-}
-
-// reopenNow reopens directly when the output goroutine is not running.
-func (s *Server) reopenNow() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.started {
-		return errors.New("writer: output started during reopen")
-	}
-	return s.output.reopen() // the output goroutine is not running: s.mu stands in for it
 }
 
 // Stats returns the counters so far. It is cheap and safe to call at any
