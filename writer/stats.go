@@ -29,6 +29,7 @@ type Stats struct {
 
 	Wrapped   uint64 // records that were not a JSON object and were wrapped as {"msg":…}
 	Compacted uint64 // multi-line JSON objects compacted onto one line
+	PyRecords uint64 // Python records (wire.HelloPyRecords) turned into JSON; a malformed one is wrapped instead
 
 	Acks       uint64 // ack frames sent
 	Duplicates uint64 // replayed records skipped because they were already written
@@ -51,6 +52,7 @@ type counters struct {
 	protocolErrors, tooLarge, partial    atomic.Uint64
 	garbageBytes, idleClosed, refused    atomic.Uint64
 	wrapped, compacted, acks, duplicates atomic.Uint64
+	pyRecords                            atomic.Uint64
 	writeErrors, reopens, lost           atomic.Uint64
 	sessionsRefused, cutOff              atomic.Uint64
 }
@@ -74,6 +76,7 @@ func (c *counters) snapshot() Stats {
 		Refused:         c.refused.Load(),
 		Wrapped:         c.wrapped.Load(),
 		Compacted:       c.compacted.Load(),
+		PyRecords:       c.pyRecords.Load(),
 		Acks:            c.acks.Load(),
 		Duplicates:      c.duplicates.Load(),
 		SessionsRefused: c.sessionsRefused.Load(),
@@ -122,6 +125,7 @@ func (s Stats) Fields() StatFields {
 		g("frame_buffers", "frame_buffer_bytes", "Bytes of large-frame buffers held now.", s.FrameBuffers),
 		c("wrapped", "wrapped_total", "Records that were not a JSON object, wrapped as {\"msg\":…}.", s.Wrapped),
 		c("compacted", "compacted_total", "Multi-line JSON objects compacted onto one line.", s.Compacted),
+		c("py_records", "py_records_total", "Python records turned into JSON.", s.PyRecords),
 		c("acks", "acks_total", "Ack frames sent.", s.Acks),
 		c("duplicates", "duplicates_total", "Replayed records skipped as already written.", s.Duplicates),
 		c("sessions_refused", "sessions_refused_total", "Hellos refused because their session belongs to another process.", s.SessionsRefused),

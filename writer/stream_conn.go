@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/logfanin/logfanin/internal/pyrecord"
 	"github.com/logfanin/logfanin/internal/shmring"
 	"github.com/logfanin/logfanin/internal/wire"
 )
@@ -42,6 +43,9 @@ type conn struct {
 	peerID   peerID        // the kernel's word on the peer: sessions are bound to it, diagnostics name its pid
 	peer     []byte        // WithPeerCred: the peer fields every record gets
 	tail     []byte        // scratch for a record's tail in ack mode: session, sequence, peer
+	py       bool          // the hello asked for Python records (wire.HelloPyRecords)
+	pyJSON   []byte        // scratch for a Python record turned into JSON
+	pyBad    bool          // a malformed Python record was reported
 	forced   atomic.Bool   // set by force (Shutdown's context expired)
 	cut      atomic.Bool   // a newer connection of the session cut this one off
 	forcedCh chan struct{} // closed by force: wakes a wait for frame memory
@@ -274,6 +278,7 @@ func (c *conn) serve() {
 					break
 				}
 				if ok {
+					c.py = h.Flags&wire.HelloPyRecords != 0
 					err := c.startRing(h)
 					if err == nil {
 						continue
@@ -306,6 +311,10 @@ func (c *conn) serve() {
 // record, skips one the session has already accepted (a replay after a
 // reconnect), and stamps the session and sequence at its end.
 func (c *conn) record(rec []byte) {
+	if c.py && pyrecord.IsRecord(rec) {
+		rec = c.pyRecord(rec)
+		defer c.dropLargePyJSON()
+	}
 	if c.sess == nil {
 		c.fd.add(record{data: rec, tail: c.peer})
 		return
@@ -322,6 +331,33 @@ func (c *conn) record(rec []byte) {
 	c.tail = strconv.AppendUint(c.tail, seq, 10)
 	c.tail = append(c.tail, c.peer...)
 	c.fd.add(record{data: rec, tail: c.tail, sess: c.sess, seq: seq})
+}
+
+// pyRecord turns a Python record into the JSON object its client would
+// have written itself. A malformed one is returned as it came, to be
+// written as any record that is not a JSON object is (wrapped, its bytes
+// escaped), and reported once per connection.
+func (c *conn) pyRecord(rec []byte) []byte {
+	j, err := pyrecord.AppendJSON(c.pyJSON[:0], rec)
+	if err != nil {
+		if !c.pyBad {
+			c.pyBad = true
+			c.s.diag.printf("connection from %s: %v; the record is written as text", c.who(), err)
+		}
+		return rec
+	}
+	c.s.c.pyRecords.Add(1)
+	c.pyJSON = j
+	return j
+}
+
+// dropLargePyJSON lets go of a scratch buffer a large record grew, so
+// that an idle connection does not hold it (the feeder has copied the
+// record).
+func (c *conn) dropLargePyJSON() {
+	if cap(c.pyJSON) > 64<<10 {
+		c.pyJSON = nil
+	}
 }
 
 // sendError sends the writer's last word before closing.

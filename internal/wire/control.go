@@ -28,6 +28,11 @@ const (
 	// the shared ring's header and asks for an Ack frame only when it
 	// waits for one; it needs HelloShm.
 	HelloRingAck = 0x04
+	// HelloPyRecords says that a record starting with '(' is a Python
+	// record: marshal's encoding of a tuple of fields, which the writer
+	// turns into the JSON object the Python client would have written
+	// (package internal/pyrecord). Other records are as without it.
+	HelloPyRecords = 0x08
 )
 
 // SessionIDSize is the length of a session id.
@@ -128,7 +133,7 @@ func ParseControl(p []byte) (any, error) {
 		if h.Version != ProtocolVersion {
 			return nil, &ProtocolError{Reason: fmt.Sprintf("hello version %d, want %d", h.Version, ProtocolVersion)}
 		}
-		if h.Flags&^(HelloAck|HelloShm|HelloRingAck) != 0 {
+		if h.Flags&^(HelloAck|HelloShm|HelloRingAck|HelloPyRecords) != 0 {
 			return nil, &ProtocolError{Reason: fmt.Sprintf("unknown hello flags %#x", h.Flags)}
 		}
 		if h.Flags&HelloShm != 0 && h.Flags&HelloAck == 0 {

@@ -149,7 +149,7 @@ func TestFrameReaderBigRecordCut(t *testing.T) {
 }
 
 func TestControlRoundTrip(t *testing.T) {
-	h := Hello{Version: ProtocolVersion, Flags: HelloAck | HelloShm | HelloRingAck, FirstSeq: 1 << 40}
+	h := Hello{Version: ProtocolVersion, Flags: HelloAck | HelloShm | HelloRingAck | HelloPyRecords, FirstSeq: 1 << 40}
 	copy(h.Session[:], "0123456789abcdef")
 	var stream []byte
 	stream = AppendHello(stream, h)
@@ -192,7 +192,7 @@ func TestControlRoundTrip(t *testing.T) {
 
 func TestParseControlRejects(t *testing.T) {
 	badVersion := AppendHello(nil, Hello{Version: 9})[FrameHeaderSize:]
-	badFlags := AppendHello(nil, Hello{Version: ProtocolVersion, Flags: HelloAck | 0x80})[FrameHeaderSize:]
+	badFlags := AppendHello(nil, Hello{Version: ProtocolVersion, Flags: HelloAck | 0x10})[FrameHeaderSize:]
 	shmNoAck := AppendHello(nil, Hello{Version: ProtocolVersion, Flags: HelloShm})[FrameHeaderSize:]
 	ringAckNoShm := AppendHello(nil, Hello{Version: ProtocolVersion, Flags: HelloAck | HelloRingAck})[FrameHeaderSize:]
 	for name, p := range map[string][]byte{

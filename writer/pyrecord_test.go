@@ -1,0 +1,118 @@
+package writer
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/logfanin/logfanin/internal/pyrecord"
+	"github.com/logfanin/logfanin/internal/wire"
+)
+
+// pyGolden returns n Python records made by the Python client's own code
+// and the JSON its formatting writes for each (internal/pyrecord's
+// testdata).
+func pyGolden(t *testing.T, n int) (recs [][]byte, want []string) {
+	t.Helper()
+	f, err := os.Open("../internal/pyrecord/testdata/records.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for len(recs) < n && sc.Scan() {
+		h, w, _ := strings.Cut(sc.Text(), "\t")
+		rec, err := hex.DecodeString(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs, want = append(recs, rec), append(want, w)
+	}
+	if len(recs) < n {
+		t.Fatalf("%d golden records, want %d", len(recs), n)
+	}
+	return recs, want
+}
+
+// sendAcked sends frames after a hello with flags and waits for the ack
+// of the last one.
+func sendAcked(t *testing.T, path string, flags uint8, recs [][]byte) {
+	t.Helper()
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	h := wire.Hello{Version: wire.ProtocolVersion, Flags: wire.HelloAck | flags, FirstSeq: 1}
+	rand.Read(h.Session[:])
+	b := wire.AppendHello(nil, h)
+	for _, r := range recs {
+		b = wire.AppendFrame(b, r)
+	}
+	if _, err := c.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	fr := wire.NewFrameReader(c, 0)
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	for {
+		fm, err := fr.Next()
+		if err != nil {
+			t.Fatalf("waiting for the ack of %d records: %v", len(recs), err)
+		}
+		if v, _ := wire.ParseControl(fm.Payload); v == (wire.Ack{Seq: uint64(len(recs))}) {
+			return
+		}
+	}
+}
+
+// TestPyRecords: on a connection whose hello asks for Python records, each
+// is written as the JSON its client would have written, with the
+// writer's fields after it; a JSON record beside them is written as it
+// is, and a malformed Python record as text, counted. Without the flag a
+// Python record is only text.
+func TestPyRecords(t *testing.T) {
+	f := newFixture(t)
+	path := f.sock("s.sock")
+	f.listen("unix://" + path)
+	recs, want := pyGolden(t, 30)
+	bad := append(append([]byte{}, pyrecord.Magic[:]...), "garbage"...)
+	sendAcked(t, path, wire.HelloPyRecords, append(append(recs, []byte(`{"json":1}`)), bad))
+	sendAcked(t, path, 0, recs[:1])
+	st := f.s.Stats()
+	lines := f.lines()
+	if len(lines) != len(recs)+3 {
+		t.Fatalf("%d lines, want %d", len(lines), len(recs)+3)
+	}
+	raw, err := os.ReadFile(f.out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := bytes.Split(raw, []byte("\n"))
+	for i, w := range want {
+		// The writer's own fields (session, sequence) follow the client's.
+		if !bytes.HasPrefix(text[i], []byte(w[:len(w)-1]+",")) {
+			t.Fatalf("line %d:\n got %.300s\nwant %.300s", i+1, text[i], w)
+		}
+	}
+	if lines[len(recs)]["json"] != 1.0 {
+		t.Errorf("the JSON record: %v", lines[len(recs)])
+	}
+	for _, m := range lines[len(recs)+1:] {
+		if msg, _ := m["msg"].(string); !strings.HasPrefix(msg, "(\a") {
+			t.Errorf("not written as text: %v", m)
+		}
+	}
+	if st.PyRecords != uint64(len(recs)) || st.Wrapped != 2 {
+		t.Errorf("py records %d, wrapped %d; want %d and 2", st.PyRecords, st.Wrapped, len(recs))
+	}
+	if !strings.Contains(f.diag.String(), "python record:") {
+		t.Errorf("the malformed record was not reported: %s", f.diag)
+	}
+}
