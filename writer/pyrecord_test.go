@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
+	"math"
 	"net"
 	"os"
 	"strings"
@@ -69,6 +71,45 @@ func sendAcked(t *testing.T, path string, flags uint8, recs [][]byte) {
 		if v, _ := wire.ParseControl(fm.Payload); v == (wire.Ack{Seq: uint64(len(recs))}) {
 			return
 		}
+	}
+}
+
+// pyRecord is a Python record with one extra field, name, an int value.
+func pyRecord(name string, value int32) []byte {
+	b := append([]byte{}, pyrecord.Magic[:]...)
+	b = append(b, 'g')
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(1795967857.25))
+	str := func(s string) {
+		b = append(b, 'u')
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(s)))
+		b = append(b, s...)
+	}
+	str("info")
+	str("app")
+	str("hello")
+	b = append(b, 'N', 'N', '{')
+	str(name)
+	b = append(b, 'i')
+	b = binary.LittleEndian.AppendUint32(b, uint32(value))
+	return append(b, '0')
+}
+
+// TestPyRecordForgedFields: a Python record's extra field named as one of
+// the writer's loses to the writer's, as in a JSON record.
+func TestPyRecordForgedFields(t *testing.T) {
+	f := newFixture(t)
+	path := f.sock("s.sock")
+	f.listen("unix://" + path)
+	sendAcked(t, path, wire.HelloPyRecords, [][]byte{pyRecord("pipe_pid", 4242), pyRecord("logfanin_seq", -1)})
+	lines := f.lines()
+	if len(lines) != 2 {
+		t.Fatalf("%d lines", len(lines))
+	}
+	if v, ok := lines[0]["pipe_pid"]; !ok || v != nil {
+		t.Errorf("forged pipe_pid: %v", lines[0])
+	}
+	if lines[1]["logfanin_seq"] != 2.0 || lines[1]["msg"] != "hello" {
+		t.Errorf("forged logfanin_seq: %v", lines[1])
 	}
 }
 

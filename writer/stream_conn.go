@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/logfanin/logfanin/internal/jsonline"
 	"github.com/logfanin/logfanin/internal/pyrecord"
 	"github.com/logfanin/logfanin/internal/shmring"
 	"github.com/logfanin/logfanin/internal/wire"
@@ -311,12 +312,13 @@ func (c *conn) serve() {
 // record, skips one the session has already accepted (a replay after a
 // reconnect), and stamps the session and sequence at its end.
 func (c *conn) record(rec []byte) {
+	var scan jsonline.Scan // zero: the feeder reads the record
 	if c.py && pyrecord.IsRecord(rec) {
-		rec = c.pyRecord(rec)
+		rec, scan = c.pyRecord(rec)
 		defer c.dropLargePyJSON()
 	}
 	if c.sess == nil {
-		c.fd.add(record{data: rec, tail: c.peer})
+		c.fd.add(record{data: rec, scan: scan, tail: c.peer})
 		return
 	}
 	seq := c.nextSeq
@@ -330,25 +332,26 @@ func (c *conn) record(rec []byte) {
 	c.tail = append(c.tail[:0], c.sess.prefix...)
 	c.tail = strconv.AppendUint(c.tail, seq, 10)
 	c.tail = append(c.tail, c.peer...)
-	c.fd.add(record{data: rec, tail: c.tail, sess: c.sess, seq: seq})
+	c.fd.add(record{data: rec, scan: scan, tail: c.tail, sess: c.sess, seq: seq})
 }
 
 // pyRecord turns a Python record into the JSON object its client would
 // have written itself. A malformed one is returned as it came, to be
 // written as any record that is not a JSON object is (wrapped, its bytes
-// escaped), and reported once per connection.
-func (c *conn) pyRecord(rec []byte) []byte {
-	j, err := pyrecord.AppendJSON(c.pyJSON[:0], rec)
+// escaped), and reported once per connection. The JSON comes with its
+// scan: the feeder need not read it again.
+func (c *conn) pyRecord(rec []byte) ([]byte, jsonline.Scan) {
+	j, scan, err := pyrecord.AppendJSON(c.pyJSON[:0], rec)
 	if err != nil {
 		if !c.pyBad {
 			c.pyBad = true
 			c.s.diag.printf("connection from %s: %v; the record is written as text", c.who(), err)
 		}
-		return rec
+		return rec, 0
 	}
 	c.s.c.pyRecords.Add(1)
 	c.pyJSON = j
-	return j
+	return j, scan
 }
 
 // dropLargePyJSON lets go of a scratch buffer a large record grew, so

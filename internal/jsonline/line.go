@@ -103,6 +103,25 @@ func ScanRecord(rec []byte) ([]byte, Scan) {
 	return obj, ScanObject(obj)
 }
 
+// BuiltObject is the Scan of an object its caller built itself: one
+// valid JSON object in valid UTF-8, on one line, whose top-level keys may
+// be one of the writer's names only if mayOwn (KeyMayOwn of each). It is
+// what ScanObject would find, without reading the object; the caller
+// answers for it.
+func BuiltObject(mayOwn bool) Scan {
+	if mayOwn {
+		return scanValid | scanMayOwn
+	}
+	return scanValid
+}
+
+// KeyMayOwn reports whether key, a top-level key as it is spelled between
+// its quotes, may be one of the names the writer owns: it is one, or it is
+// spelled with escapes (which PrepareScanned then decodes).
+func KeyMayOwn(key []byte) bool {
+	return isOwned(key) || bytes.IndexByte(key, '\\') >= 0
+}
+
 // Valid reports whether the object scanned is one valid JSON object in
 // valid UTF-8: IsObject's verdict.
 func (s Scan) Valid() bool { return s&scanValid != 0 }

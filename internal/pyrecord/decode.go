@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+
+	"github.com/logfanin/logfanin/internal/jsonline"
 )
 
 // Magic is how a Python record starts: marshal's code for a tuple ('(')
@@ -49,7 +51,7 @@ func (e *FormatError) Error() string {
 // fields are the tuple's items after ts: the JSON name, and the kinds of
 // value each may be (a str, an int, None).
 var fields = [...]struct {
-	name            string
+	name           string
 	str, num, none bool
 }{
 	{`,"level":`, true, false, false},
@@ -61,31 +63,33 @@ var fields = [...]struct {
 
 // AppendJSON appends to dst the JSON object for the Python record rec
 // (which starts with Magic): the fields ts, level, logger, msg, pid and
-// thread, then the extra fields in their order. On error dst is returned
-// as it was given.
+// thread, then the extra fields in their order. It returns the object's
+// jsonline.Scan, so that the writer need not read it again. On error dst
+// is returned as it was given.
 //
 // The tuple is (ts, level, logger, msg, pid, thread, extra): ts a float,
 // level, logger and msg strings, pid an int or None, thread a string or
 // None, extra a dict of string keys and values that are strings, ints,
 // floats, bools or None.
-func AppendJSON(dst, rec []byte) ([]byte, error) {
+func AppendJSON(dst, rec []byte) ([]byte, jsonline.Scan, error) {
 	if !IsRecord(rec) {
-		return dst, &FormatError{0, "not a 7-tuple"}
+		return dst, 0, &FormatError{0, "not a 7-tuple"}
 	}
 	d := decoder{b: rec, i: len(Magic)}
 	out, err := d.record(dst)
 	if err != nil {
-		return dst, err
+		return dst, 0, err
 	}
 	if d.i != len(rec) {
-		return dst, d.errorf("%d bytes after the tuple", len(rec)-d.i)
+		return dst, 0, d.errorf("%d bytes after the tuple", len(rec)-d.i)
 	}
-	return out, nil
+	return out, jsonline.BuiltObject(d.mayOwn), nil
 }
 
 type decoder struct {
-	b []byte
-	i int
+	b      []byte
+	i      int
+	mayOwn bool // an extra field's name may be one the writer owns
 }
 
 func (d *decoder) errorf(format string, args ...any) error {
@@ -133,9 +137,11 @@ func (d *decoder) record(dst []byte) ([]byte, error) {
 			return dst, d.errorf("extra field name: type %q, want a str", t)
 		}
 		dst = append(dst, ',')
+		k := len(dst)
 		if dst, err = d.str(dst); err != nil {
 			return dst, err
 		}
+		d.mayOwn = d.mayOwn || jsonline.KeyMayOwn(dst[k+1:len(dst)-1])
 		dst = append(dst, ':')
 		if dst, err = d.value(dst); err != nil {
 			return dst, err

@@ -11,6 +11,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/logfanin/logfanin/internal/jsonline"
 )
 
 // TestPythonGolden: for records made by the Python client's own code
@@ -34,9 +36,12 @@ func TestPythonGolden(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := AppendJSON([]byte("prefix"), rec)
+		got, scan, err := AppendJSON([]byte("prefix"), rec)
 		if err != nil {
 			t.Fatalf("record %d: %v", n+1, err)
+		}
+		if scan != jsonline.ScanObject(got[6:]) {
+			t.Fatalf("record %d: scan %v, ScanObject %v", n+1, scan, jsonline.ScanObject(got[6:]))
 		}
 		if string(got[6:]) != want || string(got[:6]) != "prefix" {
 			t.Fatalf("record %d:\n got %s\nwant %s", n+1, got, want)
@@ -105,7 +110,7 @@ func TestAppendJSON(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := AppendJSON(nil, tc.rec)
+			got, _, err := AppendJSON(nil, tc.rec)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -156,7 +161,7 @@ func TestAppendJSONRefuses(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dst := []byte("kept")
-			got, err := AppendJSON(dst, tc.rec)
+			got, _, err := AppendJSON(dst, tc.rec)
 			var fe *FormatError
 			if !errors.As(err, &fe) {
 				t.Fatalf("err %v, want a *FormatError; got %q", err, got)
@@ -169,8 +174,27 @@ func TestAppendJSONRefuses(t *testing.T) {
 			}
 		})
 	}
-	if _, err := AppendJSON(nil, good); err != nil {
+	if _, _, err := AppendJSON(nil, good); err != nil {
 		t.Fatalf("the good record: %v", err)
+	}
+}
+
+// TestAppendJSONScan: the scan AppendJSON returns is ScanObject's, and
+// says an extra field may be one of the writer's names when one is, or
+// when its name is spelled with escapes.
+func TestAppendJSONScan(t *testing.T) {
+	for _, tc := range []struct {
+		key    string
+		mayOwn bool
+	}{{"user", false}, {"peer_pid", true}, {"logfanin_seq", true}, {"pëer", true}, {"level", false}} {
+		rec := head().raw('{').str(tc.key).int(1).raw('0').b
+		got, scan, err := AppendJSON(nil, rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if scan != jsonline.ScanObject(got) || scan != jsonline.BuiltObject(tc.mayOwn) {
+			t.Errorf("%s: scan %v, ScanObject %v, want mayOwn %v", tc.key, scan, jsonline.ScanObject(got), tc.mayOwn)
+		}
 	}
 }
 

@@ -24,14 +24,7 @@ func appendString(dst, s []byte) (out []byte, bad int) {
 	start := 0
 	i := 0
 	for i < len(s) {
-		// A word at a time over plain ASCII: long messages are mostly that.
-		for i+8 <= len(s) {
-			if m := escaped(binary.LittleEndian.Uint64(s[i:])); m != 0 {
-				i += bits.TrailingZeros64(m) >> 3
-				break
-			}
-			i += 8
-		}
+		i = plainRun(s, i)
 		if i >= len(s) {
 			break
 		}
@@ -78,6 +71,29 @@ func appendString(dst, s []byte) (out []byte, bad int) {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"'), -1
+}
+
+// plainRun returns the position of the first byte of s from i on that
+// appendString does not copy as it is, or where fewer than 8 bytes are
+// left: two words at a time over plain ASCII, which long messages mostly
+// are.
+func plainRun(s []byte, i int) int {
+	for ; i+16 <= len(s); i += 16 {
+		m, m2 := escaped(binary.LittleEndian.Uint64(s[i:])), escaped(binary.LittleEndian.Uint64(s[i+8:]))
+		if m|m2 != 0 {
+			if m == 0 {
+				return i + 8 + bits.TrailingZeros64(m2)>>3
+			}
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	if i+8 <= len(s) {
+		if m := escaped(binary.LittleEndian.Uint64(s[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+		i += 8
+	}
+	return i
 }
 
 // escaped returns a word with the high bit set in the byte of x (read

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+
+	"github.com/logfanin/logfanin/internal/jsonline"
 )
 
 // FuzzAppendJSON: whatever a client sends, AppendJSON returns an error
@@ -13,7 +15,7 @@ func FuzzAppendJSON(f *testing.F) {
 	f.Add(head().raw('{').str("s").str("a\"\x01é😀\xed\xa0\x80").str("i").raw('l').u32(3).raw(1, 0, 2, 0, 3, 0).str("f").float(1e300).raw('0').b)
 	f.Add(new(enc).tuple(7).float(-1).str("").str("").str("").raw('N', 'N', '{', '0').b)
 	f.Fuzz(func(t *testing.T, rec []byte) {
-		got, err := AppendJSON([]byte("x"), rec)
+		got, scan, err := AppendJSON([]byte("x"), rec)
 		if err != nil {
 			if string(got) != "x" {
 				t.Fatalf("dst changed on error: %q", got)
@@ -23,6 +25,9 @@ func FuzzAppendJSON(f *testing.F) {
 		out := got[1:]
 		if !json.Valid(out) || !bytes.HasPrefix(out, []byte(`{"ts":`)) {
 			t.Fatalf("not a JSON object: %q", out)
+		}
+		if scan != jsonline.ScanObject(out) {
+			t.Fatalf("scan %v, ScanObject %v: %q", scan, jsonline.ScanObject(out), out)
 		}
 		for _, c := range out {
 			if c >= 0x80 {
@@ -42,7 +47,7 @@ func BenchmarkAppendJSON(b *testing.B) {
 			b.SetBytes(int64(len(rec)))
 			for b.Loop() {
 				var err error
-				if dst, err = AppendJSON(dst[:0], rec); err != nil {
+				if dst, _, err = AppendJSON(dst[:0], rec); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import marshal
 from itertools import islice
 
 from . import _wire
@@ -382,3 +383,80 @@ def format_bytes(record, formatter, framed=False):
     except Exception:
         data = encode_record(record_fields(record, formatter)).encode()
     return _frame_header(len(data)) + data if framed else data
+
+
+# Python records (docs/PROTOCOL.md, "Python records"): the fields of a
+# record in marshal's format, which the writer turns into the JSON that
+# format_bytes would write. marshal writes them from C and copies strings
+# instead of scanning them: a third to a half of format_bytes'
+# instructions. Only values whose JSON the writer writes as this module
+# does go so; anything else (a traceback, a nested value, a str subclass,
+# an int beyond 64 bits) takes format_bytes.
+PY_MAGIC = b"(\x07\x00\x00\x00"  # marshal's tuple of 7
+_dumps = marshal.dumps
+_INT_LIMIT = 1 << 64  # the writer takes ints of at most five 15-bit digits
+# A string this long goes as JSON: marshal's copies of it (its UTF-8, its
+# growing output) and the writer's escaping cost more than format_bytes'
+# test that it needs no escaping (at 16 KiB the two ways cost the same,
+# with more page faults; at 4 KiB and below Python records win).
+_PY_LONG = 8192
+_NO_EXTRA = {}
+_levels = {}  # levelname: the level field's text
+
+
+def format_py(record, formatter):
+    """The stream frame of record as a Python record, or None if it must
+    go as JSON (format_bytes)."""
+    if record.exc_info or record.exc_text or record.stack_info:
+        return None
+    # The extra fields before the message: a formatter adds attributes
+    # (message, asctime) that are not extra fields.
+    rd = record.__dict__
+    if len(rd) > _NSTD:
+        extra = dict(islice(rd.items(), _NSTD, None))
+        if not _SKIP.isdisjoint(extra):
+            # What a formatter of another handler set, or an extra field
+            # named as a core one: not written, as in format_bytes.
+            for k in _SKIP.intersection(extra):
+                del extra[k]
+        for k, v in extra.items():  # one loop: each C-level check of a set costs more
+            c = v.__class__
+            if k.__class__ is not str or not ((c is str and len(v) < _PY_LONG)
+                                              or (c is int and -_INT_LIMIT < v < _INT_LIMIT)
+                                              or c is float or c is bool or v is None):
+                return None
+    else:
+        extra = _NO_EXTRA
+    msg = record.msg
+    if formatter is not None or record.args or msg.__class__ is not str or record.__class__ is not _LogRecord:
+        msg = _message(record, formatter)
+        if msg.__class__ is not str:
+            return None
+    if len(msg) >= _PY_LONG:
+        return None
+    created = record.created
+    levelname = record.levelname
+    name = record.name
+    pid = record.process
+    thread = record.threadName
+    if (created.__class__ is not float or levelname.__class__ is not str or name.__class__ is not str
+            or not (pid is None or (pid.__class__ is int and -_INT_LIMIT < pid < _INT_LIMIT))
+            or not (thread is None or thread.__class__ is str)):
+        return None
+    level = _levels.get(levelname)
+    if level is None:
+        if len(_levels) >= _CACHED:
+            _levels.clear()
+        level = _levels[levelname] = level_name(record)
+    data = _dumps((created, level, name, msg, pid, thread, extra), 2)
+    return _frame_header(len(data)) + data
+
+
+def py_to_json(frame):
+    """A Python record's stream frame as the JSON frame format_bytes would
+    have made, for a writer that does not take Python records."""
+    created, level, name, msg, pid, thread, extra = marshal.loads(frame[4:])
+    fields = {"ts": created, "level": level, "logger": name, "msg": msg, "pid": pid, "thread": thread}
+    fields.update(extra)
+    data = encode_record(fields).encode()
+    return _frame_header(len(data)) + data

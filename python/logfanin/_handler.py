@@ -11,7 +11,7 @@ import weakref
 from . import _wire
 from ._address import DATAGRAM, PIPE, STREAM, parse_address
 from ._clients import DatagramClient, PipeClient
-from ._format import _message, encode_record, format_bytes, level_name
+from ._format import _message, encode_record, format_bytes, format_py, level_name
 from ._stream import StreamClient, report_to_stderr
 
 DEFAULT_BUFFER_SIZE = 4 << 20
@@ -85,6 +85,12 @@ class Handler(logging.Handler):
     traceback, or the record's message; fields given with ``extra={…}``
     follow; a value JSON can't hold is written as its ``repr`` (an int too
     long for text as its hex, a failing ``__repr__`` as a placeholder).
+
+    On a stream socket a record whose extra values are plain (``str``,
+    ``int``, ``float``, ``bool``, ``None``) goes as a Python record: its
+    fields in ``marshal``'s format, which costs a worker a third to a half
+    of building the JSON text, and which the writer turns into the same
+    JSON, byte for byte. A writer that predates them gets JSON.
 
     On a stream socket records are acknowledged: the handler keeps each
     until the writer has written it, and after a lost connection (a writer
@@ -173,7 +179,11 @@ class Handler(logging.Handler):
     def emit(self, record):
         try:
             if self._framed:
-                frame = format_bytes(record, self.formatter, True)
+                frame = None
+                if self._client.py_records:
+                    frame = format_py(record, self.formatter)
+                if frame is None:
+                    frame = format_bytes(record, self.formatter, True)
                 if len(frame) - 4 > self.max_record:
                     data = self._shorten(record, len(frame) - 4)
                     frame = _wire.frame_header(len(data)) + data

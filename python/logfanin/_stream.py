@@ -22,6 +22,7 @@ import time
 from collections import deque
 
 from . import _wire
+from ._format import PY_MAGIC, py_to_json
 
 _POLLIN = select.POLLIN
 _POLLOUT = select.POLLOUT
@@ -80,6 +81,12 @@ class StreamClient:
         self.wake_r = self.wake_w = -1
         self.sock = None
         self.connected_once = False
+        # Records go as Python records (format_py), which the writer turns
+        # into JSON, until a writer refuses a hello that announces them
+        # (it predates them); without acknowledgements there is no hello.
+        self.py_records = self.ack
+        self.py_hello = False  # this connection's hello announced them
+        self.conn_acked = False  # an ack came on this connection
         self.down_since = None  # first failure of the current outage
         self.stats = {"sent": 0, "sends": 0, "dropped": 0, "reconnects": 0, "errors": 0}
 
@@ -324,6 +331,8 @@ class StreamClient:
                     batch = None
                     want = self._want_acks_locked()
             if batch is not None:
+                if not self.py_records:
+                    batch = self._as_json(batch)
                 err = self._send(sock, batch)
                 if err is None:
                     err = self._read_acks(sock)
@@ -404,7 +413,9 @@ class StreamClient:
                 self.unsent = replay
                 self.sent = deque()
             if self.ack:
-                s.sendall(_wire.hello(self.session, first))
+                flags = _wire.HELLO_ACK | (_wire.HELLO_PY_RECORDS if self.py_records else 0)
+                s.sendall(_wire.hello(self.session, first, flags))
+                self.py_hello = bool(flags & _wire.HELLO_PY_RECORDS)
             s.setblocking(False)
         except OSError as e:
             s.close()
@@ -414,6 +425,7 @@ class StreamClient:
         with self.lock:
             self.sock = s
             self.rbuf = bytearray()
+            self.conn_acked = False
             if self.connected_once:
                 self.stats["reconnects"] += 1
             self.connected_once = True
@@ -494,6 +506,22 @@ class StreamClient:
                 self._apply_acks()
         return None
 
+    def _as_json(self, batch):
+        """batch with its Python records made JSON, for a writer that does
+        not take them; the buffer's count grows by what that adds."""
+        out = deque()
+        grew = 0
+        for f in batch:
+            if f[4:9] == PY_MAGIC:
+                j = py_to_json(f)
+                grew += len(j) - len(f)
+                f = j
+            out.append(f)
+        if grew:
+            with self.lock:
+                self.held += grew
+        return out
+
     def _requeue(self, batch, err):
         with self.lock:
             batch.extend(self.unsent)
@@ -520,6 +548,7 @@ class StreamClient:
                 return e
             if seq is not None:
                 with self.lock:
+                    self.conn_acked = True
                     if seq > self.ack_high:
                         self.ack_high = seq
                         self._apply_acks()
@@ -541,6 +570,11 @@ class StreamClient:
 
     def _broken(self, sock, err):
         """The connection is gone: the next round reconnects and replays."""
+        if not isinstance(err, _wire.WriterError):
+            # A send can fail before the writer's last word is read.
+            last = self._read_acks(sock)
+            if isinstance(last, _wire.WriterError):
+                err = last
         try:
             sock.close()
         except OSError:
@@ -548,6 +582,13 @@ class StreamClient:
         with self.lock:
             if self.sock is sock:
                 self.sock = None
+            if (isinstance(err, _wire.WriterError) and err.code == _wire.ERROR_PROTOCOL and self.py_hello
+                    and not self.conn_acked and self.py_records):
+                # A writer that predates Python records refuses the hello
+                # that announces them: say hello without, and send what is
+                # held as JSON (_as_json).
+                self.py_records = False
+                self.errors("the writer at unix://%s does not take Python records: records go as JSON" % self.path)
             if isinstance(err, _wire.WriterError) and err.code == _wire.ERROR_SESSION:
                 # Another process said hello with this session id first
                 # (it copied it): the unacknowledged records go again

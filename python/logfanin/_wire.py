@@ -15,12 +15,18 @@ TYPE_SPACE = 0x04
 
 PROTOCOL_VERSION = 1
 HELLO_ACK = 0x01
+# Records may be Python records (docs/PROTOCOL.md): a record's fields in
+# marshal's format, which the writer turns into the JSON this package
+# would write.
+HELLO_PY_RECORDS = 0x08
 
 # Error codes of an error frame.
 ERROR_CODES = {1: "too large", 2: "protocol", 3: "refused", 4: "idle", 5: "session", 6: "flood"}
 # The hello named a session another process owns at this writer (it said
 # hello with that id first, after a restart): the client takes a new id.
 ERROR_SESSION = 5
+# A protocol error: a writer that predates a hello flag refuses it so.
+ERROR_PROTOCOL = 2
 
 DEFAULT_MAX_RECORD = 1 << 20
 
@@ -41,9 +47,9 @@ _u64 = struct.Struct(">Q")
 frame_header = _u32.pack
 
 
-def hello(session, first_seq, ack=True):
+def hello(session, first_seq, flags=HELLO_ACK):
     """The hello control frame (N = 27: type, version, flags, session, first sequence)."""
-    return _hello.pack(CONTROL_BIT | 27, TYPE_HELLO, PROTOCOL_VERSION, HELLO_ACK if ack else 0, session, first_seq)
+    return _hello.pack(CONTROL_BIT | 27, TYPE_HELLO, PROTOCOL_VERSION, flags, session, first_seq)
 
 
 def chunks(record, pid, record_id, max_chunk=MAX_CHUNK):

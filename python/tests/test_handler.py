@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import logging.handlers
+import marshal
 import multiprocessing
 import os
 import pickle
@@ -119,6 +120,48 @@ class TestAddress(TempDirTest):
             logfanin.Handler(self.dir + "/a.sock", policy="sometimes")
         with self.assertRaises(ValueError):
             logfanin.Handler(self.dir + "/a.sock", timeout=0)
+
+
+def assorted_records():
+    """Records with every kind of value, in extra fields and in the core
+    ones, as (record, its message, a subTest label)."""
+    class Color(enum.IntEnum):
+        RED = 1
+
+    class Text(str):
+        pass
+
+    class Num(float):
+        pass
+
+    n = _format._LONG
+    values = [None, True, False, 0, -1, 2 ** 70, 1.5, -0.0, 1e300, 1 / 3, float("nan"), float("inf"),
+              -float("inf"), Color.RED, Text("sub\"class"), Text("t" * n), Num(2.5), [1, "a", None, 1.5],
+              (1, (2,)), {"a": {"b": [1.5, "é"]}}, {1: "x", 2.5: "y", None: "z", True: "t"}, {(1, 2): "tuple key"},
+              object(), b"bytes", "é", "", "\U0001f600", "x" * n, "\n" * n, "y" * (n - 1), Exception("boom"),
+              "\ud800 lone", "\x7f\x00\b\f", 2 ** 63, -2 ** 63 - 1, 1e16, 1e-05, 123456789.125]
+    out = []
+    for i, v in enumerate(values):
+        rec = logging.LogRecord("fmt", logging.INFO, __file__, 1, "m", None, None)
+        rec.__dict__.update({"before": "b", "value": v, "after": 1})
+        out.append((rec, "m", {"value": i}))
+        for core in ("created", "process", "threadName", "name"):
+            rec = logging.LogRecord("fmt", logging.INFO, __file__, 1, "m", None, None)
+            setattr(rec, core, v)
+            out.append((rec, "m", {"value": i, "core": core}))
+        if isinstance(v, str):
+            rec = logging.LogRecord("fmt", logging.INFO, __file__, 1, v, None, None)
+            out.append((rec, v, {"value": i, "as_msg": True}))
+    # A key that is not a str (extra={1: ...} puts one in the record's
+    # __dict__) is written as the encoder writes such a key.
+    rec = logging.LogRecord("fmt", logging.INFO, __file__, 1, "m", None, None)
+    rec.__dict__.update({"a": 1, 2: "two", "b": "x" * n})
+    out.append((rec, "m", {"key": "int"}))
+    # A level name that needs escaping.
+    logging.addLevelName(27, 'Odd "Level"\n')
+    rec = logging.LogRecord("fmt", 27, __file__, 1, "m", None, None)
+    out.append((rec, "m", {"level": 27}))
+    return out
 
 
 class TestFormat(unittest.TestCase):
@@ -254,20 +297,6 @@ class TestFormat(unittest.TestCase):
         # JSON encoder writes the record's dict (json.dumps of it, with
         # repr for what JSON can't hold); a record JSON can't hold at all
         # (NaN) as the careful path writes it.
-        class Color(enum.IntEnum):
-            RED = 1
-
-        class Text(str):
-            pass
-
-        class Num(float):
-            pass
-
-        n = _format._LONG
-        values = [None, True, False, 0, -1, 2 ** 70, 1.5, -0.0, 1e300, 1 / 3, float("nan"), float("inf"),
-                  -float("inf"), Color.RED, Text("sub\"class"), Text("t" * n), Num(2.5), [1, "a", None, 1.5],
-                  (1, (2,)), {"a": {"b": [1.5, "é"]}}, {1: "x", 2.5: "y", None: "z", True: "t"}, {(1, 2): "tuple key"},
-                  object(), b"bytes", "é", "", "\U0001f600", "x" * n, "\n" * n, "y" * (n - 1), Exception("boom")]
 
         # The reference knows the rules on its own, not through the module:
         # a LogRecord's own attributes, those a formatter sets and the core
@@ -298,32 +327,58 @@ class TestFormat(unittest.TestCase):
             except (TypeError, ValueError, RecursionError):
                 return _format.encode_record(_format.record_fields(rec, None)).encode()
 
-        def check(rec, msg, **sub):
+        for rec, msg, sub in assorted_records():
             with self.subTest(**sub):
                 want = reference(rec, msg)
                 self.assertEqual(_format.format_bytes(rec, None), want)
                 self.assertEqual(_format.format_bytes(rec, None, True), _wire.frame_header(len(want)) + want)
 
-        for i, v in enumerate(values):
-            rec = logging.LogRecord("fmt", logging.INFO, __file__, 1, "m", None, None)
-            rec.__dict__.update({"before": "b", "value": v, "after": 1})
-            check(rec, "m", value=i)
-            for core in ("created", "process", "threadName", "name"):
-                rec = logging.LogRecord("fmt", logging.INFO, __file__, 1, "m", None, None)
-                setattr(rec, core, v)
-                check(rec, "m", value=i, core=core)
-            if isinstance(v, str):
-                rec = logging.LogRecord("fmt", logging.INFO, __file__, 1, v, None, None)
-                check(rec, v, value=i, as_msg=True)
-        # A key that is not a str (extra={1: ...} puts one in the record's
-        # __dict__) is written as the encoder writes such a key.
-        rec = logging.LogRecord("fmt", logging.INFO, __file__, 1, "m", None, None)
-        rec.__dict__.update({"a": 1, 2: "two", "b": "x" * n})
-        check(rec, "m", key="int")
-        # A level name that needs escaping.
-        logging.addLevelName(27, 'Odd "Level"\n')
-        rec = logging.LogRecord("fmt", 27, __file__, 1, "m", None, None)
-        check(rec, "m", level=27)
+    def test_python_records(self):
+        # A record goes as a Python record when the writer can write its
+        # JSON as format_bytes does, and what the client makes of one for
+        # a writer that does not take them is format_bytes' frame.
+        went = 0
+        for rec, msg, sub in assorted_records():
+            with self.subTest(**sub):
+                frame = _format.format_py(rec, None)
+                if frame is None:
+                    continue
+                went += 1
+                self.assertEqual(frame[4:9], _format.PY_MAGIC)
+                self.assertEqual(_wire.frame_header(len(frame) - 4), frame[:4])
+                self.assertEqual(_format.py_to_json(frame), _format.format_bytes(rec, None, True))
+        self.assertGreater(went, 20)
+        # What must go as JSON.
+        def rec(**extra):
+            r = logging.LogRecord("fmt", logging.INFO, __file__, 1, "m", None, None)
+            r.__dict__.update(extra)
+            return r
+        class Text(str):
+            pass
+        for r in [rec(v=(1, 2)), rec(v=[1]), rec(v={"a": 1}), rec(v=b"x"), rec(v=Text("t")), rec(v=2 ** 64),
+                  rec(v=-2 ** 64), rec(v="x" * 8192), rec(**{"k": 1, "2": 2})]:
+            if "2" in r.__dict__:
+                r.__dict__[2] = r.__dict__.pop("2")  # a key that is not a str
+            self.assertIsNone(_format.format_py(r, None), r.__dict__)
+        try:
+            raise ValueError("x")
+        except ValueError:
+            r = rec()
+            r.exc_info = sys.exc_info()
+            self.assertIsNone(_format.format_py(r, None))
+        self.assertIsNotNone(_format.format_py(rec(v=2 ** 64 - 1, w=-2 ** 64 + 1), None))
+        # Attributes a formatter set and extra fields named as core ones
+        # are left out, as format_bytes leaves them out.
+        for r in [rec(ts="forged", a=1), rec(message="set by a formatter", asctime="then", a=1)]:
+            frame = _format.format_py(r, None)
+            self.assertEqual(_format.py_to_json(frame), _format.format_bytes(r, None, True))
+            self.assertNotIn(b"forged", frame)
+        # A formatter's own additions (message, asctime) are not extra
+        # fields: the record still goes as a Python record.
+        r = rec(a=1)
+        frame = _format.format_py(r, logging.Formatter("%(asctime)s %(message)s"))
+        self.assertIsNotNone(frame)
+        self.assertEqual(marshal.loads(frame[4:])[6], {"a": 1})
 
     def test_many_field_names(self):
         # More field names than the formatter remembers: the LogRecord
@@ -861,6 +916,102 @@ class TestStream(TempDirTest):
         recs = sc.records()
         self.assertEqual([r["i"] for r in recs], list(range(500)))
         self.assertNotIn("logfanin_sid", recs[0])
+
+    def test_python_records_written_as_the_package_writes_json(self):
+        # Records of every kind through the sidecar, as Python records where
+        # they can go so: each line is what format_bytes writes, then the
+        # writer's own fields.
+        sc = self.sidecar()
+        plain = logfanin.Handler(sc.addr)
+        formatted = logfanin.Handler(sc.addr)
+        fmt = logging.Formatter("%(levelname)s %(name)s: %(message)s")
+        formatted.setFormatter(fmt)
+        sent = []
+        for rec, _, _ in assorted_records():
+            for h, f in ((plain, None), (formatted, fmt)):
+                h.handle(rec)
+                sent.append(_format.format_bytes(rec, f))
+        self.assertTrue(plain.flush(10) and formatted.flush(10))
+        self.assertTrue(plain._client.py_records)
+        plain.close()
+        formatted.close()
+        self.assertEqual(sc.stop(), 0)
+        # The two handlers' records interleave: match them as sets of lines
+        # with the writer's fields taken off.
+        got = []
+        for line in sc.lines():
+            cut = line.index(b',"logfanin_sid":')
+            got.append(line[:cut] + b"}")
+        self.assertEqual(sorted(got), sorted(sent))
+
+    def test_writer_that_does_not_take_python_records(self):
+        # A writer that predates Python records refuses the hello that
+        # announces them: the client says hello without, and what it held
+        # as Python records reaches the writer as JSON.
+        path = os.path.join(self.dir, "old.sock")
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        srv.bind(path)
+        srv.listen(8)
+        self.addCleanup(srv.close)
+        bodies = []
+        hellos = []
+
+        def serve_one(c):
+            r = c.makefile("rb")
+            seq = 0
+            while True:
+                head = r.read(4)
+                if len(head) < 4:
+                    return
+                n = int.from_bytes(head, "big")
+                body = r.read(n & ~_wire.CONTROL_BIT)
+                if n & _wire.CONTROL_BIT:  # the hello
+                    flags = body[2]
+                    hellos.append(flags)
+                    if flags & ~_wire.HELLO_ACK:
+                        msg = b"unknown hello flags %#x" % flags
+                        c.sendall(_wire.frame_header(_wire.CONTROL_BIT | (3 + len(msg))) + b"\x03\x00\x02" + msg)
+                        return
+                    seq = int.from_bytes(body[-8:], "big") - 1
+                    continue
+                bodies.append(body)
+                seq += 1
+                c.sendall(_wire.frame_header(_wire.CONTROL_BIT | 9) + b"\x02" + seq.to_bytes(8, "big"))
+
+        def serve():
+            while True:
+                try:
+                    c, _ = srv.accept()
+                except OSError:
+                    return
+                with c:
+                    serve_one(c)
+
+        t = threading.Thread(target=serve, daemon=True)
+        t.start()
+        errors = []
+        h = logfanin.Handler("unix://" + path)
+        h._client.errors = errors.append
+        log = logger("old", h)
+        want = []
+
+        class Keep(logging.Handler):
+            def emit(self, r):
+                want.append(_format.format_bytes(r, None))
+
+        log.addHandler(Keep())
+        for i in range(300):
+            log.info("record %d", i, extra={"i": i, "s": "é" * (i % 3)})
+            if i == 150:
+                self.assertTrue(h.flush(10))
+        self.assertTrue(h.flush(10))
+        h.close()
+        srv.close()
+        self.assertEqual(hellos[0], _wire.HELLO_ACK | _wire.HELLO_PY_RECORDS)
+        self.assertEqual(set(hellos[1:]), {_wire.HELLO_ACK})
+        self.assertFalse(h._client.py_records)
+        self.assertEqual(bodies, want)
+        self.assertTrue(any("does not take Python records" in e for e in errors), errors)
 
     def test_pickled_into_a_spawned_worker(self):
         sc = self.sidecar()
