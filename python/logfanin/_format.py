@@ -395,11 +395,6 @@ def format_bytes(record, formatter, framed=False):
 PY_MAGIC = b"(\x07\x00\x00\x00"  # marshal's tuple of 7
 _dumps = marshal.dumps
 _INT_LIMIT = 1 << 64  # the writer takes ints of at most five 15-bit digits
-# A string this long goes as JSON: marshal's copies of it (its UTF-8, its
-# growing output) and the writer's escaping cost more than format_bytes'
-# test that it needs no escaping (at 16 KiB the two ways cost the same,
-# with more page faults; at 4 KiB and below Python records win).
-_PY_LONG = 8192
 _NO_EXTRA = {}
 _levels = {}  # levelname: the level field's text
 
@@ -421,8 +416,7 @@ def format_py(record, formatter):
                 del extra[k]
         for k, v in extra.items():  # one loop: each C-level check of a set costs more
             c = v.__class__
-            if k.__class__ is not str or not ((c is str and len(v) < _PY_LONG)
-                                              or (c is int and -_INT_LIMIT < v < _INT_LIMIT)
+            if k.__class__ is not str or not (c is str or (c is int and -_INT_LIMIT < v < _INT_LIMIT)
                                               or c is float or c is bool or v is None):
                 return None
     else:
@@ -432,8 +426,6 @@ def format_py(record, formatter):
         msg = _message(record, formatter)
         if msg.__class__ is not str:
             return None
-    if len(msg) >= _PY_LONG:
-        return None
     created = record.created
     levelname = record.levelname
     name = record.name
