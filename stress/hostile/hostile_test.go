@@ -35,6 +35,8 @@ func TestPatterns(t *testing.T) {
 		"tiny-frames":  "wrapped",
 		"empty-frames": "wrapped",
 		"records":      "records",
+		"py-controls":  "py_records",
+		"py-malformed": "wrapped",
 	}
 	for _, p := range Patterns {
 		t.Run(p.Name, func(t *testing.T) {

@@ -5,11 +5,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"syscall"
 	"time"
 
+	"github.com/logfanin/logfanin/internal/pyrecord"
 	"github.com/logfanin/logfanin/internal/shmring"
 	"github.com/logfanin/logfanin/internal/wire"
 )
@@ -53,6 +55,8 @@ var Patterns = []Pattern{
 	{Name: "hellos", What: "connect, hello with a new session, close; in a loop", attack: hellos},
 	{Name: "connects", What: "connect and close, in a loop", attack: connects},
 	{Name: "bad-length", What: "connect, a frame header of 2 GiB, in a loop (closed with an error frame)", CutOff: true, attack: badLength},
+	{Name: "py-controls", What: "200-byte Python records whose message is control characters (its JSON 6 times as long), 64 KiB per write(2)", attack: pyAttack(false)},
+	{Name: "py-malformed", What: "200-byte Python records cut short (written as text), 64 KiB per write(2)", attack: pyAttack(true)},
 }
 
 // PatternNamed returns the pattern called name.
@@ -93,6 +97,48 @@ func framesAttack(size int) func(*target, time.Time) (int, bool, error) {
 				return ops, false, fmt.Errorf("write: %w", err)
 			}
 			ops += len(block) / (4 + len(rec))
+		}
+		return ops, false, nil
+	}
+}
+
+// pyAttack sends Python records (wire.HelloPyRecords) of 200 bytes whose
+// message is control characters, which the writer escapes 6 bytes for
+// one, or, malformed, the same records cut short.
+func pyAttack(malformed bool) func(*target, time.Time) (int, bool, error) {
+	return func(t *target, until time.Time) (int, bool, error) {
+		rec := append([]byte{}, pyrecord.Magic[:]...)
+		rec = append(rec, 'g')
+		rec = binary.LittleEndian.AppendUint64(rec, math.Float64bits(1795967857.25))
+		str := func(s []byte) {
+			rec = append(rec, 'u')
+			rec = binary.LittleEndian.AppendUint32(rec, uint32(len(s)))
+			rec = append(rec, s...)
+		}
+		str([]byte("info"))
+		str([]byte("x"))
+		str(make([]byte, 200-len(rec)-5-4)) // NUL bytes, \u0000 each: the record ends 200 bytes long
+		rec = append(rec, 'N', 'N', '{', '0')
+		if malformed {
+			rec = rec[:len(rec)-1]
+		}
+		block := wire.AppendHello(nil, wire.Hello{Version: wire.ProtocolVersion, Flags: wire.HelloPyRecords})
+		for len(block)+4+len(rec) <= 64<<10 {
+			block = wire.AppendFrame(block, rec)
+		}
+		frames := block[len(wire.AppendHello(nil, wire.Hello{})):]
+		c, err := net.Dial("unix", t.stream)
+		if err != nil {
+			return 0, false, err
+		}
+		defer c.Close()
+		ops := 0
+		for time.Now().Before(until) {
+			if _, err := c.Write(block); err != nil {
+				return ops, false, fmt.Errorf("write: %w", err)
+			}
+			ops += len(frames) / (4 + len(rec))
+			block = frames // the hello once
 		}
 		return ops, false, nil
 	}
