@@ -342,6 +342,7 @@ func (c *conn) record(rec []byte) {
 // scan: the feeder need not read it again.
 func (c *conn) pyRecord(rec []byte) ([]byte, jsonline.Scan) {
 	j, scan, err := pyrecord.AppendJSON(c.pyJSON[:0], rec)
+	c.pyJSON = j // also on error: what it grew
 	if err != nil {
 		if !c.pyBad {
 			c.pyBad = true
@@ -350,7 +351,6 @@ func (c *conn) pyRecord(rec []byte) ([]byte, jsonline.Scan) {
 		return rec, 0
 	}
 	c.s.c.pyRecords.Add(1)
-	c.pyJSON = j
 	return j, scan
 }
 

@@ -64,8 +64,8 @@ var fields = [...]struct {
 // AppendJSON appends to dst the JSON object for the Python record rec
 // (which starts with Magic): the fields ts, level, logger, msg, pid and
 // thread, then the extra fields in their order. It returns the object's
-// jsonline.Scan, so that the writer need not read it again. On error dst
-// is returned as it was given.
+// jsonline.Scan, so that the writer need not read it again. On error it
+// returns dst with nothing appended (in a larger array if it grew one).
 //
 // The tuple is (ts, level, logger, msg, pid, thread, extra): ts a float,
 // level, logger and msg strings, pid an int or None, thread a string or
@@ -77,11 +77,13 @@ func AppendJSON(dst, rec []byte) ([]byte, jsonline.Scan, error) {
 	}
 	d := decoder{b: rec, i: len(Magic)}
 	out, err := d.record(dst)
-	if err != nil {
-		return dst, 0, err
+	if err == nil && d.i != len(rec) {
+		err = d.errorf("%d bytes after the tuple", len(rec)-d.i)
 	}
-	if d.i != len(rec) {
-		return dst, 0, d.errorf("%d bytes after the tuple", len(rec)-d.i)
+	if err != nil {
+		// What was appended is dropped, in the array it was appended to:
+		// a caller that reuses dst keeps what it grew.
+		return out[:len(dst)], 0, err
 	}
 	return out, jsonline.BuiltObject(d.mayOwn), nil
 }

@@ -24,13 +24,12 @@ func appendString(dst, s []byte) (out []byte, bad int) {
 	start := 0
 	i := 0
 	for i < len(s) {
-		i = plainRun(s, i)
-		if i >= len(s) {
-			break
-		}
 		c := s[i]
 		if c >= 0x20 && c < 0x7f && c != '"' && c != '\\' {
-			i++
+			// A plain run: a word at a time, then its last bytes one by
+			// one. Bytes to escape in a row go below without it.
+			for i = plainRun(s, i+1); i < len(s) && s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' && s[i] != '\\'; i++ {
+			}
 			continue
 		}
 		dst = append(dst, s[start:i]...)
