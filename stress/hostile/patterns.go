@@ -82,24 +82,33 @@ func framesAttack(size int) func(*target, time.Time) (int, bool, error) {
 		} else if size == 0 {
 			rec = nil
 		}
-		var block []byte
-		for len(block)+4+len(rec) <= 64<<10 {
-			block = wire.AppendFrame(block, rec)
-		}
-		c, err := net.Dial("unix", t.stream)
-		if err != nil {
-			return 0, false, err
-		}
-		defer c.Close()
-		ops := 0
-		for time.Now().Before(until) {
-			if _, err := c.Write(block); err != nil {
-				return ops, false, fmt.Errorf("write: %w", err)
-			}
-			ops += len(block) / (4 + len(rec))
-		}
-		return ops, false, nil
+		return flood(t, until, nil, rec)
 	}
+}
+
+// flood connects, sends hello (if any) and then 64 KiB blocks of frames
+// of rec until until; ops counts the frames.
+func flood(t *target, until time.Time, hello, rec []byte) (int, bool, error) {
+	var block []byte
+	for len(block)+4+len(rec) <= 64<<10 {
+		block = wire.AppendFrame(block, rec)
+	}
+	c, err := net.Dial("unix", t.stream)
+	if err != nil {
+		return 0, false, err
+	}
+	defer c.Close()
+	if _, err := c.Write(hello); err != nil {
+		return 0, false, fmt.Errorf("write: %w", err)
+	}
+	ops := 0
+	for time.Now().Before(until) {
+		if _, err := c.Write(block); err != nil {
+			return ops, false, fmt.Errorf("write: %w", err)
+		}
+		ops += len(block) / (4 + len(rec))
+	}
+	return ops, false, nil
 }
 
 // pyAttack sends Python records (wire.HelloPyRecords) of 200 bytes whose
@@ -122,25 +131,8 @@ func pyAttack(malformed bool) func(*target, time.Time) (int, bool, error) {
 		if malformed {
 			rec = rec[:len(rec)-1]
 		}
-		block := wire.AppendHello(nil, wire.Hello{Version: wire.ProtocolVersion, Flags: wire.HelloPyRecords})
-		for len(block)+4+len(rec) <= 64<<10 {
-			block = wire.AppendFrame(block, rec)
-		}
-		frames := block[len(wire.AppendHello(nil, wire.Hello{})):]
-		c, err := net.Dial("unix", t.stream)
-		if err != nil {
-			return 0, false, err
-		}
-		defer c.Close()
-		ops := 0
-		for time.Now().Before(until) {
-			if _, err := c.Write(block); err != nil {
-				return ops, false, fmt.Errorf("write: %w", err)
-			}
-			ops += len(frames) / (4 + len(rec))
-			block = frames // the hello once
-		}
-		return ops, false, nil
+		hello := wire.AppendHello(nil, wire.Hello{Version: wire.ProtocolVersion, Flags: wire.HelloPyRecords})
+		return flood(t, until, hello, rec)
 	}
 }
 
