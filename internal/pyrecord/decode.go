@@ -34,7 +34,7 @@ const (
 )
 
 // maxLongDigits is the most 15-bit digits an int may have: the client
-// sends marshal only for ints of magnitude below 2**63.
+// sends marshal only for ints of magnitude below 2**64.
 const maxLongDigits = 5
 
 // A FormatError says why a record is not a Python record this package

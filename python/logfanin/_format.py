@@ -404,13 +404,17 @@ def format_py(record, formatter):
     go as JSON (format_bytes)."""
     if record.exc_info or record.exc_text or record.stack_info:
         return None
-    # The extra fields before the message: a formatter adds attributes
-    # (message, asctime) that are not extra fields.
+    # The message first, as format_bytes: a formatter may set attributes.
+    msg = record.msg
+    if formatter is not None or record.args or msg.__class__ is not str or record.__class__ is not _LogRecord:
+        msg = _message(record, formatter)
+        if msg.__class__ is not str:
+            return None
     rd = record.__dict__
     if len(rd) > _NSTD:
         extra = dict(islice(rd.items(), _NSTD, None))
         if not _SKIP.isdisjoint(extra):
-            # What a formatter of another handler set, or an extra field
+            # What a formatter set (message, asctime), or an extra field
             # named as a core one: not written, as in format_bytes.
             for k in _SKIP.intersection(extra):
                 del extra[k]
@@ -421,11 +425,6 @@ def format_py(record, formatter):
                 return None
     else:
         extra = _NO_EXTRA
-    msg = record.msg
-    if formatter is not None or record.args or msg.__class__ is not str or record.__class__ is not _LogRecord:
-        msg = _message(record, formatter)
-        if msg.__class__ is not str:
-            return None
     created = record.created
     levelname = record.levelname
     name = record.name

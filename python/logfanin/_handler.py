@@ -143,6 +143,9 @@ class Handler(logging.Handler):
         else:
             assert t == PIPE
             client = PipeClient(self.address.fd, policy, timeout, report_to_stderr)
+        # A Python record's JSON is at most 6 times as long, plus the core
+        # field names (a control character becomes \u00XX).
+        self._py_max = (self.max_record - 64) // 6
         client.on_start = _register_finalizer
         client.close_timeout = close_timeout
         self._client = client
@@ -182,6 +185,11 @@ class Handler(logging.Handler):
                 frame = None
                 if self._client.py_records:
                     frame = format_py(record, self.formatter)
+                    if frame is not None and len(frame) > self._py_max:
+                        # Its JSON might be over max_record, which the
+                        # writer (or, converted, an older one) refuses:
+                        # format_bytes measures the JSON and shortens it.
+                        frame = None
                 if frame is None:
                     frame = format_bytes(record, self.formatter, True)
                 if len(frame) - 4 > self.max_record:

@@ -96,7 +96,9 @@ class StreamClient:
     def after_fork_in_child(self):
         _close_fds(self.wake_r, self.wake_w)
         sock = self.sock
+        py_records = self.py_records  # a writer that refused them refuses a child's too
         self._reset()
+        self.py_records = py_records
         if sock is not None:
             _close_inherited(sock)
 

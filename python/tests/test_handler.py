@@ -1,6 +1,7 @@
 """logfanin.Handler against the real logfanin sidecar."""
 
 import contextlib
+import copy
 import enum
 import faulthandler
 import io
@@ -379,6 +380,25 @@ class TestFormat(unittest.TestCase):
         frame = _format.format_py(r, logging.Formatter("%(asctime)s %(message)s"))
         self.assertIsNotNone(frame)
         self.assertEqual(marshal.loads(frame[4:])[6], {"a": 1})
+        # A formatter that sets and changes attributes: the record's fields
+        # as format_bytes reads them, after the formatter ran.
+        class Context(logging.Formatter):
+            def format(self, r):
+                r.color = "red"
+                r.user = "changed"
+                return super().format(r)
+        r = rec(user="orig")
+        r2 = copy.copy(r)
+        want = _format.format_bytes(r2, Context(), True)
+        self.assertIn(b'"user":"changed","color":"red"', want)
+        self.assertEqual(_format.py_to_json(_format.format_py(r, Context())), want)
+        # A forked child of a client whose writer refused Python records
+        # does not try them again.
+        c = _stream.StreamClient("/nonexistent", "block", 1.0, 4096, True, lambda m: None)
+        self.assertTrue(c.py_records)
+        c.py_records = False
+        c.after_fork_in_child()
+        self.assertFalse(c.py_records)
 
     def test_many_field_names(self):
         # More field names than the formatter remembers: the LogRecord
@@ -1043,6 +1063,23 @@ class TestStream(TempDirTest):
         self.assertTrue(recs[0]["truncated"])
         self.assertLessEqual(len(recs[0]["msg"]), (64 << 10) // 8, "the message is cut")
         self.assertGreater(recs[0]["size"], 200 << 10)
+        self.assertEqual(h.stats()["oversize"], 1)
+
+    def test_record_whose_json_is_over_the_limit_is_shortened(self):
+        # A record under max_record as a Python record but over it as JSON
+        # (escaping makes é six bytes) is shortened as any oversize record,
+        # not written whole.
+        sc = self.sidecar()
+        h = logfanin.Handler(sc.addr, max_record=64 << 10)
+        log = logger("big", h)
+        log.info("é" * (20 << 10))  # 40 KiB of UTF-8, 120 KiB of JSON
+        log.info("small")
+        self.assertTrue(h.flush(10))
+        h.close()
+        recs = sc.records()
+        self.assertEqual([r["msg"][:1] for r in recs], ["é", "s"])
+        self.assertTrue(recs[0]["truncated"])
+        self.assertGreater(recs[0]["size"], 6 * (20 << 10), "the size of the JSON, not of the Python record")
         self.assertEqual(h.stats()["oversize"], 1)
 
     def test_writer_later(self):
