@@ -43,17 +43,15 @@ func pyGolden(t *testing.T, n int) (recs [][]byte, want []string) {
 	return recs, want
 }
 
-// sendAcked sends frames after a hello with flags and waits for the ack
-// of the last one.
-func sendAcked(t *testing.T, path string, flags uint8, recs [][]byte) {
+// sendAcked sends recs after hello h (which asks for acks) and waits for
+// the ack of the last one.
+func sendAcked(t *testing.T, path string, h wire.Hello, recs [][]byte) {
 	t.Helper()
 	c, err := net.Dial("unix", path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	h := wire.Hello{Version: wire.ProtocolVersion, Flags: wire.HelloAck | flags, FirstSeq: 1}
-	rand.Read(h.Session[:])
 	b := wire.AppendHello(nil, h)
 	for _, r := range recs {
 		b = wire.AppendFrame(b, r)
@@ -61,17 +59,25 @@ func sendAcked(t *testing.T, path string, flags uint8, recs [][]byte) {
 	if _, err := c.Write(b); err != nil {
 		t.Fatal(err)
 	}
+	last := h.FirstSeq + uint64(len(recs)) - 1
 	fr := wire.NewFrameReader(c, 0)
 	c.SetReadDeadline(time.Now().Add(30 * time.Second))
 	for {
 		fm, err := fr.Next()
 		if err != nil {
-			t.Fatalf("waiting for the ack of %d records: %v", len(recs), err)
+			t.Fatalf("waiting for the ack of %d: %v", last, err)
 		}
-		if v, _ := wire.ParseControl(fm.Payload); v == (wire.Ack{Seq: uint64(len(recs))}) {
+		if v, _ := wire.ParseControl(fm.Payload); v == (wire.Ack{Seq: last}) {
 			return
 		}
 	}
+}
+
+// newHello is the hello of a new session that asks for acks, and flags.
+func newHello(flags uint8) wire.Hello {
+	h := wire.Hello{Version: wire.ProtocolVersion, Flags: wire.HelloAck | flags, FirstSeq: 1}
+	rand.Read(h.Session[:])
+	return h
 }
 
 // pyRecord is a Python record with one extra field, name, an int value.
@@ -100,7 +106,7 @@ func TestPyRecordForgedFields(t *testing.T) {
 	f := newFixture(t)
 	path := f.sock("s.sock")
 	f.listen("unix://" + path)
-	sendAcked(t, path, wire.HelloPyRecords, [][]byte{pyRecord("pipe_pid", 4242), pyRecord("logfanin_seq", -1)})
+	sendAcked(t, path, newHello(wire.HelloPyRecords), [][]byte{pyRecord("pipe_pid", 4242), pyRecord("logfanin_seq", -1)})
 	lines := f.lines()
 	if len(lines) != 2 {
 		t.Fatalf("%d lines", len(lines))
@@ -124,8 +130,8 @@ func TestPyRecords(t *testing.T) {
 	f.listen("unix://" + path)
 	recs, want := pyGolden(t, 30)
 	bad := append(append([]byte{}, pyrecord.Magic[:]...), "garbage"...)
-	sendAcked(t, path, wire.HelloPyRecords, append(append(recs, []byte(`{"json":1}`)), bad))
-	sendAcked(t, path, 0, recs[:1])
+	sendAcked(t, path, newHello(wire.HelloPyRecords), append(append(recs, []byte(`{"json":1}`)), bad))
+	sendAcked(t, path, newHello(0), recs[:1])
 	st := f.s.Stats()
 	lines := f.lines()
 	if len(lines) != len(recs)+3 {

@@ -2,7 +2,6 @@ package writer
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/json"
 	"net"
 	"os"
@@ -248,34 +247,15 @@ func TestAckGap(t *testing.T) {
 	f := newFixture(t)
 	path := f.sock("s.sock")
 	f.listen("unix://" + path)
-	var h wire.Hello
-	h.Version, h.Flags = wire.ProtocolVersion, wire.HelloAck
-	rand.Read(h.Session[:])
+	h := newHello(0)
 	send := func(first uint64, n int) {
 		t.Helper()
-		c, err := net.Dial("unix", path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
 		h.FirstSeq = first
-		b := wire.AppendHello(nil, h)
+		var recs [][]byte
 		for i := range n {
-			b = wire.AppendFrame(b, []byte(`{"i":`+itoa(int(first)+i)+`}`))
+			recs = append(recs, []byte(`{"i":`+itoa(int(first)+i)+`}`))
 		}
-		c.Write(b)
-		fr := wire.NewFrameReader(c, 0)
-		c.SetReadDeadline(time.Now().Add(30 * time.Second))
-		for {
-			fm, err := fr.Next()
-			if err != nil {
-				t.Fatalf("waiting for the ack of %d: %v", first+uint64(n)-1, err)
-			}
-			v, _ := wire.ParseControl(fm.Payload)
-			if a, ok := v.(wire.Ack); ok && a.Seq == first+uint64(n)-1 {
-				return
-			}
-		}
+		sendAcked(t, path, h, recs)
 	}
 	send(1, 2)
 	send(10, 2) // 3…9 went elsewhere

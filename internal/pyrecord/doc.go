@@ -5,9 +5,9 @@
 // The Python client spends most of what a record costs it, beyond the
 // logging module's own work, building JSON text out of the record's fields
 // with bytecode. marshal (format version 2) writes the same fields from C,
-// copying strings rather than scanning them, in a third to a half of the
-// instructions; the writer then does the formatting, which costs it less
-// than it saves a worker. A client asks for this with the hello flag
+// copying strings rather than scanning them, so that a record's cost to
+// the worker no longer grows with their length; the writer then does the
+// formatting, which costs it less than it saves a worker. A client asks for this with the hello flag
 // wire.HelloPyRecords; docs/PROTOCOL.md specifies the encoding.
 //
 // AppendJSON writes, byte for byte, what the client's JSON formatting

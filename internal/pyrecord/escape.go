@@ -25,11 +25,9 @@ func appendString(dst, s []byte) (out []byte, bad int) {
 	i := 0
 	for i < len(s) {
 		c := s[i]
-		if c >= 0x20 && c < 0x7f && c != '"' && c != '\\' {
-			// A plain run: a word at a time, then its last bytes one by
-			// one. Bytes to escape in a row go below without it.
-			for i = plainRun(s, i+1); i < len(s) && s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' && s[i] != '\\'; i++ {
-			}
+		if plain(c) {
+			// Bytes to escape in a row go below without a run's scan.
+			i = plainRun(s, i+1)
 			continue
 		}
 		dst = append(dst, s[start:i]...)
@@ -72,10 +70,12 @@ func appendString(dst, s []byte) (out []byte, bad int) {
 	return append(dst, '"'), -1
 }
 
-// plainRun returns the position of the first byte of s from i on that
-// appendString does not copy as it is, or where fewer than 8 bytes are
-// left: two words at a time over plain ASCII, which long messages mostly
-// are.
+// plain reports whether appendString copies c as it is.
+func plain(c byte) bool { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\' }
+
+// plainRun returns the position of the first byte of s from i on that is
+// not plain, or len(s): two words at a time over plain ASCII, which long
+// messages mostly are, then byte by byte.
 func plainRun(s []byte, i int) int {
 	for ; i+16 <= len(s); i += 16 {
 		m, m2 := escaped(binary.LittleEndian.Uint64(s[i:])), escaped(binary.LittleEndian.Uint64(s[i+8:]))
@@ -91,6 +91,9 @@ func plainRun(s []byte, i int) int {
 			return i + bits.TrailingZeros64(m)>>3
 		}
 		i += 8
+	}
+	for i < len(s) && plain(s[i]) {
+		i++
 	}
 	return i
 }

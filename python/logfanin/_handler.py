@@ -88,9 +88,9 @@ class Handler(logging.Handler):
 
     On a stream socket a record whose extra values are plain (``str``,
     ``int``, ``float``, ``bool``, ``None``) goes as a Python record: its
-    fields in ``marshal``'s format, which costs a worker a third to a half
-    of building the JSON text, and which the writer turns into the same
-    JSON, byte for byte. A writer that predates them gets JSON.
+    fields in ``marshal``'s format, which copies strings instead of
+    scanning them, and which the writer turns into the same JSON, byte for
+    byte. A writer that predates them gets JSON.
 
     On a stream socket records are acknowledged: the handler keeps each
     until the writer has written it, and after a lost connection (a writer

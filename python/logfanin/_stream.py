@@ -333,7 +333,7 @@ class StreamClient:
                     batch = None
                     want = self._want_acks_locked()
             if batch is not None:
-                if not self.py_records:
+                if self.ack and not self.py_records:  # without acks there is no hello, and no Python record
                     batch = self._as_json(batch)
                 err = self._send(sock, batch)
                 if err is None:
@@ -514,7 +514,7 @@ class StreamClient:
         out = deque()
         grew = 0
         for f in batch:
-            if f[4:9] == PY_MAGIC:
+            if f.startswith(PY_MAGIC, 4):
                 j = py_to_json(f)
                 grew += len(j) - len(f)
                 f = j
@@ -585,7 +585,7 @@ class StreamClient:
             if self.sock is sock:
                 self.sock = None
             if (isinstance(err, _wire.WriterError) and err.code == _wire.ERROR_PROTOCOL and self.py_hello
-                    and not self.conn_acked and self.py_records):
+                    and not self.conn_acked):
                 # A writer that predates Python records refuses the hello
                 # that announces them: say hello without, and send what is
                 # held as JSON (_as_json).

@@ -1051,36 +1051,26 @@ class TestStream(TempDirTest):
         self.assertTrue(all(r["msg"].startswith("[task ") for r in recs))
 
     def test_oversize_record_is_shortened(self):
-        sc = self.sidecar()
-        h = logfanin.Handler(sc.addr, max_record=64 << 10)
-        log = logger("big", h)
-        log.info("x" * (200 << 10))
-        log.info("small")
-        self.assertTrue(h.flush(10))
-        h.close()
-        recs = sc.records()
-        self.assertEqual([r["msg"][:1] for r in recs], ["x", "s"])
-        self.assertTrue(recs[0]["truncated"])
-        self.assertLessEqual(len(recs[0]["msg"]), (64 << 10) // 8, "the message is cut")
-        self.assertGreater(recs[0]["size"], 200 << 10)
-        self.assertEqual(h.stats()["oversize"], 1)
-
-    def test_record_whose_json_is_over_the_limit_is_shortened(self):
-        # A record under max_record as a Python record but over it as JSON
-        # (escaping makes é six bytes) is shortened as any oversize record,
-        # not written whole.
-        sc = self.sidecar()
-        h = logfanin.Handler(sc.addr, max_record=64 << 10)
-        log = logger("big", h)
-        log.info("é" * (20 << 10))  # 40 KiB of UTF-8, 120 KiB of JSON
-        log.info("small")
-        self.assertTrue(h.flush(10))
-        h.close()
-        recs = sc.records()
-        self.assertEqual([r["msg"][:1] for r in recs], ["é", "s"])
-        self.assertTrue(recs[0]["truncated"])
-        self.assertGreater(recs[0]["size"], 6 * (20 << 10), "the size of the JSON, not of the Python record")
-        self.assertEqual(h.stats()["oversize"], 1)
+        # A record over max_record is sent shortened and marked, with the
+        # size of its JSON; é is 2 bytes in a Python record but 6 as JSON,
+        # so that record is under the limit one way and over it the other:
+        # it must not be written whole.
+        for msg, size in (("x" * (200 << 10), 200 << 10), ("é" * (20 << 10), 6 * (20 << 10))):
+            with self.subTest(first=msg[0]):
+                sc = support.Sidecar(tempfile.mkdtemp(dir=self.dir)).start()
+                self.addCleanup(lambda sc=sc: sc.proc.poll() is None and sc.stop())
+                h = logfanin.Handler(sc.addr, max_record=64 << 10)
+                log = logger("big", h)
+                log.info(msg)
+                log.info("small")
+                self.assertTrue(h.flush(10))
+                h.close()
+                recs = sc.records()
+                self.assertEqual([r["msg"][:1] for r in recs], [msg[0], "s"])
+                self.assertTrue(recs[0]["truncated"])
+                self.assertLessEqual(len(recs[0]["msg"]), (64 << 10) // 8, "the message is cut")
+                self.assertGreater(recs[0]["size"], size, "the size of the JSON")
+                self.assertEqual(h.stats()["oversize"], 1)
 
     def test_writer_later(self):
         # Records logged before the writer exists wait and go once it is up.
